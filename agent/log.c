@@ -1,0 +1,171 @@
+/* log.c -- one log for the agent: levels, text or JSON lines, context fields, reopen on SIGHUP. */
+#include "agent/log.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+
+enum log_level log_min_level = LOG_INFO;
+
+static struct {
+    int fd; /* 2 for stderr */
+    char *path;
+    enum log_format format;
+} lg = {2, NULL, LOG_TEXT};
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+static int
+open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
+int
+log_open(const char *path, enum log_format format, enum log_level level)
+{
+    log_close();
+    lg.format = format;
+    log_min_level = level;
+    if (path == NULL) {
+        return 0;
+    }
+    int fd = open_file(path);
+    if (fd < 0) {
+        return -1;
+    }
+    lg.fd = fd;
+    lg.path = xstrdup(path);
+    return 0;
+}
+
+void
+log_reopen(void)
+{
+    if (lg.path == NULL) {
+        return;
+    }
+    int fd = open_file(lg.path);
+    if (fd < 0) {
+        log_printf(LOG_ERROR, "cannot reopen log file %s; keeping the old one", lg.path);
+        return;
+    }
+    close(lg.fd);
+    lg.fd = fd;
+}
+
+void
+log_close(void)
+{
+    if (lg.fd != 2) {
+        close(lg.fd);
+    }
+    free(lg.path);
+    lg.fd = 2;
+    lg.path = NULL;
+}
+
+static void
+add_timestamp(struct strbuf *sb)
+{
+    struct timespec ts;
+    struct tm tm;
+    char buf[32];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    strbuf_addf(sb, "%s.%03ldZ", buf, ts.tv_nsec / 1000000);
+}
+
+static bool
+needs_quotes(const char *v)
+{
+    if (*v == '\0') {
+        return true;
+    }
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c <= ' ' || c == '"' || c == '=' || c == 0x7F) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+log_write(enum log_level level, const char *msg, const char *const *fields)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    if (level < log_min_level) {
+        return;
+    }
+    strbuf_grow(&sb, 256);
+    if (lg.format == LOG_JSON) {
+        strbuf_addstr(&sb, "{\"ts\":\"");
+        add_timestamp(&sb);
+        strbuf_addf(&sb, "\",\"level\":\"%s\",\"msg\":", level_names[level]);
+        strbuf_add_json_str(&sb, msg, strlen(msg));
+        for (size_t i = 0; fields != NULL && fields[i] != NULL; i += 2) {
+            if (fields[i + 1] == NULL) {
+                continue;
+            }
+            strbuf_addch(&sb, ',');
+            strbuf_add_json_str(&sb, fields[i], strlen(fields[i]));
+            strbuf_addch(&sb, ':');
+            strbuf_add_json_str(&sb, fields[i + 1], strlen(fields[i + 1]));
+        }
+        strbuf_addch(&sb, '}');
+    } else {
+        add_timestamp(&sb);
+        strbuf_addf(&sb, " %-5s %s", level_names[level], msg);
+        for (size_t i = 0; fields != NULL && fields[i] != NULL; i += 2) {
+            const char *v = fields[i + 1];
+            if (v == NULL) {
+                continue;
+            }
+            strbuf_addf(&sb, " %s=", fields[i]);
+            if (needs_quotes(v)) {
+                strbuf_add_json_str(&sb, v, strlen(v));
+            } else {
+                strbuf_addstr(&sb, v);
+            }
+        }
+    }
+    strbuf_addch(&sb, '\n');
+    /* One write(2) per line: lines from one process never interleave in O_APPEND files. */
+    const char *p = sb.buf;
+    size_t left = sb.len;
+    while (left > 0) {
+        ssize_t n = write(lg.fd, p, left);
+        if (n <= 0) {
+            break;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    strbuf_release(&sb);
+}
+
+void
+log_printf(enum log_level level, const char *fmt, ...)
+{
+    struct strbuf sb = STRBUF_INIT;
+    va_list ap;
+
+    if (level < log_min_level) {
+        return;
+    }
+    va_start(ap, fmt);
+    strbuf_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    log_write(level, sb.buf, NULL);
+    strbuf_release(&sb);
+}

@@ -1,0 +1,58 @@
+/* log.h -- one log for the agent: levels, text or JSON lines, context fields, reopen on SIGHUP. */
+#ifndef CO_LOG_H
+#define CO_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_format { LOG_TEXT = 0, LOG_JSON };
+
+/*
+ * Configure the log. path NULL logs to stderr. Returns 0, or -1 when the file cannot be
+ * opened (then stderr is used). Format and level may be changed at any time.
+ */
+int log_open(const char *path, enum log_format format, enum log_level level);
+/* Reopen the log file (after logrotate moved it); no-op on stderr. */
+void log_reopen(void);
+void log_close(void);
+extern enum log_level log_min_level;
+
+/*
+ * log_write(level, msg, fields): one line. fields is NULL or a NULL-terminated list of
+ * key/value pairs ("path", p, "slug", s, NULL); a NULL value skips the pair. In text mode:
+ * "2026-11-26T10:00:00.123Z INFO  msg key=value ..." (values quoted when they hold spaces);
+ * in JSON mode one object {"ts","level","msg",...}. Values are printed verbatim, so never
+ * pass a secret.
+ */
+void log_write(enum log_level level, const char *msg, const char *const *fields);
+/* printf-style message without fields. */
+void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Level checked before any formatting. */
+#define log_debug(...)                                                                              \
+    do {                                                                                           \
+        if (log_min_level <= LOG_DEBUG)                                                            \
+            log_printf(LOG_DEBUG, __VA_ARGS__);                                                    \
+    } while (0)
+#define log_info(...)                                                                              \
+    do {                                                                                           \
+        if (log_min_level <= LOG_INFO)                                                             \
+            log_printf(LOG_INFO, __VA_ARGS__);                                                     \
+    } while (0)
+#define log_warn(...)                                                                              \
+    do {                                                                                           \
+        if (log_min_level <= LOG_WARN)                                                             \
+            log_printf(LOG_WARN, __VA_ARGS__);                                                     \
+    } while (0)
+#define log_error(...) log_printf(LOG_ERROR, __VA_ARGS__)
+
+/* The same with context fields: log_kv(LOG_INFO, "synced", "path", p, "ms", ms_text). */
+#define log_kv(level, msg, ...)                                                                    \
+    do {                                                                                           \
+        if (log_min_level <= (level)) {                                                            \
+            const char *const log_fields_[] = {__VA_ARGS__, NULL};                                 \
+            log_write((level), (msg), log_fields_);                                                \
+        }                                                                                          \
+    } while (0)
+
+#endif
