@@ -1,5 +1,6 @@
 # embed_sql.cmake -- turn sql/NNNN_*.sql into a C table for `creatoros-agent migrate`.
-# Inputs: FILES (list, already sorted), OUT (C file to write).
+# Inputs: FILES ('|'-separated, already sorted), OUT (C file to write).
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "/* Generated from sql/ by cmake/embed_sql.cmake; do not edit. */\n")
 string(APPEND body "#include \"persist/migrations.h\"\n\n")
 set(table "")

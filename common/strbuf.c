@@ -1,6 +1,7 @@
 /* strbuf.c -- a growable byte string, after git's strbuf. */
 #include "common/strbuf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@ struct strbuf;
 enum file_kind {
     FILE_IGNORED = 0,
     FILE_BRIEF_CANDIDATE, /* ROOT/<course>/COURSE-BRIEF*.md: the brief if chosen (tree_brief_rank) */
-    FILE_LESSON,          /* ROOT/<course>/lessons/**.md */
+    FILE_LESSON,          /* any *.md file below ROOT/<course>/lessons/ */
 };
 
 enum record_kind {

@@ -1,0 +1,86 @@
+/* main.c -- creatoros-agent: keeps PostgreSQL in step with a tree of generated course files. */
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "agent/cmd.h"
+#include "agent/log.h"
+#include "agent/options.h"
+
+static void
+print_version(void)
+{
+    int v = PQlibVersion();
+
+    printf("creatoros-agent %s\nlibpq %d.%d\nlibyaml %s\ncJSON %s\n", CO_VERSION, v / 10000,
+           v % 10000, yaml_get_version_string(), cJSON_Version());
+}
+
+int
+main(int argc, char **argv)
+{
+    struct config cfg;
+    struct err err;
+    enum verb verb;
+    int rc;
+
+    srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        options_help(0);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        print_version();
+        return 0;
+    }
+    if (strcmp(argv[1], "--help-markdown") == 0) {
+        options_markdown();
+        return 0;
+    }
+    verb = options_verb(argv[1]);
+    if (verb == 0) {
+        fprintf(stderr, "creatoros-agent: unknown verb \"%s\" (see --help)\n", argv[1]);
+        return 2;
+    }
+    rc = options_parse(&cfg, verb, argc - 2, argv + 2, &err);
+    if (rc != 0) {
+        free(cfg.files);
+        if (rc > 0) {
+            return 0;
+        }
+        fprintf(stderr, "creatoros-agent %s: %s\n", argv[1], err.msg);
+        return 2;
+    }
+    if (log_open(cfg.log_file, cfg.log_format, cfg.log_level) != 0) {
+        fprintf(stderr, "creatoros-agent: cannot open log file %s; logging to stderr\n",
+                cfg.log_file);
+    }
+    switch (verb) {
+    case VERB_WATCH:
+        rc = cmd_watch(&cfg);
+        break;
+    case VERB_BACKFILL:
+        rc = cmd_backfill(&cfg);
+        break;
+    case VERB_MIGRATE:
+        rc = cmd_migrate(&cfg);
+        break;
+    case VERB_STATUS:
+        rc = cmd_status(&cfg);
+        break;
+    case VERB_PARSE:
+        rc = cmd_parse(&cfg);
+        break;
+    default:
+        rc = 2;
+        break;
+    }
+    log_close();
+    free(cfg.files);
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* options.h -- every option of every verb, described once: parsing, environment, --help, README. */
+#ifndef CO_OPTIONS_H
+#define CO_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/log.h"
+#include "common/err.h"
+
+/* The verbs; an option names the verbs it applies to as a bit set. */
+enum verb {
+    VERB_WATCH = 1 << 0,
+    VERB_BACKFILL = 1 << 1,
+    VERB_MIGRATE = 1 << 2,
+    VERB_STATUS = 1 << 3,
+    VERB_PARSE = 1 << 4,
+};
+#define VERB_ALL (VERB_WATCH | VERB_BACKFILL | VERB_MIGRATE | VERB_STATUS | VERB_PARSE)
+#define VERB_DB (VERB_WATCH | VERB_BACKFILL | VERB_MIGRATE | VERB_STATUS)
+#define VERB_TREE (VERB_WATCH | VERB_BACKFILL | VERB_STATUS | VERB_PARSE)
+
+/* The configuration every verb reads. Strings point into argv/environ or are static. */
+struct config {
+    enum verb verb;
+    const char *root;
+    const char *db_url; /* NULL: libpq's PG* variables */
+    const char *creator_mind;
+    const char *source;
+    const char *log_file;
+    const char *fallback_encoding;
+    enum log_format log_format;
+    enum log_level log_level;
+    bool dry_run;
+    bool force;
+    bool json;
+    long max_file_bytes;
+    long settle_ms;
+    long rescan_interval_s;
+    long queue_limit;
+    long statement_timeout_ms;
+    long connect_retry_s;
+    char **files; /* parse: the FILE arguments */
+    int nfiles;
+};
+
+/* Look a verb name up; 0 when unknown. */
+enum verb options_verb(const char *name);
+const char *options_verb_name(enum verb verb);
+
+/*
+ * Fill cfg from defaults, then the environment (CREATOROS_<NAME>, SUPABASE_DB_URL,
+ * DATABASE_URL, CREATOR_OS_DB_PERSIST), then argv (the words after the verb). Returns 0,
+ * 1 when --help was printed, or -1 with a message in err.
+ */
+int options_parse(struct config *cfg, enum verb verb, int argc, char **argv, struct err *err);
+
+/* Print the help of one verb (or the overview for 0) to stdout. */
+void options_help(enum verb verb);
+
+/* Print the option table as Markdown (for the README: `creatoros-agent --help-markdown`). */
+void options_markdown(void);
+
+#endif

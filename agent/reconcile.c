@@ -1,0 +1,850 @@
+/* reconcile.c -- converge the database to the tree: one path for start, backfill, overflow,
+ * outages and the paths that inotify reports. */
+#include "agent/reconcile.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/log.h"
+#include "agent/scan.h"
+#include "common/hash.h"
+#include "common/strbuf.h"
+#include "parser/strmap.h"
+#include "persist/sync.h"
+
+/* What the agent recorded of one file (mirror of creatoros_agent.file_state). */
+struct fstate {
+    char *path;
+    int64_t size;
+    int64_t mtime_ns;
+    uint64_t hash;
+    bool is_brief;
+    char *error;  /* why it is rejected; NULL when synced */
+    bool live;    /* false once the file is gone; the entry is kept for reuse */
+    bool seen;    /* visited by the reconcile in progress */
+};
+
+/* The recorded files of one course. */
+struct cstate {
+    char *name;
+    struct fstate **files; /* includes dead entries */
+    size_t n, cap;
+};
+
+struct engine {
+    struct engine_opts o;
+    char *root;
+    char *source;
+    int rootfd;
+    struct strmap files;   /* path -> struct fstate */
+    struct strmap courses; /* course -> struct cstate */
+    struct cstate **clist;
+    size_t nclist, capclist;
+    struct strbuf rejections;
+    struct sync_ctx sync;
+};
+
+/* A course batch being built: the changes own their path, record and reason. */
+struct pending {
+    struct course_batch b;
+    struct file_change *changes;
+    struct record *recs; /* parallel to changes */
+    char **paths;
+    char **errors;
+    size_t n, cap;
+    long long started_ms;
+};
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- recorded state ------------------------------------------------------------------- */
+
+static struct cstate *
+course_get(struct engine *e, const char *name, size_t len, bool create)
+{
+    void **v = strmap_find(&e->courses, name, len);
+
+    if (v != NULL) {
+        return *v;
+    }
+    if (!create) {
+        return NULL;
+    }
+    struct cstate *c = xcalloc(1, sizeof(*c));
+    c->name = xstrndup(name, len);
+    strmap_put(&e->courses, c->name, len, c);
+    if (e->nclist == e->capclist) {
+        e->capclist = e->capclist ? e->capclist * 2 : 64;
+        e->clist = xrealloc(e->clist, e->capclist * sizeof(*e->clist));
+    }
+    e->clist[e->nclist++] = c;
+    return c;
+}
+
+static struct fstate *
+state_get(struct engine *e, const char *path)
+{
+    void **v = strmap_find(&e->files, path, strlen(path));
+    struct fstate *f = v != NULL ? *v : NULL;
+
+    return f != NULL && f->live ? f : NULL;
+}
+
+/* Record a file as live with these facts (creating its entry when new). */
+static struct fstate *
+state_set(struct engine *e, const char *path, int64_t size, int64_t mtime_ns, uint64_t hash,
+          bool is_brief, const char *error)
+{
+    size_t len = strlen(path);
+    void **v = strmap_find(&e->files, path, len);
+    struct fstate *f;
+
+    if (v != NULL) {
+        f = *v;
+    } else {
+        f = xcalloc(1, sizeof(*f));
+        f->path = xstrndup(path, len);
+        strmap_put(&e->files, f->path, len, f);
+        const char *slash = strchr(path, '/');
+        struct cstate *c = course_get(e, path, slash ? (size_t)(slash - path) : len, true);
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 16;
+            c->files = xrealloc(c->files, c->cap * sizeof(*c->files));
+        }
+        c->files[c->n++] = f;
+    }
+    f->size = size;
+    f->mtime_ns = mtime_ns;
+    f->hash = hash;
+    f->is_brief = is_brief;
+    if (f->error == NULL || error == NULL || strcmp(f->error, error) != 0) {
+        free(f->error);
+        f->error = error != NULL ? xstrdup(error) : NULL;
+    }
+    f->live = true;
+    return f;
+}
+
+static size_t
+course_live_count(const struct cstate *c)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        n += c->files[i]->live;
+    }
+    return n;
+}
+
+/* ---- engine ------------------------------------------------------------------------------ */
+
+static char *
+default_source(const char *root)
+{
+    char host[256] = "localhost";
+    char *abs = realpath(root, NULL);
+    struct strbuf sb = STRBUF_INIT;
+
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    strbuf_addf(&sb, "%s:%s", host, abs != NULL ? abs : root);
+    free(abs);
+    return strbuf_detach(&sb, NULL);
+}
+
+struct engine *
+engine_create(const struct engine_opts *opts, struct err *err)
+{
+    struct engine *e = xcalloc(1, sizeof(*e));
+
+    e->o = *opts;
+    e->root = xstrdup(opts->root);
+    e->source = opts->source != NULL ? xstrdup(opts->source) : default_source(opts->root);
+    e->o.root = e->root;
+    e->o.source = e->source;
+    strbuf_init(&e->rejections, 0);
+    e->rootfd = scan_open_root(opts->root, err);
+    if (e->rootfd < 0) {
+        engine_destroy(e);
+        return NULL;
+    }
+    e->sync = (struct sync_ctx){.pg = opts->pg, .source = e->source, .root = e->root,
+                                .creator_mind = opts->creator_mind};
+    return e;
+}
+
+void
+engine_destroy(struct engine *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < e->nclist; i++) {
+        struct cstate *c = e->clist[i];
+        for (size_t k = 0; k < c->n; k++) {
+            free(c->files[k]->path);
+            free(c->files[k]->error);
+            free(c->files[k]);
+        }
+        free(c->files);
+        free(c->name);
+        free(c);
+    }
+    free(e->clist);
+    strmap_release(&e->files);
+    strmap_release(&e->courses);
+    strbuf_release(&e->rejections);
+    if (e->rootfd >= 0) {
+        close(e->rootfd);
+    }
+    free(e->root);
+    free(e->source);
+    free(e);
+}
+
+const char *
+engine_source(const struct engine *e)
+{
+    return e->source;
+}
+
+const char *
+engine_rejections(const struct engine *e)
+{
+    return e->rejections.buf;
+}
+
+void
+engine_clear_rejections(struct engine *e)
+{
+    strbuf_reset(&e->rejections);
+}
+
+enum pg_errclass
+engine_load_state(struct engine *e, struct err *err)
+{
+    const char *vals[1] = {e->source};
+    enum pg_errclass cls;
+    PGresult *res;
+
+    if (e->o.pg == NULL) {
+        return PG_OK; /* a dry run without a database: every file looks new */
+    }
+    res = pg_exec(e->o.pg,
+                  "SELECT path, size, mtime_ns, hash, kind = 'brief', error "
+                  "FROM creatoros_agent.file_state WHERE source = $1",
+                  1, vals, &cls, err);
+    if (res == NULL) {
+        return cls;
+    }
+    /* what is recorded now replaces what we remembered */
+    for (size_t i = 0; i < e->nclist; i++) {
+        for (size_t k = 0; k < e->clist[i]->n; k++) {
+            e->clist[i]->files[k]->live = false;
+        }
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        state_set(e, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                  strtoll(PQgetvalue(res, i, 2), NULL, 10),
+                  (uint64_t)strtoll(PQgetvalue(res, i, 3), NULL, 10),
+                  PQgetvalue(res, i, 4)[0] == 't',
+                  PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5));
+    }
+    PQclear(res);
+    return PG_OK;
+}
+
+static void
+log_rejection(struct engine *e, const char *path, const char *reason)
+{
+    log_kv(LOG_WARN, "rejected", "path", path, "reason", reason);
+    if (e->rejections.len < 256 * 1024) {
+        strbuf_addf(&e->rejections, "%s: %s\n", path, reason);
+    }
+}
+
+/* ---- building a course batch ---------------------------------------------------------- */
+
+static void
+pend_init(struct pending *p, const char *course)
+{
+    memset(p, 0, sizeof(*p));
+    p->b.course = xstrdup(course);
+    p->b.brief_mode = BRIEF_KEEP;
+    p->started_ms = now_ms();
+}
+
+static void
+pend_release(struct pending *p)
+{
+    sync_changes_release(p->changes, p->n);
+    for (size_t i = 0; i < p->n; i++) {
+        record_release(&p->recs[i]);
+        free(p->paths[i]);
+        free(p->errors[i]);
+    }
+    free(p->changes);
+    free(p->recs);
+    free(p->paths);
+    free(p->errors);
+    free((char *)p->b.course);
+    memset(p, 0, sizeof(*p));
+}
+
+static struct file_change *
+pend_add(struct pending *p, const char *path, enum change_kind kind, bool is_brief)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->changes = xrealloc(p->changes, p->cap * sizeof(*p->changes));
+        p->recs = xrealloc(p->recs, p->cap * sizeof(*p->recs));
+        p->paths = xrealloc(p->paths, p->cap * sizeof(*p->paths));
+        p->errors = xrealloc(p->errors, p->cap * sizeof(*p->errors));
+    }
+    size_t i = p->n++;
+    memset(&p->changes[i], 0, sizeof(p->changes[i]));
+    memset(&p->recs[i], 0, sizeof(p->recs[i]));
+    p->paths[i] = xstrdup(path);
+    p->errors[i] = NULL;
+    p->changes[i].path = p->paths[i];
+    p->changes[i].kind = kind;
+    p->changes[i].is_brief = is_brief;
+    return &p->changes[i];
+}
+
+/* Point the changes at their records (the arrays no longer move) and pick the brief mode. */
+static void
+pend_finalize(struct pending *p, bool has_brief)
+{
+    p->b.changes = p->changes;
+    p->b.nchanges = p->n;
+    p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
+    for (size_t i = 0; i < p->n; i++) {
+        struct file_change *f = &p->changes[i];
+        f->error = p->errors[i];
+        if (f->kind == CHANGE_PARSED) {
+            f->rec = &p->recs[i];
+            if (f->is_brief) {
+                p->b.brief_mode = BRIEF_PARSED;
+                p->b.brief = f->rec;
+            }
+        }
+    }
+}
+
+/*
+ * One file that is present in the tree (listed or stat'ed): decide whether it changed
+ * since it was recorded and, if so, read and parse it into the batch.
+ */
+static void
+pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief, int64_t size,
+             int64_t mtime_ns, struct engine_stats *st)
+{
+    struct fstate *f = state_get(e, rel);
+    char *buf = NULL;
+    size_t len = 0;
+    struct err err;
+    int64_t read_mtime = mtime_ns;
+
+    st->seen++;
+    if (f != NULL) {
+        f->seen = true;
+    }
+    /* Same size and mtime as recorded: no read at all. A file rejected in this state stays
+     * rejected for the same reason until it changes (or --force). */
+    if (!e->o.force && f != NULL && f->is_brief == is_brief && f->size == size &&
+        f->mtime_ns == mtime_ns) {
+        if (f->error != NULL) {
+            st->rejected++;
+            log_rejection(e, rel, f->error);
+        } else {
+            st->unchanged++;
+        }
+        return;
+    }
+    int r = scan_read(e->rootfd, rel, e->o.parse.max_file_bytes, &buf, &len, &read_mtime, &err);
+    if (r == 0) {
+        return; /* gone meanwhile: its delete event (or the next reconcile) handles it */
+    }
+    struct file_change *c;
+    if (r < 0 || buf == NULL) {
+        c = pend_add(p, rel, CHANGE_REJECTED, is_brief);
+        if (r < 0) {
+            p->errors[p->n - 1] = xstrdup(err.msg);
+        } else {
+            struct strbuf sb = STRBUF_INIT;
+            strbuf_addf(&sb, "file is %zu bytes, above the limit of %zu (--max-file-bytes)", len,
+                        e->o.parse.max_file_bytes);
+            p->errors[p->n - 1] = strbuf_detach(&sb, NULL);
+        }
+        c->size = (int64_t)len;
+        c->mtime_ns = read_mtime;
+        c->hash = 0;
+        free(buf);
+        return;
+    }
+    uint64_t h = hash64(buf, len);
+    if (!e->o.force && f != NULL && !f->error && f->is_brief == is_brief && f->hash == h &&
+        f->size == (int64_t)len) {
+        c = pend_add(p, rel, CHANGE_TOUCHED, is_brief);
+        c->size = (int64_t)len;
+        c->mtime_ns = read_mtime;
+        c->hash = h;
+        st->unchanged++;
+        free(buf);
+        return;
+    }
+    c = pend_add(p, rel, CHANGE_PARSED, is_brief);
+    c->size = (int64_t)len;
+    c->mtime_ns = read_mtime;
+    c->hash = h;
+    if (record_parse(rel, buf, len, &e->o.parse, &p->recs[p->n - 1], &err) != 0) {
+        c->kind = CHANGE_REJECTED;
+        p->errors[p->n - 1] = xstrdup(err.msg);
+    } else {
+        const struct record *rec = &p->recs[p->n - 1];
+        for (size_t i = 0; i < rec->nwarnings; i++) {
+            log_kv(LOG_WARN, rec->warnings[i], "path", rel);
+        }
+    }
+    free(buf);
+}
+
+static void
+pend_gone(struct pending *p, struct fstate *f)
+{
+    pend_add(p, f->path, CHANGE_GONE, f->is_brief);
+}
+
+/* ---- writing a batch -------------------------------------------------------------------- */
+
+/* After the commit: what the database now records becomes what we remember. */
+static void
+pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
+{
+    char ms[32];
+
+    snprintf(ms, sizeof(ms), "%lld", now_ms() - p->started_ms);
+    if (p->b.gone) {
+        struct cstate *c = course_get(e, p->b.course, strlen(p->b.course), false);
+        for (size_t i = 0; c != NULL && i < c->n; i++) {
+            c->files[i]->live = false;
+        }
+        st->archived++;
+        log_kv(LOG_INFO, "course archived", "course", p->b.course);
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        struct file_change *f = &p->changes[i];
+        switch (f->kind) {
+        case CHANGE_GONE: {
+            struct fstate *s = state_get(e, f->path);
+            if (s != NULL) {
+                s->live = false;
+            }
+            st->deleted++;
+            log_kv(e->o.log_each ? LOG_INFO : LOG_DEBUG, "deleted", "path", f->path);
+            break;
+        }
+        case CHANGE_TOUCHED:
+            state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief, NULL);
+            break;
+        case CHANGE_REJECTED:
+            state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief, f->error);
+            st->rejected++;
+            log_rejection(e, f->path, f->error);
+            break;
+        case CHANGE_PARSED:
+            state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief,
+                      f->failed ? f->db_error : NULL);
+            if (f->failed) {
+                st->rejected++;
+                log_rejection(e, f->path, f->db_error);
+            } else {
+                st->synced++;
+                log_kv(e->o.log_each ? LOG_INFO : LOG_DEBUG, "synced", "path", f->path, "slug",
+                       f->rec->slug, "ms", ms);
+            }
+            break;
+        }
+    }
+}
+
+static bool
+pend_empty(const struct pending *p)
+{
+    return p->n == 0 && !p->b.gone;
+}
+
+/* Log what a dry run would write. */
+static void
+pend_dry_run(struct engine *e, struct pending *p, struct engine_stats *st)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        struct file_change *f = &p->changes[i];
+        if (f->kind == CHANGE_PARSED) {
+            st->synced++;
+            log_kv(LOG_INFO, "would sync", "path", f->path, "slug", f->rec->slug);
+        } else if (f->kind == CHANGE_REJECTED) {
+            st->rejected++;
+            log_rejection(e, f->path, f->error);
+        } else if (f->kind == CHANGE_GONE) {
+            st->deleted++;
+            log_kv(LOG_INFO, "would delete", "path", f->path);
+        }
+    }
+    if (p->b.gone) {
+        st->archived++;
+        log_kv(LOG_INFO, "would archive", "course", p->b.course);
+    }
+}
+
+/*
+ * The pipeline: course N's transaction travels and runs while course N+1 is read and
+ * parsed. `inflight` is the batch sent and not yet confirmed.
+ */
+struct flow {
+    struct pending inflight;
+    bool busy;
+};
+
+static enum pg_errclass
+flow_finish(struct engine *e, struct flow *fl, struct engine_stats *st, struct err *err)
+{
+    struct sync_stats ss = {0, 0};
+    enum pg_errclass cls;
+
+    if (!fl->busy) {
+        return PG_OK;
+    }
+    cls = sync_course_finish(&e->sync, &fl->inflight.b, &ss, err);
+    if (cls == PG_OK) {
+        st->rows += ss.rows;
+        pend_apply(e, &fl->inflight, st);
+    }
+    pend_release(&fl->inflight);
+    fl->busy = false;
+    return cls;
+}
+
+/* Hand a built batch to the flow (it takes ownership of *p). */
+static enum pg_errclass
+flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_stats *st,
+          struct err *err)
+{
+    enum pg_errclass cls;
+
+    if (pend_empty(p)) {
+        pend_release(p);
+        return PG_OK;
+    }
+    if (e->o.dry_run) {
+        pend_dry_run(e, p, st);
+        pend_release(p);
+        return PG_OK;
+    }
+    pend_finalize(p, p->b.brief_mode != BRIEF_ABSENT);
+    cls = flow_finish(e, fl, st, err);
+    if (cls != PG_OK) {
+        pend_release(p);
+        return cls;
+    }
+    if (sync_course_send(&e->sync, &p->b, err) != 0) {
+        pend_release(p);
+        return PG_TRANSIENT;
+    }
+    fl->inflight = *p;
+    fl->busy = true;
+    memset(p, 0, sizeof(*p));
+    return PG_OK;
+}
+
+/* ---- the whole tree --------------------------------------------------------------------- */
+
+/* Build the batch of one listed course: every file compared with its record. */
+static void
+build_course(struct engine *e, struct pending *p, const struct scan_course *sc,
+             struct engine_stats *st)
+{
+    struct cstate *c = course_get(e, sc->name, strlen(sc->name), false);
+    bool has_brief = false;
+
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        c->files[i]->seen = false;
+    }
+    for (size_t i = 0; i < sc->nfiles; i++) {
+        const struct scan_file *f = &sc->files[i];
+        has_brief = has_brief || f->is_brief;
+        pend_present(e, p, f->rel, f->is_brief, f->size, f->mtime_ns, st);
+    }
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        struct fstate *f = c->files[i];
+        if (f->live && !f->seen) {
+            pend_gone(p, f);
+        }
+    }
+    if (sc->nfiles == 0 && course_live_count(c) > 0) {
+        p->b.gone = true; /* no brief and no lesson left: the course is gone */
+    }
+    p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
+}
+
+static int
+cmp_cstate(const void *a, const void *b)
+{
+    return strcmp((*(struct cstate *const *)a)->name, (*(struct cstate *const *)b)->name);
+}
+
+enum pg_errclass
+engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb progress,
+                 void *arg, struct err *err)
+{
+    char **names = NULL;
+    long nnames = scan_course_names(e->rootfd, &names, err);
+    struct flow fl = {.busy = false};
+    enum pg_errclass cls = PG_OK;
+    long total = 0;
+
+    if (nnames < 0) {
+        return PG_FATAL;
+    }
+    for (size_t i = 0; i < e->nclist; i++) {
+        total += (long)course_live_count(e->clist[i]);
+    }
+    struct strmap listed = STRMAP_INIT;
+    for (long i = 0; i < nnames && cls == PG_OK; i++) {
+        struct scan_course sc;
+        struct pending p;
+        strmap_put(&listed, names[i], strlen(names[i]), names[i]);
+        if (scan_course(e->rootfd, names[i], &sc, err) != 0) {
+            log_kv(LOG_WARN, "cannot list course", "course", names[i], "error", err->msg);
+            scan_course_release(&sc);
+            continue;
+        }
+        pend_init(&p, names[i]);
+        build_course(e, &p, &sc, st);
+        scan_course_release(&sc);
+        cls = flow_push(e, &fl, &p, st, err);
+        if (progress != NULL) {
+            progress(arg, st->seen, total > st->seen ? total : 0);
+        }
+    }
+    /* Courses recorded but no longer in the tree. */
+    qsort(e->clist, e->nclist, sizeof(*e->clist), cmp_cstate);
+    for (size_t i = 0; i < e->nclist && cls == PG_OK; i++) {
+        struct cstate *c = e->clist[i];
+        if (course_live_count(c) == 0 || strmap_find(&listed, c->name, strlen(c->name))) {
+            continue;
+        }
+        struct pending p;
+        pend_init(&p, c->name);
+        p.b.gone = true;
+        for (size_t k = 0; k < c->n; k++) {
+            if (c->files[k]->live) {
+                st->deleted++;
+            }
+        }
+        cls = flow_push(e, &fl, &p, st, err);
+    }
+    if (cls == PG_OK) {
+        cls = flow_finish(e, &fl, st, err);
+    } else if (fl.busy) {
+        struct err ignored;
+        flow_finish(e, &fl, st, &ignored);
+    }
+    strmap_release(&listed);
+    scan_names_free(names, (size_t)nnames);
+    return cls;
+}
+
+/* ---- given paths ------------------------------------------------------------------------ */
+
+/* The paths of one course that events named. */
+struct course_paths {
+    char *course;
+    char **paths;
+    size_t n, cap;
+    bool brief;  /* a brief candidate changed: choose the brief again */
+    bool whole;  /* the course directory itself changed: list it all */
+};
+
+static struct course_paths *
+cp_get(struct strmap *m, struct course_paths ***list, size_t *n, const char *course, size_t len)
+{
+    void **v = strmap_find(m, course, len);
+
+    if (v != NULL) {
+        return *v;
+    }
+    struct course_paths *cp = xcalloc(1, sizeof(*cp));
+    cp->course = xstrndup(course, len);
+    strmap_put(m, cp->course, len, cp);
+    *list = xrealloc(*list, (*n + 1) * sizeof(**list));
+    (*list)[(*n)++] = cp;
+    return cp;
+}
+
+static void
+cp_add(struct course_paths *cp, const char *path)
+{
+    if (cp->n == cp->cap) {
+        cp->cap = cp->cap ? cp->cap * 2 : 8;
+        cp->paths = xrealloc(cp->paths, cp->cap * sizeof(char *));
+    }
+    cp->paths[cp->n++] = xstrdup(path);
+}
+
+/* Build the batch of one course from the paths events named. */
+static void
+build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct engine_stats *st)
+{
+    struct cstate *c = course_get(e, cp->course, strlen(cp->course), false);
+    struct strmap done = STRMAP_INIT;
+    struct err err;
+    int64_t size, mtime;
+    bool has_brief = false;
+
+    /* The brief: whichever candidate now wins, and the recorded one if it lost. */
+    char *brief = scan_course_brief(e->rootfd, cp->course);
+    struct fstate *old_brief = NULL;
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        if (c->files[i]->live && c->files[i]->is_brief) {
+            old_brief = c->files[i];
+        }
+    }
+    if (brief != NULL) {
+        has_brief = true;
+        if (scan_stat(e->rootfd, brief, &size, &mtime, &err) == 1) {
+            pend_present(e, p, brief, true, size, mtime, st);
+        }
+        strmap_put(&done, brief, strlen(brief), brief);
+    }
+    if (old_brief != NULL && (brief == NULL || strcmp(brief, old_brief->path) != 0)) {
+        pend_gone(p, old_brief);
+    }
+    for (size_t i = 0; i < cp->n; i++) {
+        const char *path = cp->paths[i];
+        if (strmap_find(&done, path, strlen(path)) != NULL) {
+            continue;
+        }
+        strmap_put(&done, path, strlen(path), cp->paths[i]);
+        if (scan_kind(path) != FILE_LESSON) {
+            continue;
+        }
+        int r = scan_stat(e->rootfd, path, &size, &mtime, &err);
+        if (r == 1) {
+            pend_present(e, p, path, false, size, mtime, st);
+        } else if (r == 0) {
+            struct fstate *f = state_get(e, path);
+            if (f != NULL) {
+                pend_gone(p, f);
+            }
+        } else {
+            log_kv(LOG_WARN, "cannot stat", "path", path, "error", err.msg);
+        }
+    }
+    strmap_release(&done);
+    free(brief);
+    /* No brief and no lesson left: the course is gone. */
+    size_t live = course_live_count(c);
+    long delta = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->changes[i].kind == CHANGE_GONE) {
+            delta--;
+        } else if (state_get(e, p->changes[i].path) == NULL) {
+            delta++;
+        }
+    }
+    if (live > 0 && (long)live + delta <= 0) {
+        p->b.gone = true;
+    }
+    p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
+}
+
+enum pg_errclass
+engine_sync_paths(struct engine *e, const char *const *paths, size_t n, struct engine_stats *st,
+                  struct err *err)
+{
+    struct strmap m = STRMAP_INIT;
+    struct course_paths **list = NULL;
+    size_t nlist = 0;
+    struct flow fl = {.busy = false};
+    enum pg_errclass cls = PG_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *path = paths[i];
+        size_t len = strlen(path);
+        if (len == 0) {
+            /* the whole tree */
+            strmap_release(&m);
+            for (size_t k = 0; k < nlist; k++) {
+                scan_names_free(list[k]->paths, list[k]->n);
+                free(list[k]->course);
+                free(list[k]);
+            }
+            free(list);
+            return engine_reconcile(e, st, NULL, NULL, err);
+        }
+        const char *slash = strchr(path, '/');
+        size_t clen = slash ? (size_t)(slash - path) : len;
+        struct course_paths *cp = cp_get(&m, &list, &nlist, path, clen);
+        if (slash == NULL || slash[1] == '\0' || path[len - 1] == '/') {
+            cp->whole = true; /* a course directory, or a directory prefix inside one */
+            if (slash != NULL && slash[1] != '\0') {
+                /* a directory inside the course: its recorded files are re-checked */
+                struct cstate *c = course_get(e, path, clen, false);
+                for (size_t k = 0; c != NULL && k < c->n; k++) {
+                    if (c->files[k]->live && strncmp(c->files[k]->path, path, len) == 0) {
+                        cp_add(cp, c->files[k]->path);
+                    }
+                }
+                cp->whole = false;
+            }
+            continue;
+        }
+        cp_add(cp, path);
+    }
+    for (size_t i = 0; i < nlist && cls == PG_OK; i++) {
+        struct course_paths *cp = list[i];
+        struct pending p;
+        pend_init(&p, cp->course);
+        if (cp->whole) {
+            struct scan_course sc;
+            if (scan_course(e->rootfd, cp->course, &sc, err) == 0) {
+                build_course(e, &p, &sc, st);
+            } else {
+                log_kv(LOG_WARN, "cannot list course", "course", cp->course, "error", err->msg);
+            }
+            scan_course_release(&sc);
+        } else {
+            build_paths(e, &p, cp, st);
+        }
+        cls = flow_push(e, &fl, &p, st, err);
+    }
+    if (cls == PG_OK) {
+        cls = flow_finish(e, &fl, st, err);
+    } else if (fl.busy) {
+        struct err ignored;
+        flow_finish(e, &fl, st, &ignored);
+    }
+    for (size_t k = 0; k < nlist; k++) {
+        scan_names_free(list[k]->paths, list[k]->n);
+        free(list[k]->course);
+        free(list[k]);
+    }
+    free(list);
+    strmap_release(&m);
+    return cls;
+}

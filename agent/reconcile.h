@@ -1,0 +1,70 @@
+/* reconcile.h -- converge the database to the tree: the one path used at start, by backfill,
+ * after an overflow or outage, and for the paths that inotify reports. */
+#ifndef CO_RECONCILE_H
+#define CO_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "parser/record.h"
+#include "persist/pg.h"
+
+struct engine_opts {
+    const char *root;
+    const char *source;       /* NULL: <hostname>:<absolute root> */
+    const char *creator_mind; /* NULL: the briefs' creator_mind */
+    struct parse_opts parse;
+    bool force;        /* ignore the recorded state: re-read and re-write every file */
+    bool dry_run;      /* parse and log, write nothing */
+    bool log_each;     /* log every synced file at info (watch); else at debug */
+    struct pg *pg;     /* borrowed; may be NULL with dry_run (then nothing is recorded) */
+};
+
+struct engine_stats {
+    long seen;      /* files of the tree looked at */
+    long synced;    /* files whose rows were written (new or changed) */
+    long unchanged; /* files skipped: same size and mtime, or same bytes */
+    long deleted;   /* files gone since the last sync */
+    long rejected;  /* files rejected (by the parser or by the database) */
+    long archived;  /* courses gone */
+    long rows;      /* rows of the CreatorOS tables changed */
+};
+
+/* Progress callback: files done so far and the total expected (0: unknown). */
+typedef void (*engine_progress_cb)(void *arg, long done, long total);
+
+struct engine;
+
+/* Create (opens the root). Returns NULL with err. */
+struct engine *engine_create(const struct engine_opts *opts, struct err *err);
+void engine_destroy(struct engine *e);
+/* This tree's name in the file state (borrowed). */
+const char *engine_source(const struct engine *e);
+
+/*
+ * Load the recorded file state of this source from the database (needed before the first
+ * sync; again after the database was away). Returns PG_OK or the failure class.
+ */
+enum pg_errclass engine_load_state(struct engine *e, struct err *err);
+
+/*
+ * Walk the whole tree and converge: new and changed files written, gone files
+ * soft-deleted, gone courses archived. Adds to *stats. Returns PG_OK, or the class of the
+ * failure that stopped it (the rest is picked up by the next reconcile).
+ */
+enum pg_errclass engine_reconcile(struct engine *e, struct engine_stats *stats,
+                                  engine_progress_cb progress, void *arg, struct err *err);
+
+/*
+ * Converge the given paths (relative to the root; a path ending in '/' or "" is a
+ * directory prefix: every file recorded under it and present in it). Returns as above.
+ */
+enum pg_errclass engine_sync_paths(struct engine *e, const char *const *paths, size_t n,
+                                   struct engine_stats *stats, struct err *err);
+
+/* Rejected files as "path: reason" lines of the last sync calls (borrowed, may be ""). */
+const char *engine_rejections(const struct engine *e);
+void engine_clear_rejections(struct engine *e);
+
+#endif

@@ -1,0 +1,470 @@
+/* pg.c -- the agent's database connection: URL handling, deadlines, pipelines, error classes. */
+#include "persist/pg.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/strbuf.h"
+#include "persist/statements.h"
+
+struct pg {
+    PGconn *conn;
+    char *url;     /* owned copy, NULL for PG* variables */
+    char *display; /* redacted */
+    long deadline_ms;
+    char version[32];
+    bool in_pipeline;
+    bool plain;
+};
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+pg_redact(const char *url)
+{
+    struct strbuf sb = STRBUF_INIT;
+    PQconninfoOption *opts;
+    char *errmsg = NULL;
+    const char *user = NULL, *host = NULL, *port = NULL, *db = NULL, *ssl = NULL;
+
+    if (url == NULL) {
+        return xstrdup("(PG* environment variables)");
+    }
+    opts = PQconninfoParse(url, &errmsg);
+    if (opts == NULL) {
+        PQfreemem(errmsg);
+        return xstrdup("(unparsable connection string)");
+    }
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (o->val == NULL) {
+            continue;
+        }
+        if (strcmp(o->keyword, "user") == 0) {
+            user = o->val;
+        } else if (strcmp(o->keyword, "host") == 0) {
+            host = o->val;
+        } else if (strcmp(o->keyword, "port") == 0) {
+            port = o->val;
+        } else if (strcmp(o->keyword, "dbname") == 0) {
+            db = o->val;
+        } else if (strcmp(o->keyword, "sslmode") == 0) {
+            ssl = o->val;
+        }
+    }
+    strbuf_addstr(&sb, "postgresql://");
+    if (user != NULL) {
+        strbuf_addf(&sb, "%s@", user);
+    }
+    if (host != NULL && host[0] != '/') {
+        strbuf_addstr(&sb, host);
+    }
+    if (port != NULL) {
+        strbuf_addf(&sb, ":%s", port);
+    }
+    strbuf_addf(&sb, "/%s", db != NULL ? db : "");
+    if (host != NULL && host[0] == '/') {
+        strbuf_addf(&sb, "?host=%s", host);
+    }
+    if (ssl != NULL) {
+        strbuf_addf(&sb, "%ssslmode=%s", host != NULL && host[0] == '/' ? "&" : "?", ssl);
+    }
+    PQconninfoFree(opts);
+    return strbuf_detach(&sb, NULL);
+}
+
+struct pg *
+pg_create(const struct pg_opts *opts)
+{
+    struct pg *pg = xcalloc(1, sizeof(*pg));
+
+    pg->url = opts->url != NULL ? xstrdup(opts->url) : NULL;
+    pg->display = pg_redact(opts->url);
+    pg->deadline_ms = opts->statement_timeout_ms > 0 ? opts->statement_timeout_ms : 60000;
+    pg->plain = opts->plain;
+    strcpy(pg->version, "?");
+    return pg;
+}
+
+void
+pg_destroy(struct pg *pg)
+{
+    if (pg == NULL) {
+        return;
+    }
+    pg_disconnect(pg);
+    if (pg->url != NULL) {
+        /* the URL may hold a password: do not leave it in freed memory */
+        memset(pg->url, 0, strlen(pg->url));
+    }
+    free(pg->url);
+    free(pg->display);
+    free(pg);
+}
+
+void
+pg_disconnect(struct pg *pg)
+{
+    if (pg->conn != NULL) {
+        PQfinish(pg->conn);
+        pg->conn = NULL;
+    }
+    pg->in_pipeline = false;
+}
+
+bool
+pg_is_connected(const struct pg *pg)
+{
+    return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+}
+
+PGconn *
+pg_conn(struct pg *pg)
+{
+    return pg->conn;
+}
+
+const char *
+pg_display(const struct pg *pg)
+{
+    return pg->display;
+}
+
+const char *
+pg_server_version(const struct pg *pg)
+{
+    return pg->version;
+}
+
+/* The first line of libpq's message, without the trailing newline. */
+static void
+set_conn_err(struct err *err, const char *what, PGconn *conn)
+{
+    const char *m = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+    size_t n = strcspn(m, "\n");
+
+    err_set(err, "%s: %.*s", what, (int)n, m);
+}
+
+int
+pg_connect(struct pg *pg, struct err *err)
+{
+    /* Our defaults first, then the URL, which overrides them (expand_dbname). */
+    const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                          "application_name", "dbname", NULL};
+    const char *vals[] = {"10", "1", "30", "10", "3", "30000", "creatoros-agent", pg->url, NULL};
+    char timeout[64];
+    PGresult *res;
+
+    if (pg_is_connected(pg)) {
+        return 0;
+    }
+    pg_disconnect(pg);
+    pg->conn = PQconnectdbParams(keys, vals, 1);
+    if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+        struct err e;
+        set_conn_err(&e, "cannot connect", pg->conn);
+        pg_disconnect(pg);
+        return err_set(err, "%s (%s)", e.msg, pg->display);
+    }
+    int v = PQserverVersion(pg->conn);
+    snprintf(pg->version, sizeof(pg->version), "%d.%d", v / 10000, v % 10000);
+
+    /* The server gives up a little after our own deadline would. */
+    snprintf(timeout, sizeof(timeout), "SET statement_timeout = %ld", pg->deadline_ms + 1000);
+    res = PQexec(pg->conn, timeout);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        set_conn_err(err, "cannot set statement_timeout", pg->conn);
+        pg_disconnect(pg);
+        return -1;
+    }
+    PQclear(res);
+    return pg->plain ? 0 : pg_enter_pipeline(pg, err);
+}
+
+int
+pg_enter_pipeline(struct pg *pg, struct err *err)
+{
+    PGresult *res;
+
+    if (pg->in_pipeline) {
+        return 0;
+    }
+    for (int i = 0; i < STMT_COUNT; i++) {
+        res = PQprepare(pg->conn, stmt_defs[i].name, stmt_defs[i].sql, 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            const char *m = PQresultErrorMessage(res);
+            err_set(err,
+                    "cannot prepare %s: %.*s (is the schema migrated? run "
+                    "`creatoros-agent migrate`)",
+                    stmt_defs[i].name, (int)strcspn(m, "\n"), m);
+            PQclear(res);
+            pg_disconnect(pg);
+            return -1;
+        }
+        PQclear(res);
+    }
+    if (PQsetnonblocking(pg->conn, 1) != 0 || PQenterPipelineMode(pg->conn) != 1) {
+        set_conn_err(err, "cannot enter pipeline mode", pg->conn);
+        pg_disconnect(pg);
+        return -1;
+    }
+    pg->in_pipeline = true;
+    return 0;
+}
+
+enum pg_errclass
+pg_classify(const PGresult *res)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    if (state == NULL) {
+        return PG_TRANSIENT; /* no SQLSTATE: the connection, not the statement */
+    }
+    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) {
+        return PG_DATA;
+    }
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+        strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+        strncmp(state, "53", 2) == 0 || strcmp(state, "55P03") == 0) {
+        return PG_TRANSIENT;
+    }
+    return PG_FATAL;
+}
+
+/*
+ * Wait until the socket is ready for `events`, or the deadline passes. Returns 1 when
+ * ready, 0 on timeout, -1 on error.
+ */
+static int
+wait_socket(struct pg *pg, short events, long long deadline)
+{
+    struct pollfd pfd = {PQsocket(pg->conn), events, 0};
+
+    for (;;) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            return 0;
+        }
+        int n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+        if (n > 0) {
+            return 1;
+        }
+        if (n < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+/* Push the output buffer to the server, reading input meanwhile so neither side stalls. */
+static int
+flush_all(struct pg *pg, long long deadline, struct err *err)
+{
+    for (;;) {
+        int r = PQflush(pg->conn);
+        if (r == 0) {
+            return 0;
+        }
+        if (r < 0) {
+            set_conn_err(err, "lost the database connection", pg->conn);
+            return -1;
+        }
+        int w = wait_socket(pg, POLLOUT | POLLIN, deadline);
+        if (w <= 0) {
+            return err_set(err, "database did not take our data within %ld ms", pg->deadline_ms);
+        }
+        if (PQconsumeInput(pg->conn) == 0) {
+            set_conn_err(err, "lost the database connection", pg->conn);
+            return -1;
+        }
+    }
+}
+
+int
+pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err)
+{
+    long long deadline = now_ms() + pg->deadline_ms;
+
+    if (!pg_is_connected(pg) || !pg->in_pipeline) {
+        return err_set(err, "not connected to the database");
+    }
+    /* Everything up to the sync point runs as one implicit transaction: committed at the
+     * sync, rolled back whole at the first error (protocol: Sync closes it). */
+    for (size_t i = 0; i < ncalls; i++) {
+        const struct pg_call *c = &calls[i];
+        if (PQsendQueryPrepared(pg->conn, stmt_defs[c->stmt].name, c->nparams, c->values,
+                                c->lengths, c->formats, 0) != 1) {
+            set_conn_err(err, "cannot send to the database", pg->conn);
+            pg_disconnect(pg);
+            return -1;
+        }
+    }
+    if (PQpipelineSync(pg->conn) != 1) {
+        set_conn_err(err, "cannot send to the database", pg->conn);
+        pg_disconnect(pg);
+        return -1;
+    }
+    if (flush_all(pg, deadline, err) != 0) {
+        pg_disconnect(pg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Next result, waiting with the deadline. *timed_out set when it passed. */
+static PGresult *
+next_result(struct pg *pg, long long deadline, bool *timed_out)
+{
+    *timed_out = false;
+    while (PQisBusy(pg->conn)) {
+        int w = wait_socket(pg, POLLIN, deadline);
+        if (w == 0) {
+            *timed_out = true;
+            return NULL;
+        }
+        if (w < 0 || PQconsumeInput(pg->conn) == 0) {
+            return NULL;
+        }
+    }
+    return PQgetResult(pg->conn);
+}
+
+enum pg_errclass
+pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
+{
+    long long deadline = now_ms() + pg->deadline_ms;
+    enum pg_errclass cls = PG_OK;
+    bool timed_out;
+    size_t i = 0;
+
+    *failed_call = 0;
+    if (!pg_is_connected(pg)) {
+        err_set(err, "not connected to the database");
+        return PG_TRANSIENT;
+    }
+    /* Each call yields one result then NULL; the sync yields PGRES_PIPELINE_SYNC. */
+    for (;;) {
+        PGresult *res = next_result(pg, deadline, &timed_out);
+        if (res == NULL) {
+            if (timed_out) {
+                err_set(err,
+                        "database did not answer within %ld ms; dropping the connection "
+                        "(--statement-timeout-ms)",
+                        pg->deadline_ms);
+                pg_disconnect(pg);
+                return PG_TRANSIENT;
+            }
+            if (!pg_is_connected(pg) || PQstatus(pg->conn) != CONNECTION_OK) {
+                set_conn_err(err, "lost the database connection", pg->conn);
+                pg_disconnect(pg);
+                return PG_TRANSIENT;
+            }
+            continue; /* end of one call's results */
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            if (rows != NULL && i < ncalls) {
+                const char *t = PQcmdTuples(res);
+                rows[i] = *t ? atol(t) : 0;
+            }
+            i++;
+        } else if (st == PGRES_PIPELINE_ABORTED) {
+            i++;
+        } else {
+            if (cls == PG_OK) {
+                const char *m = PQresultErrorMessage(res);
+                const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+                cls = pg_classify(res);
+                *failed_call = i;
+                err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m,
+                        state != NULL ? state : "none");
+            }
+            i++;
+        }
+        PQclear(res);
+        if (PQstatus(pg->conn) == CONNECTION_BAD) {
+            if (cls == PG_OK) {
+                set_conn_err(err, "lost the database connection", pg->conn);
+            }
+            pg_disconnect(pg);
+            return PG_TRANSIENT;
+        }
+    }
+    if (cls == PG_TRANSIENT && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+        pg_disconnect(pg);
+    }
+    return cls;
+}
+
+PGresult *
+pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
+        enum pg_errclass *cls, struct err *err)
+{
+    long long deadline = now_ms() + pg->deadline_ms;
+    PGresult *out = NULL;
+    bool timed_out;
+
+    *cls = PG_OK;
+    if (!pg_is_connected(pg)) {
+        *cls = PG_TRANSIENT;
+        err_set(err, "not connected to the database");
+        return NULL;
+    }
+    if (PQsendQueryParams(pg->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
+        PQpipelineSync(pg->conn) != 1 || flush_all(pg, deadline, err) != 0) {
+        set_conn_err(err, "cannot send to the database", pg->conn);
+        pg_disconnect(pg);
+        *cls = PG_TRANSIENT;
+        return NULL;
+    }
+    for (;;) {
+        PGresult *res = next_result(pg, deadline, &timed_out);
+        if (res == NULL) {
+            if (timed_out || !pg_is_connected(pg)) {
+                err_set(err, "database did not answer within %ld ms", pg->deadline_ms);
+                pg_disconnect(pg);
+                *cls = PG_TRANSIENT;
+                PQclear(out);
+                return NULL;
+            }
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            PQclear(out);
+            out = res;
+            continue;
+        }
+        if (*cls == PG_OK) {
+            const char *m = PQresultErrorMessage(res);
+            *cls = pg_classify(res);
+            err_set(err, "%.*s", (int)strcspn(m, "\n"), m);
+        }
+        PQclear(res);
+    }
+    if (*cls != PG_OK) {
+        PQclear(out);
+        return NULL;
+    }
+    return out;
+}

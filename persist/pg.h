@@ -1,0 +1,93 @@
+/* pg.h -- the agent's database connection: URL handling, deadlines, pipelines, error classes. */
+#ifndef CO_PG_H
+#define CO_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+
+/* What a failed round trip means for the caller. */
+enum pg_errclass {
+    PG_OK = 0,
+    PG_TRANSIENT, /* connection lost, deadline passed, 40001, 40P01, 57P01...: retry later */
+    PG_DATA,      /* 22xxx, 23xxx: the data of the file at hand is at fault */
+    PG_FATAL,     /* anything else (schema missing, privileges): an operator must act */
+};
+
+struct pg_opts {
+    const char *url;        /* NULL: libpq's PG* variables */
+    long statement_timeout_ms; /* client-side deadline of one round trip (0: 60 s) */
+    bool plain; /* connect only: no prepared statements, no pipeline (migrate, status) */
+};
+
+struct pg;
+
+/* A connection handle; it connects lazily (pg_connect). Never NULL. */
+struct pg *pg_create(const struct pg_opts *opts);
+/* Close and free; accepts NULL. */
+void pg_destroy(struct pg *pg);
+
+/*
+ * Connect (if not connected) with keepalives, tcp_user_timeout and connect_timeout
+ * defaults that the URL can override, set statement_timeout, prepare the statements of
+ * persist/statements.h. Returns 0, or -1 with a message that never holds the password.
+ */
+int pg_connect(struct pg *pg, struct err *err);
+void pg_disconnect(struct pg *pg);
+/* Prepare the statements and enter pipeline mode on a plain connection. 0 or -1 (err). */
+int pg_enter_pipeline(struct pg *pg, struct err *err);
+bool pg_is_connected(const struct pg *pg);
+/* The live connection, borrowed (NULL when disconnected). */
+PGconn *pg_conn(struct pg *pg);
+/* The URL for logs: user, host, port and database, never a password. Borrowed. */
+const char *pg_display(const struct pg *pg);
+/* "15.18" of the connected server, else "?". Borrowed. */
+const char *pg_server_version(const struct pg *pg);
+
+/*
+ * Redact a connection string or URL for printing: returns a heap string (free()) with
+ * any password removed, or a copy of "(unparsable connection string)".
+ */
+char *pg_redact(const char *url);
+
+/* Classify a failed result (NULL: connection trouble) by its SQLSTATE. */
+enum pg_errclass pg_classify(const PGresult *res);
+
+/* ---- pipelines: send many statements, then collect, so that round trips never limit us ---- */
+
+/* One parameter set for a prepared statement; values may be binary (formats[i] = 1). */
+struct pg_call {
+    int stmt; /* index into statements.h's table */
+    int nparams;
+    const char *const *values;
+    const int *lengths;
+    const int *formats;
+};
+
+/*
+ * Queue the calls of one transaction, then a sync point: everything up to the sync is one
+ * implicit transaction, committed at the sync, or rolled back whole at the first error.
+ * Returns 0, or -1 (connection dropped, class PG_TRANSIENT) with err filled.
+ */
+int pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err);
+
+/*
+ * Wait (with the statement deadline) for the results of the transaction sent last.
+ * On success returns PG_OK and, when rows is not NULL, rows[i] = rows affected by call i.
+ * On failure returns the class, with failed_call = the index of the failing call and the
+ * server's message and SQLSTATE in err; the transaction was rolled back. A passed deadline
+ * or lost connection disconnects (PG_TRANSIENT).
+ */
+enum pg_errclass pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call,
+                                struct err *err);
+
+/*
+ * One statement with text parameters outside any pipeline (status, state loading). Returns
+ * the result (PQclear it) with status checked: NULL on failure, with err and *cls set.
+ */
+PGresult *pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
+                  enum pg_errclass *cls, struct err *err);
+
+#endif

@@ -1,0 +1,669 @@
+/* sync.c -- one course's changes in, one transaction of set-based upserts out. */
+#include "persist/sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "persist/pgarr.h"
+#include "persist/statements.h"
+
+#define TXN_MAX_PARAMS 11
+#define TXN_MAX_CALLS 24
+
+/* One statement's parameters: text values are borrowed, arrays are owned copies. */
+struct txn_call {
+    int stmt;
+    int n;
+    const char *vals[TXN_MAX_PARAMS];
+    int lens[TXN_MAX_PARAMS];
+    int fmts[TXN_MAX_PARAMS];
+    char *owned[TXN_MAX_PARAMS];
+};
+
+/* The calls of one transaction, in order. */
+struct txn {
+    struct txn_call calls[TXN_MAX_CALLS];
+    size_t n;
+    struct strbuf scratch; /* text built for this transaction (the audience's default name) */
+};
+
+static struct txn_call *
+txn_add(struct txn *t, enum stmt stmt)
+{
+    struct txn_call *c = &t->calls[t->n++];
+
+    memset(c, 0, sizeof(*c));
+    c->stmt = (int)stmt;
+    return c;
+}
+
+static void
+call_text(struct txn_call *c, const char *s)
+{
+    c->vals[c->n] = s;
+    c->lens[c->n] = 0;
+    c->fmts[c->n] = 0;
+    c->n++;
+}
+
+static void
+call_array(struct txn_call *c, struct pgarr *a)
+{
+    int len = pgarr_len(a);
+    char *copy = xmalloc((size_t)len);
+
+    memcpy(copy, pgarr_data(a), (size_t)len);
+    c->owned[c->n] = copy;
+    c->vals[c->n] = copy;
+    c->lens[c->n] = len;
+    c->fmts[c->n] = 1;
+    c->n++;
+}
+
+static void
+txn_release(struct txn *t)
+{
+    strbuf_release(&t->scratch);
+    for (size_t i = 0; i < t->n; i++) {
+        for (int k = 0; k < t->calls[i].n; k++) {
+            free(t->calls[i].owned[k]);
+        }
+    }
+    t->n = 0;
+}
+
+static int
+txn_send(struct sync_ctx *ctx, struct txn *t, struct err *err)
+{
+    struct pg_call calls[TXN_MAX_CALLS];
+
+    ctx->sent_n = t->n;
+    for (size_t i = 0; i < t->n; i++) {
+        ctx->sent_stmts[i] = t->calls[i].stmt;
+        calls[i].stmt = t->calls[i].stmt;
+        calls[i].nparams = t->calls[i].n;
+        calls[i].values = t->calls[i].vals;
+        calls[i].lengths = t->calls[i].lens;
+        calls[i].formats = t->calls[i].fmts;
+    }
+    return pg_send_txn(ctx->pg, calls, t->n, err);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Which changes of the batch go into this transaction (NULL: all of them). */
+static bool
+included(const bool *only, size_t i)
+{
+    return only == NULL || only[i];
+}
+
+/* The course's creator mind: the deployment's, else the brief's. */
+static const char *
+creator_of(const struct sync_ctx *ctx, const struct course_batch *b)
+{
+    if (ctx->creator_mind != NULL) {
+        return ctx->creator_mind;
+    }
+    if (b->brief_mode == BRIEF_PARSED && b->brief->creator_mind.slug != NULL) {
+        return b->brief->creator_mind.slug;
+    }
+    return NULL;
+}
+
+/* Minds named by this course, sorted by slug so that concurrent agents lock them in order. */
+static void
+add_minds(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b)
+{
+    const char *slugs[2], *names[2];
+    size_t n = 0;
+    const char *creator = creator_of(ctx, b);
+
+    if (creator != NULL) {
+        slugs[n] = creator;
+        names[n] = creator;
+        if (ctx->creator_mind == NULL && b->brief->creator_mind.display_name != NULL) {
+            names[n] = b->brief->creator_mind.display_name;
+        }
+        n++;
+    }
+    if (b->brief_mode == BRIEF_PARSED && b->brief->persona_mind.slug != NULL &&
+        (n == 0 || strcmp(slugs[0], b->brief->persona_mind.slug) != 0)) {
+        slugs[n] = b->brief->persona_mind.slug;
+        names[n] = b->brief->persona_mind.display_name != NULL
+                       ? b->brief->persona_mind.display_name
+                       : b->brief->persona_mind.slug;
+        n++;
+    }
+    if (n == 0) {
+        return;
+    }
+    if (n == 2 && strcmp(slugs[0], slugs[1]) > 0) {
+        const char *s = slugs[0], *d = names[0];
+        slugs[0] = slugs[1], names[0] = names[1];
+        slugs[1] = s, names[1] = d;
+    }
+    struct pgarr as, an;
+    pgarr_init(&as, PGARR_TEXT);
+    pgarr_init(&an, PGARR_TEXT);
+    for (size_t i = 0; i < n; i++) {
+        pgarr_add_str(&as, slugs[i]);
+        pgarr_add_str(&an, names[i]);
+    }
+    struct txn_call *c = txn_add(t, STMT_MINDS_ENSURE);
+    call_array(c, &as);
+    call_array(c, &an);
+    pgarr_release(&as);
+    pgarr_release(&an);
+}
+
+/* Project and outline, per the brief mode. audience_name: room for "<name> audience". */
+static void
+add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
+                struct strbuf *audience_name_buf)
+{
+    const char *creator = creator_of(ctx, b);
+    struct txn_call *c;
+
+    if (b->brief_mode == BRIEF_PARSED) {
+        strbuf_addf(audience_name_buf, "%s audience", b->brief->title);
+    }
+    const char *audience_name = audience_name_buf->buf;
+    if (b->brief_mode == BRIEF_KEEP) {
+        c = txn_add(t, STMT_PROJECT_ENSURE);
+        call_text(c, b->course);
+        call_text(c, creator);
+        c = txn_add(t, STMT_OUTLINE_ENSURE);
+        call_text(c, b->course);
+        return;
+    }
+    const struct record *r = b->brief_mode == BRIEF_PARSED ? b->brief : NULL;
+    if (r != NULL && r->has_audience) {
+        c = txn_add(t, STMT_AUDIENCE_UPSERT);
+        call_text(c, b->course);
+        call_text(c, r->audience.name != NULL ? r->audience.name : audience_name);
+        call_text(c, r->audience.description);
+        call_text(c, r->audience.demographics_json);
+        call_text(c, r->audience.psychographics_json);
+        call_text(c, r->audience.learning_preferences_json);
+        call_text(c, r->audience.technical_level);
+    }
+    c = txn_add(t, STMT_PROJECT_UPSERT);
+    call_text(c, b->course);
+    call_text(c, r != NULL ? r->title : b->course);
+    call_text(c, r != NULL ? r->description : NULL);
+    call_text(c, r != NULL ? r->metadata : "{}");
+    call_text(c, creator);
+    call_text(c, r != NULL ? r->persona_mind.slug : NULL);
+    call_text(c, r != NULL && r->has_audience ? "true" : "false");
+
+    c = txn_add(t, STMT_OUTLINE_UPSERT);
+    call_text(c, b->course);
+    call_text(c, r != NULL ? r->title : b->course);
+    call_text(c, r != NULL ? r->body : NULL);
+    call_text(c, r != NULL ? r->metadata : "{}");
+    call_text(c, r != NULL ? r->rel_path : NULL);
+}
+
+/* The file records of this transaction: state upserts, deletes and touches. */
+static void
+add_state(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
+          const bool *only)
+{
+    struct pgarr path, course, kind, size, mtime, hash, mod, les, mtitle, error;
+    struct pgarr gone, tpath, tmtime;
+    size_t nup = 0;
+
+    pgarr_init(&path, PGARR_TEXT);
+    pgarr_init(&course, PGARR_TEXT);
+    pgarr_init(&kind, PGARR_TEXT);
+    pgarr_init(&size, PGARR_INT8);
+    pgarr_init(&mtime, PGARR_INT8);
+    pgarr_init(&hash, PGARR_INT8);
+    pgarr_init(&mod, PGARR_INT8);
+    pgarr_init(&les, PGARR_INT8);
+    pgarr_init(&mtitle, PGARR_TEXT);
+    pgarr_init(&error, PGARR_TEXT);
+    pgarr_init(&gone, PGARR_TEXT);
+    pgarr_init(&tpath, PGARR_TEXT);
+    pgarr_init(&tmtime, PGARR_INT8);
+    for (size_t i = 0; i < b->nchanges; i++) {
+        const struct file_change *f = &b->changes[i];
+        if (!included(only, i)) {
+            continue;
+        }
+        if (f->kind == CHANGE_GONE) {
+            pgarr_add_str(&gone, f->path);
+            continue;
+        }
+        if (f->kind == CHANGE_TOUCHED) {
+            pgarr_add_str(&tpath, f->path);
+            pgarr_add_int8(&tmtime, f->mtime_ns);
+            continue;
+        }
+        const struct record *r = f->kind == CHANGE_PARSED && !f->failed ? f->rec : NULL;
+        const char *error_text = f->kind == CHANGE_REJECTED ? f->error : f->db_error;
+        pgarr_add_str(&path, f->path);
+        pgarr_add_str(&course, b->course);
+        pgarr_add_str(&kind, f->is_brief ? "brief" : "lesson");
+        pgarr_add_int8(&size, f->size);
+        pgarr_add_int8(&mtime, f->mtime_ns);
+        pgarr_add_int8(&hash, (int64_t)f->hash);
+        if (r != NULL && r->kind == RECORD_LESSON && r->module_no >= 0) {
+            pgarr_add_int8(&mod, r->module_no);
+        } else {
+            pgarr_add_null(&mod);
+        }
+        if (r != NULL && r->kind == RECORD_LESSON && r->lesson_no >= 0) {
+            pgarr_add_int8(&les, r->lesson_no);
+        } else {
+            pgarr_add_null(&les);
+        }
+        pgarr_add_str(&mtitle, r != NULL && r->kind == RECORD_LESSON ? r->module_title : NULL);
+        pgarr_add_str(&error, r != NULL ? NULL : error_text);
+        nup++;
+    }
+    if (nup > 0) {
+        struct txn_call *c = txn_add(t, STMT_STATE_UPSERT);
+        call_text(c, ctx->source);
+        call_array(c, &path);
+        call_array(c, &course);
+        call_array(c, &kind);
+        call_array(c, &size);
+        call_array(c, &mtime);
+        call_array(c, &hash);
+        call_array(c, &mod);
+        call_array(c, &les);
+        call_array(c, &mtitle);
+        call_array(c, &error);
+    }
+    if (gone.count > 0) {
+        struct txn_call *c = txn_add(t, STMT_STATE_DELETE);
+        call_text(c, ctx->source);
+        call_array(c, &gone);
+    }
+    if (tpath.count > 0) {
+        struct txn_call *c = txn_add(t, STMT_STATE_TOUCH);
+        call_text(c, ctx->source);
+        call_array(c, &tpath);
+        call_array(c, &tmtime);
+    }
+    pgarr_release(&path);
+    pgarr_release(&course);
+    pgarr_release(&kind);
+    pgarr_release(&size);
+    pgarr_release(&mtime);
+    pgarr_release(&hash);
+    pgarr_release(&mod);
+    pgarr_release(&les);
+    pgarr_release(&mtitle);
+    pgarr_release(&error);
+    pgarr_release(&gone);
+    pgarr_release(&tpath);
+    pgarr_release(&tmtime);
+}
+
+/* "<course>/module-<N>", or the outline's slug without a module number. */
+static const char *
+parent_slug(const struct record *r, char *buf, size_t cap)
+{
+    if (r->module_no < 0) {
+        return r->course;
+    }
+    if (snprintf(buf, cap, "%s/module-%ld", r->course, r->module_no) >= (int)cap) {
+        return r->course;
+    }
+    return buf;
+}
+
+/* Lessons written, gone lessons soft-deleted. Returns true when any lesson is involved. */
+static bool
+add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
+{
+    struct pgarr slug, title, content, meta, fpath, parent, seq, status, fid, gone;
+    bool any = false;
+    char pbuf[4096];
+
+    pgarr_init(&slug, PGARR_TEXT);
+    pgarr_init(&title, PGARR_TEXT);
+    pgarr_init(&content, PGARR_TEXT);
+    pgarr_init(&meta, PGARR_TEXT);
+    pgarr_init(&fpath, PGARR_TEXT);
+    pgarr_init(&parent, PGARR_TEXT);
+    pgarr_init(&seq, PGARR_INT8);
+    pgarr_init(&status, PGARR_TEXT);
+    pgarr_init(&fid, PGARR_TEXT);
+    pgarr_init(&gone, PGARR_TEXT);
+    for (size_t i = 0; i < b->nchanges; i++) {
+        const struct file_change *f = &b->changes[i];
+        if (!included(only, i) || f->is_brief) {
+            continue;
+        }
+        if (f->kind == CHANGE_GONE) {
+            /* the slug is the path without ".md" */
+            size_t n = strlen(f->path);
+            pgarr_add_text(&gone, f->path, n >= 3 ? n - 3 : n);
+            any = true;
+            continue;
+        }
+        if (f->kind != CHANGE_PARSED || f->failed) {
+            any = any || f->kind == CHANGE_REJECTED;
+            continue;
+        }
+        const struct record *r = f->rec;
+        pgarr_add_str(&slug, r->slug);
+        pgarr_add_str(&title, r->title);
+        pgarr_add_text(&content, r->body, r->body_len);
+        pgarr_add_str(&meta, r->metadata);
+        pgarr_add_str(&fpath, r->rel_path);
+        pgarr_add_str(&parent, parent_slug(r, pbuf, sizeof(pbuf)));
+        if (r->sequence >= 0) {
+            pgarr_add_int8(&seq, r->sequence);
+        } else {
+            pgarr_add_null(&seq);
+        }
+        pgarr_add_str(&status, r->status);
+        pgarr_add_str(&fid, r->fidelity);
+        any = true;
+    }
+    if (any) {
+        /* modules first: lessons find their parent module by slug */
+        struct txn_call *c = txn_add(t, STMT_MODULES_SYNC);
+        call_text(c, b->course);
+    }
+    if (slug.count > 0) {
+        struct txn_call *c = txn_add(t, STMT_LESSONS_UPSERT);
+        call_text(c, b->course);
+        call_array(c, &slug);
+        call_array(c, &title);
+        call_array(c, &content);
+        call_array(c, &meta);
+        call_array(c, &fpath);
+        call_array(c, &parent);
+        call_array(c, &seq);
+        call_array(c, &status);
+        call_array(c, &fid);
+    }
+    if (gone.count > 0) {
+        struct txn_call *c = txn_add(t, STMT_CONTENTS_SOFT_DELETE);
+        call_array(c, &gone);
+    }
+    pgarr_release(&slug);
+    pgarr_release(&title);
+    pgarr_release(&content);
+    pgarr_release(&meta);
+    pgarr_release(&fpath);
+    pgarr_release(&parent);
+    pgarr_release(&seq);
+    pgarr_release(&status);
+    pgarr_release(&fid);
+    pgarr_release(&gone);
+    return any;
+}
+
+struct tag_pair {
+    const char *content_slug;
+    const char *tag_slug;
+    const char *tag_name;
+};
+
+static int
+cmp_tag_pair(const void *a, const void *b)
+{
+    const struct tag_pair *x = a, *y = b;
+    int c = strcmp(x->tag_slug, y->tag_slug);
+
+    return c != 0 ? c : strcmp(x->content_slug, y->content_slug);
+}
+
+/* Tags of every re-read file (the brief's go to the outline). */
+static void
+add_tags(struct txn *t, const struct course_batch *b, const bool *only)
+{
+    struct tag_pair *pairs = NULL;
+    const char **targets = NULL;
+    size_t npairs = 0, ntargets = 0, cap = 0;
+
+    for (size_t i = 0; i < b->nchanges; i++) {
+        const struct file_change *f = &b->changes[i];
+        if (!included(only, i) || f->kind != CHANGE_PARSED || f->failed) {
+            continue;
+        }
+        if (f->is_brief && b->brief_mode != BRIEF_PARSED) {
+            continue;
+        }
+        const struct record *r = f->rec;
+        targets = xrealloc(targets, (ntargets + 1) * sizeof(*targets));
+        targets[ntargets++] = r->slug;
+        for (size_t k = 0; k < r->ntags; k++) {
+            if (npairs == cap) {
+                cap = cap ? cap * 2 : 64;
+                pairs = xrealloc(pairs, cap * sizeof(*pairs));
+            }
+            pairs[npairs++] = (struct tag_pair){r->slug, r->tags[k].slug, r->tags[k].name};
+        }
+    }
+    if (ntargets == 0) {
+        goto out;
+    }
+    /* sorted by tag slug: concurrent agents insert shared tags in one order (no deadlock) */
+    qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
+    struct pgarr ts, tn, cs, ps, pt;
+    pgarr_init(&ts, PGARR_TEXT);
+    pgarr_init(&tn, PGARR_TEXT);
+    pgarr_init(&cs, PGARR_TEXT);
+    pgarr_init(&ps, PGARR_TEXT);
+    pgarr_init(&pt, PGARR_TEXT);
+    for (size_t i = 0; i < npairs; i++) {
+        if (i == 0 || strcmp(pairs[i].tag_slug, pairs[i - 1].tag_slug) != 0) {
+            pgarr_add_str(&ts, pairs[i].tag_slug);
+            pgarr_add_str(&tn, pairs[i].tag_name);
+        }
+        pgarr_add_str(&ps, pairs[i].content_slug);
+        pgarr_add_str(&pt, pairs[i].tag_slug);
+    }
+    qsort(targets, ntargets, sizeof(*targets), cmp_str);
+    for (size_t i = 0; i < ntargets; i++) {
+        pgarr_add_str(&cs, targets[i]);
+    }
+    if (ts.count > 0) {
+        struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
+        call_array(c, &ts);
+        call_array(c, &tn);
+    }
+    struct txn_call *c = txn_add(t, STMT_TAGS_LINK);
+    call_array(c, &cs);
+    call_array(c, &ps);
+    call_array(c, &pt);
+    pgarr_release(&ts);
+    pgarr_release(&tn);
+    pgarr_release(&cs);
+    pgarr_release(&ps);
+    pgarr_release(&pt);
+out:
+    free(pairs);
+    free(targets);
+}
+
+/*
+ * Build the course's transaction. only (NULL: every change) selects the changes to
+ * include; course-level rows are always written.
+ */
+static void
+build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
+          const bool *only)
+{
+    struct txn_call *c = txn_add(t, STMT_LOCK_COURSE);
+
+    call_text(c, b->course);
+    if (b->gone) {
+        c = txn_add(t, STMT_COURSE_ARCHIVE);
+        call_text(c, ctx->source);
+        call_text(c, b->course);
+        return;
+    }
+    add_minds(t, ctx, b);
+    add_course_rows(t, ctx, b, &t->scratch);
+    add_state(t, ctx, b, only);
+    add_lessons(t, b, only);
+    add_tags(t, b, only);
+    c = txn_add(t, STMT_CREATOR_LINKS);
+    call_text(c, b->course);
+}
+
+int
+sync_course_send(struct sync_ctx *ctx, const struct course_batch *b, struct err *err)
+{
+    struct txn t = {.n = 0, .scratch = STRBUF_INIT};
+    int rc;
+
+    build_txn(&t, ctx, b, NULL);
+    rc = txn_send(ctx, &t, err);
+    txn_release(&t);
+    return rc;
+}
+
+/* Add the rows of the contract's tables that the last transaction changed. */
+static void
+count_rows(const struct sync_ctx *ctx, const long *rows, struct sync_stats *stats)
+{
+    for (size_t i = 0; i < ctx->sent_n; i++) {
+        switch ((enum stmt)ctx->sent_stmts[i]) {
+        case STMT_LOCK_COURSE:
+        case STMT_STATE_UPSERT:
+        case STMT_STATE_DELETE:
+        case STMT_STATE_TOUCH:
+        case STMT_SOURCE_TOUCH:
+            break; /* a lock and the agent's own bookkeeping */
+        default:
+            stats->rows += rows[i];
+            break;
+        }
+    }
+}
+
+/* Send and wait for one transaction; rows affected are added to stats. */
+static enum pg_errclass
+run_txn(struct sync_ctx *ctx, const struct course_batch *b, const bool *only,
+        struct sync_stats *stats, struct err *err)
+{
+    struct txn t = {.n = 0, .scratch = STRBUF_INIT};
+    long rows[TXN_MAX_CALLS] = {0};
+    size_t failed_call;
+    size_t n;
+
+    build_txn(&t, ctx, b, only);
+    n = t.n;
+    if (txn_send(ctx, &t, err) != 0) {
+        txn_release(&t);
+        return PG_TRANSIENT;
+    }
+    txn_release(&t);
+    enum pg_errclass cls = pg_collect_txn(ctx->pg, n, rows, &failed_call, err);
+    if (cls == PG_OK) {
+        count_rows(ctx, rows, stats);
+    }
+    return cls;
+}
+
+/*
+ * The batch's transaction failed on data: find the culprits. The course-level rows go
+ * first on their own (a brief the database refuses is that file's fault), then each
+ * file in a transaction of its own.
+ */
+static enum pg_errclass
+isolate_failures(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats,
+                 struct err *err)
+{
+    bool *only = xcalloc(b->nchanges ? b->nchanges : 1, sizeof(bool));
+    enum pg_errclass cls;
+    struct err e;
+
+    cls = run_txn(ctx, b, only, stats, &e);
+    if (cls == PG_DATA && b->brief_mode == BRIEF_PARSED) {
+        for (size_t i = 0; i < b->nchanges; i++) {
+            if (b->changes[i].is_brief && b->changes[i].kind == CHANGE_PARSED) {
+                b->changes[i].failed = true;
+                b->changes[i].db_error = xstrdup(e.msg);
+            }
+        }
+        b->brief_mode = BRIEF_KEEP;
+        cls = run_txn(ctx, b, only, stats, &e);
+    }
+    if (cls != PG_OK) {
+        err_set(err, "%s", e.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < b->nchanges; i++) {
+        struct file_change *f = &b->changes[i];
+        if (f->failed) {
+            continue;
+        }
+        memset(only, 0, b->nchanges * sizeof(bool));
+        only[i] = true;
+        cls = run_txn(ctx, b, only, stats, &e);
+        if (cls == PG_DATA && f->kind == CHANGE_PARSED) {
+            /* Record the refusal in the file state; its rows stay as they were. */
+            f->failed = true;
+            f->db_error = xstrdup(e.msg);
+            stats->failed++;
+            cls = run_txn(ctx, b, only, stats, &e);
+        }
+        if (cls != PG_OK) {
+            err_set(err, "%s: %s", f->path, e.msg);
+            goto out;
+        }
+    }
+out:
+    free(only);
+    return cls;
+}
+
+enum pg_errclass
+sync_course_finish(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats,
+                   struct err *err)
+{
+    long rows[TXN_MAX_CALLS] = {0};
+    size_t failed_call;
+    enum pg_errclass cls;
+
+    cls = pg_collect_txn(ctx->pg, ctx->sent_n, rows, &failed_call, err);
+    if (cls == PG_OK) {
+        count_rows(ctx, rows, stats);
+        return PG_OK;
+    }
+    if (cls != PG_DATA) {
+        return cls;
+    }
+    return isolate_failures(ctx, b, stats, err);
+}
+
+int
+sync_touch_source(struct sync_ctx *ctx, struct err *err)
+{
+    struct txn t = {.n = 0, .scratch = STRBUF_INIT};
+    struct txn_call *c = txn_add(&t, STMT_SOURCE_TOUCH);
+    size_t failed_call;
+
+    call_text(c, ctx->source);
+    call_text(c, ctx->root);
+    if (txn_send(ctx, &t, err) != 0) {
+        return -1;
+    }
+    return pg_collect_txn(ctx->pg, 1, NULL, &failed_call, err) == PG_OK ? 0 : -1;
+}
+
+void
+sync_changes_release(struct file_change *changes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(changes[i].db_error);
+        changes[i].db_error = NULL;
+    }
+}

@@ -1,0 +1,87 @@
+/* sync.h -- one course's changes in, one transaction of set-based upserts out. */
+#ifndef CO_SYNC_H
+#define CO_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "parser/record.h"
+#include "persist/pg.h"
+
+/* What happened to one file since the agent last recorded it. */
+enum change_kind {
+    CHANGE_PARSED,   /* new or changed, parsed: its rows are written */
+    CHANGE_REJECTED, /* new or changed, rejected: rows untouched, reason recorded */
+    CHANGE_GONE,     /* deleted: rows soft-deleted, record dropped */
+    CHANGE_TOUCHED,  /* same bytes, new mtime: only the record moves */
+};
+
+struct file_change {
+    const char *path; /* relative to the root; borrowed */
+    enum change_kind kind;
+    bool is_brief;
+    const struct record *rec; /* CHANGE_PARSED; borrowed */
+    const char *error;        /* CHANGE_REJECTED; borrowed */
+    int64_t size;
+    int64_t mtime_ns;
+    uint64_t hash;
+    /* out: set by sync_course_finish */
+    bool failed;     /* the database refused this file's data (its reason is in db_error) */
+    char *db_error;  /* heap, owned by the change: free with sync_changes_release */
+};
+
+/* How the course's project and outline are written in this transaction. */
+enum brief_mode {
+    BRIEF_KEEP,   /* the brief was not re-read (unchanged or rejected): ensure rows exist */
+    BRIEF_PARSED, /* write project and outline from `brief` */
+    BRIEF_ABSENT, /* the course has no brief: name falls back to the slug, content null */
+};
+
+struct course_batch {
+    const char *course;
+    bool gone; /* the course directory is gone: archive the project */
+    enum brief_mode brief_mode;
+    const struct record *brief; /* BRIEF_PARSED */
+    struct file_change *changes;
+    size_t nchanges;
+};
+
+struct sync_ctx {
+    struct pg *pg;
+    const char *source;       /* this tree's name in the file state */
+    const char *root;         /* for the sources table */
+    const char *creator_mind; /* --creator-mind, or NULL */
+    /* private: the statements of the transaction in flight */
+    int sent_stmts[24];
+    size_t sent_n;
+};
+
+struct sync_stats {
+    long rows;      /* rows inserted, updated or soft-deleted */
+    long failed;    /* files the database refused (recorded as rejected) */
+};
+
+/*
+ * Send the course's transaction without waiting (the caller parses the next course
+ * meanwhile). Returns 0, or -1 when the connection failed (retry after reconnecting).
+ */
+int sync_course_send(struct sync_ctx *ctx, const struct course_batch *b, struct err *err);
+
+/*
+ * Wait for the transaction sent by sync_course_send. On a data error the course is
+ * written again one file per transaction, so that one bad file never costs a good one;
+ * files the database refused get failed = true and db_error. Returns PG_OK, or the class
+ * of the failure that stopped it (PG_TRANSIENT: reconnect and send the batch again).
+ */
+enum pg_errclass sync_course_finish(struct sync_ctx *ctx, struct course_batch *b,
+                                    struct sync_stats *stats, struct err *err);
+
+/* Record that a sync of this tree wrote something (for status). */
+int sync_touch_source(struct sync_ctx *ctx, struct err *err);
+
+/* Free the db_error strings of a batch's changes. */
+void sync_changes_release(struct file_change *changes, size_t n);
+
+#endif

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# test_rls.sh -- the RLS policies and the agent role, checked with pgTAP in a fresh database.
+#
+# Creates a database in the CO_TEST_DB cluster, applies the migrations (with
+# `creatoros-agent migrate` when the binary has that verb, else psql over sql/[0-9]*.sql in
+# name order), installs pgtap, runs tests/sql/rls_test.sql and prints its TAP. Fails on any
+# `not ok`, an unmet plan or a SQL error; drops the database on every path.
+# Needs CO_TEST_DB (a superuser URL; deploy/test.sh sets it) and postgresql-15-pgtap.
+set -euo pipefail
+
+SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+DB=co_rls_$$
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+[[ -n ${CO_TEST_DB:-} ]] || fail "CO_TEST_DB is not set: it needs a superuser URL (deploy/test.sh sets it)"
+export PGOPTIONS='-c client_min_messages=warning'
+
+# The CO_TEST_DB URL with another database name (the path of a postgresql:// URL).
+db_url() { sed -E "s#^(postgres(ql)?://[^/?]*/)[^?]*#\1$1#" <<<"$CO_TEST_DB"; }
+URL=$(db_url "$DB")
+
+cleanup() {
+    local rc=$?
+    psql "$CO_TEST_DB" -X -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+    exit "$rc"
+}
+trap cleanup EXIT INT TERM
+
+psql "$CO_TEST_DB" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB" >/dev/null
+
+if [[ -n ${CO_AGENT:-} && -x $CO_AGENT ]] && "$CO_AGENT" migrate --help >/dev/null 2>&1; then
+    echo "# migrations applied by $CO_AGENT migrate"
+    "$CO_AGENT" migrate --db "$URL" || fail "creatoros-agent migrate failed"
+else
+    echo "# migrations applied by psql (no creatoros-agent with a migrate verb)"
+    for f in "$SRC"/sql/[0-9]*.sql; do
+        psql "$URL" -X -q -v ON_ERROR_STOP=1 -f "$f" >/dev/null || fail "psql -f $f failed"
+    done
+fi
+psql "$URL" -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pgtap' >/dev/null ||
+    fail "cannot install pgtap (apt-get install postgresql-15-pgtap)"
+
+set +e
+out=$(psql "$URL" -X -q -At -v ON_ERROR_STOP=1 -f "$SRC/tests/sql/rls_test.sql" 2>&1)
+rc=$?
+set -e
+echo "$out"
+
+[[ $rc -eq 0 ]] || fail "psql exited $rc running rls_test.sql"
+plan=$(grep -m1 -E '^1\.\.[0-9]+$' <<<"$out" | cut -d. -f3 || true)
+[[ -n $plan ]] || fail "no TAP plan in the output"
+passed=$(grep -cE '^ok [0-9]+' <<<"$out" || true)
+failed=$(grep -cE '^not ok' <<<"$out" || true)
+[[ $failed -eq 0 ]] || fail "$failed of $plan pgTAP assertions failed"
+[[ $passed -eq $plan ]] || fail "planned $plan assertions, $passed passed"
+! grep -q '^# Looks like' <<<"$out" || fail "pgTAP: $(grep '^# Looks like' <<<"$out")"
+echo "# rls: $passed/$plan assertions passed"
