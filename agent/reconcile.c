@@ -642,7 +642,9 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
         }
     }
     /* Courses recorded but no longer in the tree. */
-    qsort(e->clist, e->nclist, sizeof(*e->clist), cmp_cstate);
+    if (e->nclist > 0) {
+        qsort(e->clist, e->nclist, sizeof(*e->clist), cmp_cstate);
+    }
     for (size_t i = 0; i < e->nclist && cls == PG_OK; i++) {
         struct cstate *c = e->clist[i];
         if (course_live_count(c) == 0 || strmap_find(&listed, c->name, strlen(c->name))) {

@@ -162,7 +162,9 @@ scan_course_names(int rootfd, char ***names, struct err *err)
     if (fd < 0 || each_entry(fd, collect_dir_cb, &l) != 0) {
         return err_set(err, "cannot read the root: %s", strerror(errno));
     }
-    qsort(l.names, l.n, sizeof(char *), cmp_name);
+    if (l.n > 0) {
+        qsort(l.names, l.n, sizeof(char *), cmp_name);
+    }
     *names = l.names;
     return (long)l.n;
 }
@@ -290,7 +292,9 @@ scan_course(int rootfd, const char *course, struct scan_course *out, struct err 
     strbuf_release(&w.prefix);
     /* brief first, then lessons by path */
     size_t first = out->nfiles > 0 && out->files[0].is_brief ? 1 : 0;
-    qsort(out->files + first, out->nfiles - first, sizeof(*out->files), cmp_file);
+    if (out->nfiles > first) {
+        qsort(out->files + first, out->nfiles - first, sizeof(*out->files), cmp_file);
+    }
     return 0;
 }
 

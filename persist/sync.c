@@ -453,7 +453,9 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
         goto out;
     }
     /* sorted by tag slug: concurrent agents insert shared tags in one order (no deadlock) */
-    qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
+    if (npairs > 0) {
+        qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
+    }
     struct pgarr ts, tn, cs, ps, pt;
     pgarr_init(&ts, PGARR_TEXT);
     pgarr_init(&tn, PGARR_TEXT);

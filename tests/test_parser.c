@@ -716,6 +716,38 @@ test_depth_limit_block(void **state)
 }
 
 static void
+test_depth_scan_direct(void **state)
+{
+    /* The byte scan itself (before libyaml) catches flow, block and compact nesting. */
+    struct strbuf sb = STRBUF_INIT;
+    struct err err;
+
+    (void)state;
+    for (int i = 0; i < 70; i++) {
+        strbuf_addf(&sb, "%*sk%d:\n", i, "", i);
+    }
+    assert_int_equal(fm_check_limits(sb.buf, sb.len, &err), -1);
+    strbuf_reset(&sb);
+    strbuf_addstr(&sb, "a:\n");
+    for (int i = 0; i < 70; i++) {
+        strbuf_addstr(&sb, "- ");
+    }
+    assert_int_equal(fm_check_limits(sb.buf, sb.len, &err), -1);
+    strbuf_reset(&sb);
+    strbuf_addstr(&sb, "a: {b: ");
+    for (int i = 0; i < 70; i++) {
+        strbuf_addstr(&sb, "[\n ");
+    }
+    assert_int_equal(fm_check_limits(sb.buf, sb.len, &err), -1);
+    strbuf_reset(&sb);
+    for (int i = 0; i < 63; i++) {
+        strbuf_addf(&sb, "%*sk%d:\n", i, "", i);
+    }
+    assert_int_equal(fm_check_limits(sb.buf, sb.len, &err), 0);
+    strbuf_release(&sb);
+}
+
+static void
 test_depth_scan_not_fooled(void **state)
 {
     /* Brackets in text, quotes and block scalars are not structure. */
@@ -1412,6 +1444,7 @@ main(void)
         cmocka_unit_test(test_front_matter_size_limit),
         cmocka_unit_test(test_depth_limit_flow),
         cmocka_unit_test(test_depth_limit_block),
+        cmocka_unit_test(test_depth_scan_direct),
         cmocka_unit_test(test_depth_scan_not_fooled),
         cmocka_unit_test(test_file_size_limit),
         cmocka_unit_test(test_size_limit_boundary),
