@@ -10,8 +10,7 @@
  * end of the buffer) start at pos? On a match *next is the offset after it.
  */
 static bool
-delim_at(const char *buf, size_t len, size_t pos, const char *marker, bool at_eof_ok,
-         size_t *next)
+delim_at(const char *buf, size_t len, size_t pos, const char *marker, bool at_eof_ok, size_t *next)
 {
     size_t i = pos + 3;
 

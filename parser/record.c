@@ -614,8 +614,7 @@ int
 record_parse(const char *rel, const char *buf, size_t len, const struct parse_opts *opts,
              struct record *out, struct err *err)
 {
-    size_t max = opts && opts->max_file_bytes ? opts->max_file_bytes
-                                              : PARSE_DEFAULT_MAX_FILE_BYTES;
+    size_t max = opts && opts->max_file_bytes ? opts->max_file_bytes : PARSE_DEFAULT_MAX_FILE_BYTES;
     const char *enc = opts ? opts->fallback_encoding : NULL;
     char *conv = NULL;
     const char *nul;

@@ -25,8 +25,7 @@ slot_of(const struct strmap *m, const char *key, size_t len, uint64_t h)
     for (;;) {
         struct strmap_ent *e = &m->ents[i];
 
-        if (e->key == NULL ||
-            (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0)) {
+        if (e->key == NULL || (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0)) {
             return e;
         }
         i = (i + 1) & mask;

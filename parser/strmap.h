@@ -23,7 +23,10 @@ struct strmap {
     size_t n;
 };
 
-#define STRMAP_INIT {NULL, 0, 0}
+#define STRMAP_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Free the slot array (not the keys or values); the map is empty and reusable. */
 void strmap_release(struct strmap *m);

@@ -22,19 +22,17 @@ utf8_check(const char *s, size_t len)
         size_t n;
 
         if (c < 0x80) {
-            /* Markdown is mostly ASCII: skip it a word at a time. */
+            /* Markdown is mostly ASCII: take it a word at a time when the next 8 bytes are. */
             uint64_t w;
 
-            while (i + 8 <= len) {
+            if (len - i >= 8) {
                 memcpy(&w, p + i, 8);
-                if (w & 0x8080808080808080ULL) {
-                    break;
+                if ((w & 0x8080808080808080ULL) == 0) {
+                    i += 8;
+                    continue;
                 }
-                i += 8;
             }
-            while (i < len && p[i] < 0x80) {
-                i++;
-            }
+            i++;
             continue;
         }
         if (c >= 0xC2 && c <= 0xDF) {

@@ -19,7 +19,7 @@ size_t utf8_check(const char *s, size_t len);
  * heap, NUL-terminated buffer (free()) of *out_len bytes and 0 is returned; on failure -1
  * with the reason (naming the byte offset) in err and *out NULL.
  */
-int utf8_convert(const char *from_enc, const char *buf, size_t len, char **out,
-                 size_t *out_len, struct err *err);
+int utf8_convert(const char *from_enc, const char *buf, size_t len, char **out, size_t *out_len,
+                 struct err *err);
 
 #endif

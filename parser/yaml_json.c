@@ -44,7 +44,7 @@ struct ctx {
     size_t len;
     size_t first_line;
     struct frame frames[PARSE_MAX_DEPTH];
-    int nframes;
+    size_t nframes;
     struct strmap anchors; /* name -> struct anchor * */
     struct anchor **anchor_list;
     size_t nanchors;
@@ -72,8 +72,7 @@ line_of(const struct ctx *c, const yaml_mark_t *m)
     return c->first_line + m->line;
 }
 
-static int
-yerr(struct ctx *c, const yaml_mark_t *m, const char *fmt, ...)
+static int yerr(struct ctx *c, const yaml_mark_t *m, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -85,8 +84,8 @@ yerr(struct ctx *c, const yaml_mark_t *m, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return err_set(c->err, "YAML error at line %zu, column %zu: %s", line_of(c, m),
-                   m->column + 1, msg);
+    return err_set(c->err, "YAML error at line %zu, column %zu: %s", line_of(c, m), m->column + 1,
+                   msg);
 }
 
 static int
@@ -326,8 +325,7 @@ add_top(struct ctx *c, const char *key, const char *text, enum yj_kind kind)
 
 /* Attach a finished node (a scalar, an expanded alias, a closed collection) to its parent. */
 static void
-add_value(struct ctx *c, cJSON *v, size_t nodes, int height, const char *text,
-          enum yj_kind kind)
+add_value(struct ctx *c, cJSON *v, size_t nodes, int height, const char *text, enum yj_kind kind)
 {
     struct frame *f;
     void **slot;
@@ -461,7 +459,7 @@ on_alias(struct ctx *c, const yaml_event_t *ev)
     if (a->nodes > PARSE_MAX_ALIAS_NODES - c->alias_nodes) {
         return err_set(c->err, "too many alias nodes (limit %d)", PARSE_MAX_ALIAS_NODES);
     }
-    if (c->nframes + a->height > PARSE_MAX_DEPTH) {
+    if (c->nframes + (size_t)a->height > PARSE_MAX_DEPTH) {
         return deep_err(c);
     }
     c->alias_nodes += a->nodes;
@@ -472,8 +470,8 @@ on_alias(struct ctx *c, const yaml_event_t *ev)
 static int
 on_start(struct ctx *c, const yaml_event_t *ev, bool is_map)
 {
-    const char *anchor = (const char *)(is_map ? ev->data.mapping_start.anchor
-                                               : ev->data.sequence_start.anchor);
+    const char *anchor =
+        (const char *)(is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor);
     struct frame *f;
 
     if (c->nframes == 0 && !is_map) {
@@ -486,7 +484,7 @@ on_start(struct ctx *c, const yaml_event_t *ev, bool is_map)
         return deep_err(c);
     }
     f = &c->frames[c->nframes++];
-    memset(f, 0, sizeof(*f));
+    *f = (struct frame){0};
     f->node = need(is_map ? cJSON_CreateObject() : cJSON_CreateArray());
     f->is_map = is_map;
     f->anchor = anchor ? xstrdup(anchor) : NULL;
@@ -498,7 +496,12 @@ on_start(struct ctx *c, const yaml_event_t *ev, bool is_map)
 static void
 on_end(struct ctx *c)
 {
-    struct frame f = c->frames[--c->nframes];
+    struct frame f;
+
+    if (c->nframes == 0) {
+        return; /* libyaml balances its events; never trust that with a stack index */
+    }
+    f = c->frames[--c->nframes];
 
     strmap_release(&f.keys);
     free(f.key); /* NULL unless libyaml ended a mapping after a key: it never does */

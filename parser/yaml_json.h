@@ -45,8 +45,7 @@ struct yj_doc {
  * "too many alias nodes (limit 10000)", "front-matter nested deeper than 64 levels"), and
  * *doc then holds nothing. Empty YAML gives an empty object.
  */
-int yj_parse(const char *text, size_t len, size_t first_line, struct yj_doc *doc,
-             struct err *err);
+int yj_parse(const char *text, size_t len, size_t first_line, struct yj_doc *doc, struct err *err);
 
 /* Free everything *doc owns; accepts a zeroed doc; leaves it zeroed. */
 void yj_doc_release(struct yj_doc *doc);

@@ -185,8 +185,7 @@ test_tree_lessons(void **state)
                      FILE_LESSON);
     assert_int_equal(cl, strlen("agencia-ia"));
     assert_int_equal(tree_classify("c/lessons/a/b/c/d/e/f.md", &cl), FILE_LESSON);
-    assert_int_equal(tree_classify("my course/lessons/Módulo 1/aula 1 \"x\".md", &cl),
-                     FILE_LESSON);
+    assert_int_equal(tree_classify("my course/lessons/Módulo 1/aula 1 \"x\".md", &cl), FILE_LESSON);
     assert_int_equal(cl, strlen("my course"));
     assert_int_equal(tree_classify("c/lessons/x.txt", &cl), FILE_IGNORED);
     assert_int_equal(tree_classify("c/lessons/x.MD", &cl), FILE_IGNORED);
@@ -788,8 +787,9 @@ test_file_size_limit(void **state)
     }
     memcpy(buf, head, strlen(head));
     t0 = tu_now_ms();
-    expect_reject_n(LESSON, buf, big, NULL, "file is 104857600 bytes, above the limit of 8388608 "
-                                            "(--max-file-bytes)");
+    expect_reject_n(LESSON, buf, big, NULL,
+                    "file is 104857600 bytes, above the limit of 8388608 "
+                    "(--max-file-bytes)");
     assert_true(tu_now_ms() - t0 < 100);
     assert_int_equal(record_parse(LESSON, buf, big, &opts, &rec, &err), 0);
     assert_string_equal(rec.title, "Big");
@@ -868,8 +868,9 @@ test_fallback_encoding(void **state)
     assert_non_null(strstr(rec.warnings[0], "converted from WINDOWS-1252"));
     record_release(&rec);
     /* 0x81 is not a WINDOWS-1252 character: invalid in both. */
-    expect_reject_n(LESSON, "ok \xE9 \x81", 6, &opts, "invalid UTF-8 at byte 3, and not valid "
-                                                      "WINDOWS-1252 either at byte 5");
+    expect_reject_n(LESSON, "ok \xE9 \x81", 6, &opts,
+                    "invalid UTF-8 at byte 3, and not valid "
+                    "WINDOWS-1252 either at byte 5");
     /* Valid UTF-8 is never converted. */
     assert_int_equal(record_parse(LESSON, "caf\xC3\xA9", 5, &opts, &rec, &err), 0);
     assert_string_equal(rec.body, "café");
@@ -1008,7 +1009,8 @@ test_lesson_title_fallbacks(void **state)
     (void)state;
     assert_lesson_title(LESSON, "---\ntitle: T\nlesson_title: L\n---\n# H\n", "T");
     assert_lesson_title(LESSON, "---\ntitle: [AUTO-FILLED]\nlesson_title: L\n---\n# H\n", "L");
-    assert_lesson_title(LESSON, "---\ntitle: 3\n---\n# 📋 Heading kept as is  \n", "📋 Heading kept as is");
+    assert_lesson_title(LESSON, "---\ntitle: 3\n---\n# 📋 Heading kept as is  \n",
+                        "📋 Heading kept as is");
     assert_lesson_title(LESSON, "```\n# code\n```\n#\n# \n", "x");
     assert_lesson_title("c/lessons/mod 1/Aula 1 – Ação.md", "no heading\n", "Aula 1 – Ação");
 }
@@ -1057,8 +1059,7 @@ test_module_numbers(void **state)
     assert_numbers("c/lessons/modulo-x/intro.md", "", -1, -1, -1);
     assert_numbers("modulo-9/lessons/intro.md", "", -1, -1, -1); /* the course is no module */
     /* the order: module, lesson_id, file name, directory */
-    assert_numbers("c/lessons/modulo-9/5.6-x.md", "---\nmodule: 1\nlesson_id: 2.3\n---\n", 1, 3,
-                   3);
+    assert_numbers("c/lessons/modulo-9/5.6-x.md", "---\nmodule: 1\nlesson_id: 2.3\n---\n", 1, 3, 3);
     assert_numbers("c/lessons/modulo-9/5.6-x.md", "---\nlesson_id: 2.3\n---\n", 2, 3, 3);
     assert_numbers("c/lessons/modulo-9/5.6-x.md", "---\nmodule: [x]\n---\n", 5, 6, 6);
     assert_numbers("c/lessons/modulo-9/x.md", "---\nmodule: Intro\n---\n", 9, -1, -1);
@@ -1080,8 +1081,8 @@ test_sequence_bounds(void **state)
     assert_numbers(LESSON, "---\nlesson_id: 99999999999999999999999.99999999999999999999999\n---\n",
                    -1, -1, -1);
     assert_numbers("c/lessons/99999999999999999999999.1-x.md", "", -1, 1, 1);
-    assert_numbers("c/lessons/x.md", "---\nmodule: Módulo 99999999999999999999999\n---\n", -1,
-                   -1, -1);
+    assert_numbers("c/lessons/x.md", "---\nmodule: Módulo 99999999999999999999999\n---\n", -1, -1,
+                   -1);
     assert_numbers(LESSON, "---\nmodule: 99999999999999999999999\n---\n", -1, -1, -1);
     assert_numbers("c/lessons/modulo-99999999999999999999999/x.md", "", -1, -1, -1);
 }
@@ -1140,11 +1141,24 @@ test_fidelity(void **state)
         const char *value;
         const char *text; /* NULL: no fidelity */
     } cases[] = {
-        {"0.125", "0.125"}, {"1", "1"},     {"0", "0"},           {"1.0", "1"},
-        {"0.87", "0.87"},   {"0.1", "0.1"}, {"0.00001", "0.00001"}, {"1.5e-7", "0.00000015"},
-        {"-0.0", "0"},      {"1.01", NULL}, {"-0.1", NULL},       {"2", NULL},
-        {"true", NULL},     {"'0.5'", NULL}, {"~", NULL},         {"[0.5]", NULL},
-        {".nan", NULL},     {"0x1", "1"},
+        {"0.125", "0.125"},
+        {"1", "1"},
+        {"0", "0"},
+        {"1.0", "1"},
+        {"0.87", "0.87"},
+        {"0.1", "0.1"},
+        {"0.00001", "0.00001"},
+        {"1.5e-7", "0.00000015"},
+        {"-0.0", "0"},
+        {"1.01", NULL},
+        {"-0.1", NULL},
+        {"2", NULL},
+        {"true", NULL},
+        {"'0.5'", NULL},
+        {"~", NULL},
+        {"[0.5]", NULL},
+        {".nan", NULL},
+        {"0x1", "1"},
     };
     struct record rec;
     char text[128];
