@@ -98,6 +98,7 @@ int
 cmd_backfill(const struct config *cfg)
 {
     struct pg *pg = NULL;
+    struct pg *pg2 = NULL; /* the second writer */
     struct engine *e = NULL;
     struct engine_opts eo;
     struct engine_stats st = {0};
@@ -119,8 +120,18 @@ cmd_backfill(const struct config *cfg)
             pg = NULL;
         }
     }
+    if (pg != NULL && !cfg->dry_run && cfg->connections > 1) {
+        pg2 = cmd_pg_create(cfg, false);
+        if (pg_connect(pg2, &err) != 0) {
+            log_kv(LOG_WARN, "second connection refused; writing through one", "error",
+                   err.msg);
+            pg_destroy(pg2);
+            pg2 = NULL;
+        }
+    }
     cmd_log_versions(pg);
     cmd_engine_opts(cfg, pg, &eo);
+    eo.pg_extra = pg2;
     e = engine_create(&eo, &err);
     if (e == NULL) {
         log_kv(LOG_ERROR, "cannot start", "error", err.msg);
@@ -142,7 +153,8 @@ cmd_backfill(const struct config *cfg)
             break;
         }
         log_kv(LOG_WARN, "database connection lost; resuming", "error", err.msg);
-        if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0) {
+        if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0 ||
+            (pg2 != NULL && cmd_connect_retry(pg2, cfg->connect_retry_s, &err) != 0)) {
             break;
         }
     }
@@ -174,6 +186,7 @@ cmd_backfill(const struct config *cfg)
     rc = st.rejected > 0 ? EXIT_REJECTED : 0;
 out:
     engine_destroy(e);
+    pg_destroy(pg2);
     pg_destroy(pg);
     return rc;
 }

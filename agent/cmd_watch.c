@@ -36,8 +36,24 @@ struct daemon {
     long overflow_ms;   /* current back-off between overflow rescans */
     long long last_overflow_rescan;
     long overflows;
-    bool ready_sent;
+    long watchdog_ms;        /* half the systemd watchdog period; 0 without one */
+    long long last_watchdog; /* when WATCHDOG=1 was last sent */
 };
+
+/* A long reconcile (the first one, on a big tree) keeps the systemd watchdog fed. */
+static void
+reconcile_progress(void *arg, long done, long total)
+{
+    struct daemon *d = arg;
+    long long now = loop_now_ms();
+
+    (void)done;
+    (void)total;
+    if (d->watchdog_ms > 0 && now - d->last_watchdog >= d->watchdog_ms) {
+        sd_notify_send("WATCHDOG=1");
+        d->last_watchdog = now;
+    }
+}
 
 static void
 notify_status(struct daemon *d)
@@ -234,7 +250,7 @@ do_rescan(struct daemon *d)
     d->rescan = false;
     d->last_overflow_rescan = loop_now_ms();
     log_kv(LOG_INFO, "rescan", "overflows", d->overflows > 0 ? "yes" : NULL);
-    enum pg_errclass cls = engine_reconcile(d->engine, &st, NULL, NULL, &err);
+    enum pg_errclass cls = engine_reconcile(d->engine, &st, reconcile_progress, d, &err);
     d->total.synced += st.synced;
     d->total.rejected += st.rejected;
     d->total.deleted += st.deleted;
@@ -352,10 +368,13 @@ on_hup(struct loop *l, int signo, void *arg)
 static long
 watchdog_cb(struct loop *l, long long id, void *arg)
 {
+    struct daemon *d = arg;
+
     (void)l;
     (void)id;
     sd_notify_send("WATCHDOG=1");
-    return *(long *)arg;
+    d->last_watchdog = loop_now_ms();
+    return d->watchdog_ms;
 }
 
 int
@@ -367,7 +386,6 @@ cmd_watch(const struct config *cfg)
     struct engine_opts eo;
     struct err err;
     int rc = 0;
-    long watchdog_half = sd_watchdog_ms() / 2;
 
     d.loop = loop_create(&err);
     if (d.loop == NULL) {
@@ -381,6 +399,7 @@ cmd_watch(const struct config *cfg)
         rc = 2;
         goto out;
     }
+    d.watchdog_ms = sd_watchdog_ms() / 2;
     d.queue = queue_create((size_t)cfg->queue_limit, cfg->settle_ms);
     if (!cfg->dry_run || cfg->db_url != NULL) {
         d.pg = cmd_pg_create(cfg, false);
@@ -419,8 +438,9 @@ cmd_watch(const struct config *cfg)
     log_kv(LOG_INFO, "ready", "synced", synced, "database", d.db_up ? "up" : "unreachable");
     sd_notify_send("READY=1");
     notify_status(&d);
-    if (watchdog_half > 0) {
-        loop_add_timer(d.loop, watchdog_half, watchdog_cb, &watchdog_half);
+    /* The only timer of an idle agent, and only when systemd asks for it. */
+    if (d.watchdog_ms > 0) {
+        loop_add_timer(d.loop, d.watchdog_ms, watchdog_cb, &d);
     }
     loop_set_before_sleep(d.loop, before_sleep, &d);
     if (loop_run(d.loop) != 0) {

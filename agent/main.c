@@ -11,6 +11,36 @@
 #include "agent/cmd.h"
 #include "agent/log.h"
 #include "agent/options.h"
+#include "common/strbuf.h"
+#include "persist/pg.h"
+
+/*
+ * A URL given on the command line shows in the process title (/proc/PID/cmdline, ps)
+ * for every local user: keep a private copy and blank the password in argv itself.
+ */
+static char *
+hide_password(struct config *cfg, int argc, char **argv)
+{
+    size_t off, len;
+    char *copy;
+
+    if (cfg->db_url == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (cfg->db_url < argv[i] || cfg->db_url > argv[i] + n) {
+            continue;
+        }
+        copy = xstrdup(cfg->db_url);
+        cfg->db_url = copy;
+        if (pg_password_span(argv[i], &off, &len)) {
+            memset(argv[i] + off, '*', len);
+        }
+        return copy;
+    }
+    return NULL;
+}
 
 static void
 print_version(void)
@@ -56,6 +86,7 @@ main(int argc, char **argv)
         fprintf(stderr, "creatoros-agent %s: %s\n", argv[1], err.msg);
         return 2;
     }
+    char *db_url = hide_password(&cfg, argc, argv);
     if (log_open(cfg.log_file, cfg.log_format, cfg.log_level) != 0) {
         fprintf(stderr, "creatoros-agent: cannot open log file %s; logging to stderr\n",
                 cfg.log_file);
@@ -82,5 +113,9 @@ main(int argc, char **argv)
     }
     log_close();
     free(cfg.files);
+    if (db_url != NULL) {
+        memset(db_url, 0, strlen(db_url));
+        free(db_url);
+    }
     return rc;
 }

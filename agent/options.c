@@ -49,6 +49,8 @@ static const struct option_desc option_table[] = {
      "re-read and re-write every file, ignoring the recorded file state"},
     {"json", OPT_BOOL, VERB_STATUS | VERB_BACKFILL, FIELD(json), "false", NULL,
      "print the result as one JSON object"},
+    {"connections", OPT_LONG, VERB_BACKFILL, FIELD(connections), "2", "N",
+     "database connections a backfill writes through at once (1 or 2)"},
     {"settle-ms", OPT_LONG, VERB_WATCH, FIELD(settle_ms), "100", "MS",
      "a file modified without a close syncs once it has been quiet this long"},
     {"rescan-interval", OPT_LONG, VERB_WATCH, FIELD(rescan_interval_s), "60", "SECONDS",

@@ -40,6 +40,7 @@ struct config {
     long queue_limit;
     long statement_timeout_ms;
     long connect_retry_s;
+    long connections;
     char **files; /* parse: the FILE arguments */
     int nfiles;
 };

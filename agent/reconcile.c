@@ -46,7 +46,8 @@ struct engine {
     struct cstate **clist;
     size_t nclist, capclist;
     struct strbuf rejections;
-    struct sync_ctx sync;
+    struct sync_ctx sync[ENGINE_MAX_CONN];
+    size_t nsync;
 };
 
 /* A course batch being built: the changes own their path, record and reason. */
@@ -180,8 +181,18 @@ engine_create(const struct engine_opts *opts, struct err *err)
         engine_destroy(e);
         return NULL;
     }
-    e->sync = (struct sync_ctx){.pg = opts->pg, .source = e->source, .root = e->root,
-                                .creator_mind = opts->creator_mind};
+    e->nsync = 0;
+    for (size_t i = 0; i < ENGINE_MAX_CONN; i++) {
+        struct pg *pg = i == 0 ? opts->pg : opts->pg_extra;
+        if (pg != NULL) {
+            e->sync[e->nsync++] = (struct sync_ctx){.pg = pg, .source = e->source,
+                                                    .root = e->root,
+                                                    .creator_mind = opts->creator_mind};
+        }
+    }
+    if (e->nsync == 0) {
+        e->nsync = 1; /* a dry run without a database: the flow is never used */
+    }
     return e;
 }
 
@@ -513,30 +524,52 @@ pend_dry_run(struct engine *e, struct pending *p, struct engine_stats *st)
 
 /*
  * The pipeline: course N's transaction travels and runs while course N+1 is read and
- * parsed. `inflight` is the batch sent and not yet confirmed.
+ * parsed. With a second connection two courses are in the database at once, one per
+ * core; courses never share rows except minds and tags, which every transaction inserts
+ * in slug order, so the two cannot deadlock each other. Slots are used round robin and
+ * confirmed oldest first.
  */
 struct flow {
-    struct pending inflight;
-    bool busy;
+    struct pending inflight[ENGINE_MAX_CONN];
+    bool busy[ENGINE_MAX_CONN];
+    size_t next; /* slot of the next batch; also the oldest in flight */
 };
 
 static enum pg_errclass
-flow_finish(struct engine *e, struct flow *fl, struct engine_stats *st, struct err *err)
+flow_finish_slot(struct engine *e, struct flow *fl, size_t slot, struct engine_stats *st,
+                 struct err *err)
 {
     struct sync_stats ss = {0, 0};
     enum pg_errclass cls;
 
-    if (!fl->busy) {
+    if (!fl->busy[slot]) {
         return PG_OK;
     }
-    cls = sync_course_finish(&e->sync, &fl->inflight.b, &ss, err);
+    cls = sync_course_finish(&e->sync[slot], &fl->inflight[slot].b, &ss, err);
     if (cls == PG_OK) {
         st->rows += ss.rows;
-        pend_apply(e, &fl->inflight, st);
+        pend_apply(e, &fl->inflight[slot], st);
     }
-    pend_release(&fl->inflight);
-    fl->busy = false;
+    pend_release(&fl->inflight[slot]);
+    fl->busy[slot] = false;
     return cls;
+}
+
+/* Confirm every batch in flight, oldest first; the first failure is returned. */
+static enum pg_errclass
+flow_finish(struct engine *e, struct flow *fl, struct engine_stats *st, struct err *err)
+{
+    enum pg_errclass first = PG_OK;
+
+    for (size_t k = 0; k < e->nsync; k++) {
+        struct err e2;
+        enum pg_errclass cls =
+            flow_finish_slot(e, fl, (fl->next + k) % e->nsync, st, first == PG_OK ? err : &e2);
+        if (first == PG_OK) {
+            first = cls;
+        }
+    }
+    return first;
 }
 
 /* Hand a built batch to the flow (it takes ownership of *p). */
@@ -545,6 +578,7 @@ flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_st
           struct err *err)
 {
     enum pg_errclass cls;
+    size_t slot = fl->next;
 
     if (pend_empty(p)) {
         pend_release(p);
@@ -556,17 +590,18 @@ flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_st
         return PG_OK;
     }
     pend_finalize(p, p->b.brief_mode != BRIEF_ABSENT);
-    cls = flow_finish(e, fl, st, err);
+    cls = flow_finish_slot(e, fl, slot, st, err);
     if (cls != PG_OK) {
         pend_release(p);
         return cls;
     }
-    if (sync_course_send(&e->sync, &p->b, err) != 0) {
+    if (sync_course_send(&e->sync[slot], &p->b, err) != 0) {
         pend_release(p);
         return PG_TRANSIENT;
     }
-    fl->inflight = *p;
-    fl->busy = true;
+    fl->inflight[slot] = *p;
+    fl->busy[slot] = true;
+    fl->next = (slot + 1) % e->nsync;
     memset(p, 0, sizeof(*p));
     return PG_OK;
 }
@@ -613,7 +648,7 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
 {
     char **names = NULL;
     long nnames = scan_course_names(e->rootfd, &names, err);
-    struct flow fl = {.busy = false};
+    struct flow fl = {.next = 0};
     enum pg_errclass cls = PG_OK;
     long total = 0;
 
@@ -662,7 +697,7 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
     }
     if (cls == PG_OK) {
         cls = flow_finish(e, &fl, st, err);
-    } else if (fl.busy) {
+    } else {
         struct err ignored;
         flow_finish(e, &fl, st, &ignored);
     }
@@ -782,7 +817,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, size_t n, struct e
     struct strmap m = STRMAP_INIT;
     struct course_paths **list = NULL;
     size_t nlist = 0;
-    struct flow fl = {.busy = false};
+    struct flow fl = {.next = 0};
     enum pg_errclass cls = PG_OK;
 
     for (size_t i = 0; i < n; i++) {
@@ -837,7 +872,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, size_t n, struct e
     }
     if (cls == PG_OK) {
         cls = flow_finish(e, &fl, st, err);
-    } else if (fl.busy) {
+    } else {
         struct err ignored;
         flow_finish(e, &fl, st, &ignored);
     }

@@ -10,6 +10,9 @@
 #include "parser/record.h"
 #include "persist/pg.h"
 
+/* Connections a whole-tree sync writes through at once. */
+#define ENGINE_MAX_CONN 2
+
 struct engine_opts {
     const char *root;
     const char *source;       /* NULL: <hostname>:<absolute root> */
@@ -19,6 +22,7 @@ struct engine_opts {
     bool dry_run;      /* parse and log, write nothing */
     bool log_each;     /* log every synced file at info (watch); else at debug */
     struct pg *pg;     /* borrowed; may be NULL with dry_run (then nothing is recorded) */
+    struct pg *pg_extra; /* borrowed, optional: a second connection for whole-tree syncs */
 };
 
 struct engine_stats {

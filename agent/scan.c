@@ -36,7 +36,8 @@ open_beneath(int dirfd, const char *rel, int flags)
             .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
         long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-        if (fd >= 0 || errno != ENOSYS) {
+        /* ENOSYS: kernel before 5.6; EPERM: a seccomp profile that predates the call */
+        if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
             /* a link in the path reads as ELOOP: to us it is not a file of the tree */
             if (fd < 0 && errno == ELOOP) {
                 errno = ENOENT;

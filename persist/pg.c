@@ -83,6 +83,39 @@ pg_redact(const char *url)
     return strbuf_detach(&sb, NULL);
 }
 
+bool
+pg_password_span(const char *conninfo, size_t *off, size_t *len)
+{
+    const char *scheme = strstr(conninfo, "://");
+    const char *rest = conninfo;
+
+    if (scheme != NULL) {
+        const char *user = scheme + 3;
+        size_t authority = strcspn(user, "/?#");
+        const char *at = NULL;
+        for (const char *p = user; p < user + authority; p++) {
+            if (*p == '@') {
+                at = p; /* the last '@' ends the user information */
+            }
+        }
+        const char *colon = at != NULL ? memchr(user, ':', (size_t)(at - user)) : NULL;
+        if (colon != NULL) {
+            *off = (size_t)(colon + 1 - conninfo);
+            *len = (size_t)(at - colon - 1);
+            return true;
+        }
+        rest = user; /* a password= may still follow in the query string */
+    }
+    const char *pw = strstr(rest, "password=");
+    if (pw != NULL) {
+        const char *v = pw + strlen("password=");
+        *off = (size_t)(v - conninfo);
+        *len = strcspn(v, " &");
+        return true;
+    }
+    return false;
+}
+
 struct pg *
 pg_create(const struct pg_opts *opts)
 {

@@ -52,6 +52,12 @@ const char *pg_server_version(const struct pg *pg);
  */
 char *pg_redact(const char *url);
 
+/*
+ * Where the password sits in a URL ("postgresql://user:PASSWORD@host/db") or a key/value
+ * string ("... password=PASSWORD ..."): returns true with its offset and length.
+ */
+bool pg_password_span(const char *conninfo, size_t *off, size_t *len);
+
 /* Classify a failed result (NULL: connection trouble) by its SQLSTATE. */
 enum pg_errclass pg_classify(const PGresult *res);
 
