@@ -22,17 +22,32 @@ utf8_check(const char *s, size_t len)
         size_t n;
 
         if (c < 0x80) {
-            /* Markdown is mostly ASCII: take it a word at a time when the next 8 bytes are. */
-            uint64_t w;
+            /*
+             * Markdown is mostly ASCII: skip 8 bytes at a time, or (little-endian) straight
+             * to the first non-ASCII byte of the word.
+             */
+            uint64_t w, m;
 
-            if (len - i >= 8) {
-                memcpy(&w, p + i, 8);
-                if ((w & 0x8080808080808080ULL) == 0) {
-                    i += 8;
-                    continue;
-                }
+            if (len - i < 8) {
+                i++;
+                continue;
             }
+            memcpy(&w, p + i, 8);
+            m = w & 0x8080808080808080ULL;
+            if (m == 0) {
+                i += 8;
+                continue;
+            }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            i += (size_t)__builtin_ctzll(m) >> 3;
+#else
             i++;
+#endif
+            continue;
+        }
+        /* The common accented letter (U+0080..U+07FF) without the general path. */
+        if (c >= 0xC2 && c <= 0xDF && len - i >= 2 && (p[i + 1] & 0xC0) == 0x80) {
+            i += 2;
             continue;
         }
         if (c >= 0xC2 && c <= 0xDF) {

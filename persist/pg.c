@@ -62,22 +62,28 @@ pg_redact(const char *url)
             ssl = o->val;
         }
     }
+    bool socket = host != NULL && host[0] == '/';
+    char sep = '?';
     strbuf_addstr(&sb, "postgresql://");
     if (user != NULL) {
         strbuf_addf(&sb, "%s@", user);
     }
-    if (host != NULL && host[0] != '/') {
+    if (host != NULL && !socket) {
         strbuf_addstr(&sb, host);
-    }
-    if (port != NULL) {
-        strbuf_addf(&sb, ":%s", port);
+        if (port != NULL) {
+            strbuf_addf(&sb, ":%s", port);
+        }
     }
     strbuf_addf(&sb, "/%s", db != NULL ? db : "");
-    if (host != NULL && host[0] == '/') {
+    if (socket) {
         strbuf_addf(&sb, "?host=%s", host);
+        sep = '&';
+        if (port != NULL) {
+            strbuf_addf(&sb, "&port=%s", port);
+        }
     }
     if (ssl != NULL) {
-        strbuf_addf(&sb, "%ssslmode=%s", host != NULL && host[0] == '/' ? "&" : "?", ssl);
+        strbuf_addf(&sb, "%csslmode=%s", sep, ssl);
     }
     PQconninfoFree(opts);
     return strbuf_detach(&sb, NULL);

@@ -1,0 +1,243 @@
+/* test_cli.c -- options, environment, help, version, and what may never be printed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "agent/options.h"
+#include "persist/pg.h"
+
+/* A writable argv (the -Wwrite-strings safe way). Free with argv_free. */
+static char **
+argv_dup(const char *const *src, int n)
+{
+    char **v = calloc((size_t)n + 1, sizeof(char *));
+
+    for (int i = 0; i < n; i++) {
+        v[i] = strdup(src[i]);
+    }
+    return v;
+}
+
+static void
+argv_free(char **v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(v[i]);
+    }
+    free(v);
+}
+
+#define ARGV(name, ...)                                                                            \
+    static const char *const name##_src[] = {__VA_ARGS__};                                         \
+    const int name##_n = (int)(sizeof(name##_src) / sizeof(name##_src[0]));                        \
+    char **name = argv_dup(name##_src, name##_n)
+
+static void
+test_defaults(void **state)
+{
+    struct config cfg;
+    struct err err;
+    char *argv[1] = {NULL};
+
+    (void)state;
+    unsetenv("CREATOROS_ROOT");
+    unsetenv("SUPABASE_DB_URL");
+    unsetenv("DATABASE_URL");
+    unsetenv("CREATOR_OS_DB_PERSIST");
+    assert_int_equal(options_parse(&cfg, VERB_WATCH, 0, argv, &err), 0);
+    assert_string_equal(cfg.root, "outputs/courses");
+    assert_null(cfg.db_url);
+    assert_int_equal(cfg.settle_ms, 100);
+    assert_int_equal(cfg.rescan_interval_s, 60);
+    assert_int_equal(cfg.max_file_bytes, 8 << 20);
+    assert_false(cfg.dry_run);
+    free(cfg.files);
+}
+
+static void
+test_environment_then_flags(void **state)
+{
+    struct config cfg;
+    struct err err;
+    ARGV(argv, "--settle-ms", "250", "--db=postgresql:///flag", "--dry-run");
+
+    (void)state;
+    setenv("CREATOROS_ROOT", "/srv/env-root", 1);
+    setenv("CREATOROS_SETTLE_MS", "5", 1);
+    setenv("DATABASE_URL", "postgresql:///database-url", 1);
+    assert_int_equal(options_parse(&cfg, VERB_WATCH, 4, argv, &err), 0);
+    assert_string_equal(cfg.root, "/srv/env-root");
+    assert_int_equal(cfg.settle_ms, 250); /* the command line wins */
+    assert_string_equal(cfg.db_url, "postgresql:///flag");
+    assert_true(cfg.dry_run);
+    free(cfg.files);
+
+    /* SUPABASE_DB_URL before DATABASE_URL; CREATOR_OS_DB_PERSIST=false is a dry run */
+    setenv("SUPABASE_DB_URL", "postgresql:///supabase", 1);
+    setenv("CREATOR_OS_DB_PERSIST", "false", 1);
+    assert_int_equal(options_parse(&cfg, VERB_BACKFILL, 0, argv, &err), 0);
+    assert_string_equal(cfg.db_url, "postgresql:///supabase");
+    assert_true(cfg.dry_run);
+    assert_int_equal(cfg.connections, 2);
+    free(cfg.files);
+    unsetenv("CREATOROS_ROOT");
+    unsetenv("CREATOROS_SETTLE_MS");
+    unsetenv("DATABASE_URL");
+    unsetenv("SUPABASE_DB_URL");
+    unsetenv("CREATOR_OS_DB_PERSIST");
+    argv_free(argv, argv_n);
+}
+
+static void
+test_errors_name_the_option(void **state)
+{
+    struct config cfg;
+    struct err err;
+    ARGV(bad_number, "--settle-ms", "soon");
+    ARGV(unknown, "--settle-ms", "5");
+    ARGV(missing, "--root");
+    ARGV(bad_format, "--log-format", "xml");
+
+    (void)state;
+    assert_int_equal(options_parse(&cfg, VERB_WATCH, 2, bad_number, &err), -1);
+    assert_non_null(strstr(err.msg, "--settle-ms"));
+    free(cfg.files);
+    /* --settle-ms is watch's, not backfill's */
+    assert_int_equal(options_parse(&cfg, VERB_BACKFILL, 2, unknown, &err), -1);
+    assert_non_null(strstr(err.msg, "unknown option --settle-ms"));
+    free(cfg.files);
+    assert_int_equal(options_parse(&cfg, VERB_WATCH, 1, missing, &err), -1);
+    assert_non_null(strstr(err.msg, "needs a value"));
+    free(cfg.files);
+    assert_int_equal(options_parse(&cfg, VERB_WATCH, 2, bad_format, &err), -1);
+    assert_non_null(strstr(err.msg, "text or json"));
+    free(cfg.files);
+    argv_free(bad_number, bad_number_n);
+    argv_free(unknown, unknown_n);
+    argv_free(missing, missing_n);
+    argv_free(bad_format, bad_format_n);
+}
+
+static void
+test_parse_files(void **state)
+{
+    struct config cfg;
+    struct err err;
+    ARGV(argv, "a.md", "--root", "r", "--", "--odd.md");
+    ARGV(none, "--root", "r");
+
+    (void)state;
+    assert_int_equal(options_parse(&cfg, VERB_PARSE, 5, argv, &err), 0);
+    assert_int_equal(cfg.nfiles, 2);
+    assert_string_equal(cfg.files[0], "a.md");
+    assert_string_equal(cfg.files[1], "--odd.md");
+    assert_string_equal(cfg.root, "r");
+    free(cfg.files);
+    assert_int_equal(options_parse(&cfg, VERB_PARSE, 2, none, &err), -1);
+    free(cfg.files);
+    argv_free(argv, argv_n);
+    argv_free(none, none_n);
+}
+
+static void
+test_password_never_printed(void **state)
+{
+    static const char *const urls[] = {
+        "postgresql://agent:S3cretPa55@db.example.supabase.co:5432/postgres?sslmode=require",
+        "postgres://agent:S3cretPa55@host/db",
+        "host=localhost user=agent password=S3cretPa55 dbname=x",
+        "postgresql://agent@host/db?password=S3cretPa55&sslmode=require",
+    };
+    size_t off, len;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        char *shown = pg_redact(urls[i]);
+        assert_null(strstr(shown, "S3cretPa55"));
+        free(shown);
+        assert_true(pg_password_span(urls[i], &off, &len));
+        assert_int_equal(len, strlen("S3cretPa55"));
+        assert_memory_equal(urls[i] + off, "S3cretPa55", len);
+    }
+    assert_false(pg_password_span("postgresql://agent@host/db", &off, &len));
+    char *shown = pg_redact(urls[0]);
+    assert_string_equal(shown, "postgresql://agent@db.example.supabase.co:5432/postgres?sslmode=require");
+    free(shown);
+}
+
+/* Run the binary; returns its exit status and its output in out (free()). */
+static int
+run(const char *args, char **out)
+{
+    char cmd[1024];
+    FILE *p;
+    size_t n = 0, cap = 65536;
+
+    snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", CO_BINARY, args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    *out = calloc(1, cap);
+    n = fread(*out, 1, cap - 1, p);
+    (*out)[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+test_binary_help_and_version(void **state)
+{
+    static const char *const verbs[] = {"watch", "backfill", "migrate", "status", "parse"};
+    char *out;
+
+    (void)state;
+    assert_int_equal(run("--version", &out), 0);
+    assert_non_null(strstr(out, "creatoros-agent "));
+    assert_non_null(strstr(out, "libpq "));
+    assert_non_null(strstr(out, "libyaml "));
+    assert_non_null(strstr(out, "cJSON "));
+    free(out);
+    assert_int_equal(run("--help", &out), 0);
+    for (size_t i = 0; i < 5; i++) {
+        assert_non_null(strstr(out, verbs[i]));
+    }
+    free(out);
+    for (size_t i = 0; i < 5; i++) {
+        char args[64];
+        snprintf(args, sizeof(args), "%s --help", verbs[i]);
+        assert_int_equal(run(args, &out), 0);
+        assert_non_null(strstr(out, "usage: creatoros-agent"));
+        assert_non_null(strstr(out, "--log-format"));
+        free(out);
+    }
+    assert_int_equal(run("frobnicate", &out), 2);
+    assert_non_null(strstr(out, "unknown verb"));
+    free(out);
+    /* a password in --db never comes back, even in an error */
+    assert_int_equal(run("status --db postgresql://u:S3cretPa55@127.0.0.1:1/x --connect-retry 0",
+                         &out),
+                     2);
+    assert_null(strstr(out, "S3cretPa55"));
+    assert_non_null(strstr(out, "postgresql://u@127.0.0.1:1/x"));
+    free(out);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_environment_then_flags),
+        cmocka_unit_test(test_errors_name_the_option),
+        cmocka_unit_test(test_parse_files),
+        cmocka_unit_test(test_password_never_printed),
+        cmocka_unit_test(test_binary_help_and_version),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

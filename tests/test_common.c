@@ -1,0 +1,136 @@
+/* test_common.c -- the string builder, the content hash and binary arrays. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/hash.h"
+#include "common/strbuf.h"
+#include "persist/pgarr.h"
+
+static void
+test_strbuf_grows_and_detaches(void **state)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    (void)state;
+    assert_string_equal(sb.buf, "");
+    for (int i = 0; i < 1000; i++) {
+        strbuf_addf(&sb, "%d,", i);
+    }
+    assert_int_equal(sb.len, strlen(sb.buf));
+    assert_memory_equal(sb.buf, "0,1,2,", 6);
+    strbuf_setlen(&sb, 4);
+    assert_string_equal(sb.buf, "0,1,");
+    size_t len;
+    char *p = strbuf_detach(&sb, &len);
+    assert_int_equal(len, 4);
+    assert_string_equal(p, "0,1,");
+    assert_string_equal(sb.buf, "");
+    free(p);
+}
+
+static void
+test_strbuf_keeps_nul_bytes(void **state)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    (void)state;
+    strbuf_add(&sb, "a\0b", 3);
+    assert_int_equal(sb.len, 3);
+    assert_memory_equal(sb.buf, "a\0b", 4);
+    strbuf_release(&sb);
+}
+
+static void
+test_json_string_escapes(void **state)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char in[] = "q\"b\\n\n\x01 é \xff!";
+
+    (void)state;
+    strbuf_add_json_str(&sb, in, sizeof(in) - 1);
+    assert_string_equal(sb.buf, "\"q\\\"b\\\\n\\n\\u0001 é \\ufffd!\"");
+    strbuf_release(&sb);
+}
+
+static void
+test_hash_depends_on_every_byte(void **state)
+{
+    char a[100], b[100];
+
+    (void)state;
+    memset(a, 'x', sizeof(a));
+    memcpy(b, a, sizeof(b));
+    assert_true(hash64(a, sizeof(a)) == hash64(b, sizeof(b)));
+    for (size_t i = 0; i < sizeof(a); i++) {
+        b[i] = 'y';
+        assert_true(hash64(a, sizeof(a)) != hash64(b, sizeof(b)));
+        b[i] = 'x';
+    }
+    /* a length change with the same prefix differs too */
+    assert_true(hash64(a, 8) != hash64(a, 9));
+    assert_true(hash64("", 0) != hash64("\0", 1));
+}
+
+static uint32_t
+get32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+static void
+test_pgarr_binary_layout(void **state)
+{
+    struct pgarr a;
+
+    (void)state;
+    pgarr_init(&a, PGARR_TEXT);
+    pgarr_add_str(&a, "ab");
+    pgarr_add_null(&a);
+    pgarr_add_text(&a, "c\0d", 3);
+    const char *d = pgarr_data(&a);
+    assert_int_equal(get32(d), 1);      /* one dimension */
+    assert_int_equal(get32(d + 8), 25); /* text */
+    assert_int_equal(get32(d + 12), 3); /* three elements */
+    assert_int_equal(get32(d + 16), 1); /* lower bound */
+    assert_int_equal(get32(d + 20), 2);
+    assert_memory_equal(d + 24, "ab", 2);
+    assert_int_equal(get32(d + 26), 0xFFFFFFFFu); /* NULL */
+    assert_int_equal(get32(d + 30), 3);
+    assert_memory_equal(d + 34, "c\0d", 3);
+    assert_int_equal(pgarr_len(&a), 37);
+    pgarr_reset(&a);
+    pgarr_data(&a);
+    assert_int_equal(pgarr_len(&a), 12); /* empty: zero dimensions */
+    assert_int_equal(get32(pgarr_data(&a)), 0);
+    pgarr_release(&a);
+
+    pgarr_init(&a, PGARR_INT8);
+    pgarr_add_int8(&a, -2);
+    d = pgarr_data(&a);
+    assert_int_equal(get32(d + 20), 8);
+    assert_int_equal(get32(d + 24), 0xFFFFFFFFu);
+    assert_int_equal(get32(d + 28), 0xFFFFFFFEu);
+    pgarr_release(&a);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strbuf_grows_and_detaches),
+        cmocka_unit_test(test_strbuf_keeps_nul_bytes),
+        cmocka_unit_test(test_json_string_escapes),
+        cmocka_unit_test(test_hash_depends_on_every_byte),
+        cmocka_unit_test(test_pgarr_binary_layout),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
