@@ -16,6 +16,7 @@
 #include "parser/yaml_json.h"
 
 #define SMALLINT_MAX 32767
+#define RULE_NOT_APPLICABLE (-2) /* a numbering rule whose pattern did not match */
 
 static const char *const lesson_statuses[] = {"draft", "reviewed", "published", "archived"};
 static const char *const tech_levels[] = {"beginner", "intermediate", "advanced", "expert"};
@@ -439,7 +440,10 @@ match_file_name(const char *s, size_t len, long *n, long *l)
     return true;
 }
 
-/* A directory named modulo|module|mod (any case), then '-', '_' or nothing, then digits. */
+/*
+ * A directory named modulo|module|mod (any case), then '-', '_' or nothing, then digits:
+ * its number (-1 when too large), else RULE_NOT_APPLICABLE.
+ */
 static long
 match_module_dir(const char *s, size_t len)
 {
@@ -458,10 +462,14 @@ match_module_dir(const char *s, size_t len)
             return parse_digits(s + i, len - i);
         }
     }
-    return -1;
+    return RULE_NOT_APPLICABLE;
 }
 
-/* Module number N from the front-matter's `module`, or -1. */
+/*
+ * Module number N from the front-matter's `module`: RULE_NOT_APPLICABLE when it is neither
+ * an integer nor a string with digits; -1 when it is one but the number is unusable
+ * (negative, or too large to hold exactly).
+ */
 static long
 module_from_fm(const struct yj_doc *doc)
 {
@@ -471,7 +479,7 @@ module_from_fm(const struct yj_doc *doc)
     if (cJSON_IsNumber(m) && t != NULL && t->kind == YJ_INT) {
         double v = m->valuedouble;
 
-        /* Negative or beyond 2^53 (where doubles skip integers): not a module number. */
+        /* Above 2^53 a double no longer holds every integer: unknown rather than wrong. */
         return v >= 0 && v <= 9007199254740992.0 ? (long)v : -1;
     }
     if (cJSON_IsString(m)) {
@@ -485,12 +493,13 @@ module_from_fm(const struct yj_doc *doc)
             return parse_digits(s + i, digit_run(s, len, i));
         }
     }
-    return -1;
+    return RULE_NOT_APPLICABLE;
 }
 
 /*
- * N and L (DATA-CONTRACT "Lessons"). Each rule applies only when it yields a number that
- * fits a long: a 30-digit run is "unknown" and the next rule is tried.
+ * N and L (DATA-CONTRACT "Lessons"): the first rule whose pattern matches decides, as the
+ * contract's "first that applies" says. A number too large for a long (a 30-digit run) is
+ * unknown (-1), never wrapped, and does not hand over to the next rule.
  */
 static void
 lesson_numbers(struct record *rec, const struct yj_doc *doc)
@@ -499,27 +508,23 @@ lesson_numbers(struct record *rec, const struct yj_doc *doc)
     const char *name = strrchr(rel, '/') + 1; /* a lesson has at least two slashes */
     size_t stem_len = strlen(name) - 3;
     const struct yj_top *lid = yj_doc_top(doc, "lesson_id");
-    long id_n = -1, id_l = -1, fn_n = -1, fn_l = -1, n;
+    long id_n, id_l, fn_n, fn_l, n;
+    bool by_id = lid != NULL && lid->text != NULL && match_lesson_id(lid->text, &id_n, &id_l);
+    bool by_name = match_file_name(name, stem_len, &fn_n, &fn_l);
 
-    if (lid == NULL || lid->text == NULL || !match_lesson_id(lid->text, &id_n, &id_l)) {
-        id_n = id_l = -1;
-    }
-    if (!match_file_name(name, stem_len, &fn_n, &fn_l)) {
-        fn_n = fn_l = -1;
-    }
     n = module_from_fm(doc);
-    if (n < 0) {
+    if (n == RULE_NOT_APPLICABLE && by_id) {
         n = id_n;
     }
-    if (n < 0) {
+    if (n == RULE_NOT_APPLICABLE && by_name) {
         n = fn_n;
     }
-    if (n < 0) {
+    if (n == RULE_NOT_APPLICABLE) {
         /* The nearest directory below ROOT/<course>/lessons/ named like a module. */
         const char *lessons_end = strchr(strchr(rel, '/') + 1, '/');
         const char *end = name - 1;
 
-        while (n < 0 && end > lessons_end) {
+        while (n == RULE_NOT_APPLICABLE && end > lessons_end) {
             const char *start = end - 1;
 
             while (start > lessons_end && start[-1] != '/') {
@@ -529,8 +534,8 @@ lesson_numbers(struct record *rec, const struct yj_doc *doc)
             end = start - 1;
         }
     }
-    rec->module_no = n;
-    rec->lesson_no = id_l >= 0 ? id_l : fn_l;
+    rec->module_no = n < 0 ? -1 : n;
+    rec->lesson_no = by_id ? id_l : by_name ? fn_l : -1;
     rec->sequence = rec->lesson_no >= 0 && rec->lesson_no <= SMALLINT_MAX ? rec->lesson_no : -1;
 }
 

@@ -1063,10 +1063,10 @@ test_module_numbers(void **state)
     assert_numbers("c/lessons/modulo-9/5.6-x.md", "---\nlesson_id: 2.3\n---\n", 2, 3, 3);
     assert_numbers("c/lessons/modulo-9/5.6-x.md", "---\nmodule: [x]\n---\n", 5, 6, 6);
     assert_numbers("c/lessons/modulo-9/x.md", "---\nmodule: Intro\n---\n", 9, -1, -1);
-    /* not integers: floats, booleans, negatives fall through */
+    /* not integers: floats and booleans fall through; a negative integer is unknown */
     assert_numbers("c/lessons/5.6-x.md", "---\nmodule: 3.0\n---\n", 5, 6, 6);
     assert_numbers("c/lessons/5.6-x.md", "---\nmodule: true\n---\n", 5, 6, 6);
-    assert_numbers("c/lessons/5.6-x.md", "---\nmodule: -2\n---\n", 5, 6, 6);
+    assert_numbers("c/lessons/5.6-x.md", "---\nmodule: -2\n---\n", -1, 6, 6);
     assert_numbers("c/lessons/5.6-x.md", "---\nmodule: 0x10\n---\n", 16, 6, 6);
 }
 
@@ -1084,6 +1084,11 @@ test_sequence_bounds(void **state)
     assert_numbers("c/lessons/x.md", "---\nmodule: Módulo 99999999999999999999999\n---\n", -1, -1,
                    -1);
     assert_numbers(LESSON, "---\nmodule: 99999999999999999999999\n---\n", -1, -1, -1);
+    /* the first matching rule decides even when its number is unusable: no fall-through */
+    assert_numbers("c/lessons/modulo-4/5.6-x.md",
+                   "---\nmodule: M 99999999999999999999999\nlesson_id: 2.3\n---\n", -1, 3, 3);
+    assert_numbers("c/lessons/modulo-4/5.6-x.md",
+                   "---\nlesson_id: 99999999999999999999999.3\n---\n", -1, 3, 3);
     assert_numbers("c/lessons/modulo-99999999999999999999999/x.md", "", -1, -1, -1);
 }
 

@@ -129,8 +129,13 @@ start_agent() {
     W_PIDS+=("$AGENT_PID")
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
+# alive PID: running (or stopped), not a zombie. dead PID: the opposite.
+alive() {
+    kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+dead() { ! alive "$1"; }
+# mine PID: a live child of this shell (the only processes this script may signal).
+mine() { alive "$1" && grep -q "^PPid:[[:space:]]*$$\$" "/proc/$1/status" 2>/dev/null; }
 
 # stop_agent PID [TIMEOUT_S]: SIGTERM, wait for the exit (SIGKILL after the deadline); sets
 # AGENT_RC (the exit status; 999 when it had to be killed) and STOP_MS (time to exit).
@@ -223,7 +228,7 @@ w_cleanup() {
     W_CLEANED=1
     trap - INT TERM
     for pid in ${W_PIDS[@]+"${W_PIDS[@]}"}; do
-        if kill -0 "$pid" 2>/dev/null; then
+        if mine "$pid"; then
             kill -CONT "$pid" 2>/dev/null
             kill -KILL "$pid" 2>/dev/null
             wait "$pid" 2>/dev/null
