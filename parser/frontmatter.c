@@ -1,6 +1,7 @@
 /* frontmatter.c -- find the YAML front-matter and the body in a markdown file's bytes. */
 #include "parser/frontmatter.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "parser/record.h"
@@ -72,14 +73,16 @@ fm_split(const char *buf, size_t len, struct fm_split *out, struct err *err)
 }
 
 /*
- * The depth scan. It walks the YAML once, tracking:
- *  - flow depth: '[' and '{' opening a node (at a token start in block context, anywhere
- *    in flow context) minus their closers, outside quoted scalars and comments;
- *  - block depth: a stack of the columns of lines that open a block node (a "- " or "? "
- *    entry, or a "key:"), popped by less indented lines; block scalars (| and >) skipped.
- * Each counted level is a real collection level, so the sum is a lower bound of the true
- * depth: hostile input ("[[[[..." or "- - - - ...") is refused in linear time, and valid
- * YAML near the limit is left to the exact check in yaml_json.c.
+ * The depth scan: one pass that counts only what is certainly structure, so that its
+ * count is a lower bound of the true depth. Hostile input ("[[[[...", "- - - - ...",
+ * 70 indented keys) is refused in linear time before libyaml sees it; anything subtler
+ * is left to the exact check in yaml_json.c. Tracked:
+ *  - block depth: a stack of the columns of open block collections ("- " and "? "
+ *    entries, "key:" lines), popped by lines indented no deeper;
+ *  - flow depth: '[' and '{' where a node starts, and inside flow collections, outside
+ *    quoted scalars and comments.
+ * Lines that cannot hold structure are skipped: block scalars (| and >) and the
+ * continuation lines of multi-line plain scalars (where "[" is just text).
  */
 struct scan {
     const char *s;
@@ -132,92 +135,184 @@ skip_quoted(const char *s, size_t len, size_t i)
     return len;
 }
 
+static size_t
+skip_token(const char *s, size_t le, size_t i)
+{
+    while (i < le && !is_blank(s[i])) {
+        i++;
+    }
+    while (i < le && (s[i] == ' ' || s[i] == '\t')) {
+        i++;
+    }
+    return i;
+}
+
+/*
+ * From a flow collection's opening bracket at i, across lines, to just after its closer
+ * (or the end). A quote opens a quoted scalar only where a node starts (after an opening
+ * bracket, ',', ':', '?', or an anchor or tag); elsewhere it is part of a plain scalar.
+ */
+static size_t
+scan_flow(struct scan *sc, size_t i)
+{
+    const char *s = sc->s;
+    bool node_start = false;
+
+    while (i < sc->len) {
+        char c = s[i];
+
+        if (is_blank(c)) {
+            i++;
+            continue;
+        }
+        if ((c == '"' || c == '\'') && node_start) {
+            i = skip_quoted(s, sc->len, i);
+            node_start = false;
+            continue;
+        }
+        if (c == '#' && is_blank(s[i - 1])) {
+            const char *nl = memchr(s + i, '\n', sc->len - i);
+
+            i = nl ? (size_t)(nl - s) : sc->len;
+            continue;
+        }
+        if ((c == '&' || c == '!') && node_start) {
+            while (i < sc->len && !is_blank(s[i]) && !memchr(",[]{}", s[i], 5)) {
+                i++;
+            }
+            continue;
+        }
+        node_start = false;
+        if (c == '[' || c == '{') {
+            sc->flow++;
+            node_start = true;
+            if (too_deep(sc)) {
+                return SIZE_MAX;
+            }
+        } else if (c == ']' || c == '}') {
+            i++;
+            if (--sc->flow == 0) {
+                return i;
+            }
+            continue;
+        } else if (c == ',' || c == ':' || c == '?') {
+            node_start = true;
+        }
+        i++;
+    }
+    return i;
+}
+
 int
 fm_check_limits(const char *yaml, size_t len, struct err *err)
 {
     struct scan sc = {.s = yaml, .len = len};
     size_t i = 0;
-    long scalar_indent = -1; /* inside a block scalar: skip lines indented more than this */
+    bool skipping = false; /* inside a block scalar or a multi-line plain scalar */
+    long skip_col = -1;    /* ... whose lines are indented more than this */
 
     if (len > PARSE_MAX_FRONT_MATTER_BYTES) {
         return err_set(err, "front-matter above 64 KiB (%zu bytes)", len);
     }
     while (i < len) {
-        size_t ind = 0, lead, le;
-        const char *nl;
-        bool line_start = true, key_seen = false;
+        size_t ls = i, lead, le;
+        long parent;
+        const char *nl = memchr(yaml + i, '\n', len - i);
 
-        while (i < len && yaml[i] == ' ') {
-            i++, ind++;
-        }
-        lead = ind;
-        nl = memchr(yaml + i, '\n', len - i);
         le = nl ? (size_t)(nl - yaml) : len;
-        if (scalar_indent >= 0) {
-            bool blank = true;
-            for (size_t k = i; k < le; k++) {
-                if (!is_blank(yaml[k])) {
-                    blank = false;
+        while (i < le && yaml[i] == ' ') {
+            i++;
+        }
+        lead = i - ls;
+        if (i == le || is_blank(yaml[i]) || yaml[i] == '#') {
+            i = le + 1; /* blank or comment line (a tab-led line is no structure either) */
+            continue;
+        }
+        if (skipping && (long)lead > skip_col) {
+            i = le + 1;
+            continue;
+        }
+        skipping = false;
+        while (sc.ncols > 0 && sc.cols[sc.ncols - 1] >= lead) {
+            sc.ncols--;
+        }
+        parent = sc.ncols > 0 ? (long)sc.cols[sc.ncols - 1] : -1;
+        /* "- " and "? " entries, possibly several on one line ("- - x"). */
+        while (i < le && (yaml[i] == '-' || yaml[i] == '?') &&
+               (i + 1 == le || is_blank(yaml[i + 1]))) {
+            push_col(&sc, i - ls);
+            parent = (long)(i - ls);
+            i = skip_token(yaml, le, i);
+        }
+        /* The nodes on the rest of the line: "key: key: value" at most, then one value. */
+        while (i < le && !too_deep(&sc)) {
+            size_t key_col = i - ls, e;
+            char c;
+
+            while (i < le && (yaml[i] == '&' || yaml[i] == '!')) {
+                i = skip_token(yaml, le, i);
+            }
+            if (i >= le) {
+                break;
+            }
+            c = yaml[i];
+            if (c == '#' || c == '*' || c == '\r') {
+                break;
+            }
+            if (c == '[' || c == '{') {
+                size_t after = scan_flow(&sc, i);
+
+                if (after == SIZE_MAX) {
+                    goto deep;
+                }
+                /* Resume on the line after the collection's last one. */
+                nl = after < len ? memchr(yaml + after, '\n', len - after) : NULL;
+                le = nl ? (size_t)(nl - yaml) : len;
+                break;
+            }
+            if (c == '|' || c == '>') {
+                skipping = true;
+                skip_col = (long)lead;
+                break;
+            }
+            if (c == '"' || c == '\'') {
+                e = skip_quoted(yaml, len, i);
+                if (e > le) {
+                    /* A quoted scalar over several lines: go on from its last line. */
+                    nl = memchr(yaml + e, '\n', len - e);
+                    le = nl ? (size_t)(nl - yaml) : len;
+                    ls = e;
+                }
+                while (e < le && (yaml[e] == ' ' || yaml[e] == '\t')) {
+                    e++;
+                }
+            } else {
+                /* A plain scalar ends at ": " (it was a key) or " #". */
+                for (e = i; e < le; e++) {
+                    if (yaml[e] == ':' && (e + 1 == le || is_blank(yaml[e + 1]))) {
+                        break;
+                    }
+                    if (yaml[e] == '#' && e > i && is_blank(yaml[e - 1])) {
+                        e = le;
+                        break;
+                    }
+                }
+                if (e == le) {
+                    /* A plain value: more indented lines continue it. */
+                    skipping = true;
+                    skip_col = parent;
                     break;
                 }
             }
-            if (blank || (long)ind > scalar_indent) {
-                i = le + 1;
-                continue;
+            if (e >= le || yaml[e] != ':' || (e + 1 < le && !is_blank(yaml[e + 1]))) {
+                break; /* a quoted value */
             }
-            scalar_indent = -1;
-        }
-        if (sc.flow == 0 && i < le && yaml[i] != '#' && !is_blank(yaml[i])) {
-            while (sc.ncols > 0 && sc.cols[sc.ncols - 1] >= ind) {
-                sc.ncols--;
+            push_col(&sc, key_col);
+            parent = (long)key_col;
+            i = e + 1;
+            while (i < le && (yaml[i] == ' ' || yaml[i] == '\t')) {
+                i++;
             }
-            /* "- " and "? " entries, possibly several on one line ("- - x"). */
-            while (i < le && (yaml[i] == '-' || yaml[i] == '?') &&
-                   (i + 1 == le || is_blank(yaml[i + 1]))) {
-                push_col(&sc, ind);
-                i++, ind++;
-                while (i < le && yaml[i] == ' ') {
-                    i++, ind++;
-                }
-            }
-        }
-        while (i < le) {
-            char c = yaml[i];
-            bool tok = line_start || is_blank(yaml[i - 1]);
-
-            line_start = false;
-            if (c == '#' && tok) {
-                break; /* a comment runs to the end of the line */
-            }
-            if ((c == '"' || c == '\'') && (tok || (sc.flow && memchr("[{,:", yaml[i - 1], 4)))) {
-                size_t e = skip_quoted(yaml, len, i);
-                /* A quoted scalar may span lines: resume after it, on its last line. */
-                if (e > le) {
-                    nl = memchr(yaml + e, '\n', len - e);
-                    le = nl ? (size_t)(nl - yaml) : len;
-                }
-                i = e;
-                continue;
-            }
-            if (sc.flow > 0) {
-                if (c == '[' || c == '{') {
-                    sc.flow++;
-                } else if (c == ']' || c == '}') {
-                    sc.flow--;
-                }
-            } else if ((c == '[' || c == '{') && tok) {
-                sc.flow++;
-            } else if (c == ':' && !key_seen && (i + 1 == le || is_blank(yaml[i + 1]))) {
-                key_seen = true;
-                push_col(&sc, ind);
-            } else if ((c == '|' || c == '>') && tok) {
-                scalar_indent = (long)lead;
-                break;
-            }
-            if (too_deep(&sc)) {
-                goto deep;
-            }
-            i++;
         }
         if (too_deep(&sc)) {
             goto deep;

@@ -508,7 +508,7 @@ lesson_numbers(struct record *rec, const struct yj_doc *doc)
     const char *name = strrchr(rel, '/') + 1; /* a lesson has at least two slashes */
     size_t stem_len = strlen(name) - 3;
     const struct yj_top *lid = yj_doc_top(doc, "lesson_id");
-    long id_n, id_l, fn_n, fn_l, n;
+    long id_n = -1, id_l = -1, fn_n = -1, fn_l = -1, n;
     bool by_id = lid != NULL && lid->text != NULL && match_lesson_id(lid->text, &id_n, &id_l);
     bool by_name = match_file_name(name, stem_len, &fn_n, &fn_l);
 

@@ -62,7 +62,7 @@ lib_on_exit() {
 
 test_begin() {
     LIB_CUR=$1
-    printf '\n== %s\n' "$1"
+    printf '\n== %s (t+%ss)\n' "$1" "$SECONDS"
 }
 
 pass() {
@@ -189,9 +189,9 @@ $(grep -E -A12 'Sanitizer|runtime error:' "$e" | head -40 | sed 's/^/  | /')"
     fi
 }
 
-# The summary line of the last backfill (text mode): the line before "files=...".
+# The summary line of the last backfill (text mode): "[dry run: ]N files: ...".
 ag_summary() {
-    grep -B1 '^files=' <<<"$AG_OUT" | head -1
+    grep -E '^(dry run: )?[0-9]+ files: ' <<<"$AG_OUT" | tail -1
 }
 
 lib_finish() {

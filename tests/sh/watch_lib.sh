@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # watch_lib.sh -- helpers for tests/sh/test_watch.sh: counters, deadline waits, databases,
 # the agent's life (started by PID, stopped by PID), its JSON log and the rows it writes.
 #
@@ -152,6 +153,7 @@ stop_agent() {
         wait "$pid" 2>/dev/null
         AGENT_RC=$?
     fi
+    # shellcheck disable=SC2034 # read by test_watch.sh
     STOP_MS=$(($(now_ms) - t0))
 }
 

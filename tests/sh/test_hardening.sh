@@ -1,0 +1,876 @@
+#!/usr/bin/env bash
+# test_hardening.sh -- the agent against hostile trees, database faults, concurrent agents,
+# tenants, secret leaks, TLS and valgrind: what a production deployment will meet.
+#
+#   A  a hostile tree (tests/hostile/make_tree.sh) through backfill, watch, and an
+#      unprivileged backfill with one unreadable file
+#   B  faults: a backend paused past the statement deadline, backends terminated (backfill
+#      and watch), the agent SIGKILLed mid-backfill, a file unreadable mid-watch; each ends
+#      with "the database equals a clean backfill of the tree" and "the log says what happened"
+#   C  two watchers on two roots, one database, plus a backfill loop, a minute of churn
+#   D  tenants: two creators' projects under RLS, as each user and as the agent role
+#   E  secrets: the password of the URL never printed nor left in /proc/PID/cmdline; TLS
+#      (sslmode=require) against a separate throwaway cluster with a self-signed certificate
+#   F  valgrind on a non-sanitizer build: backfill and a short watch, no definite leak
+#
+# Needs what deploy/test.sh exports: CO_TEST_DB, CO_PGDIR, CO_SOURCE_DIR, CO_BUILD, CO_AGENT;
+# runs as root (it starts agents as `nobody` and a second PostgreSQL). Needs jq, openssl,
+# valgrind, python3, setpriv. CO_HARDEN_ONLY="A C" runs some groups only;
+# CO_HARDEN_CHURN_SECONDS (60) shortens C; CO_HARDEN_KEEP=1 keeps the work directory.
+# Prints "test_hardening: N passed, M failed"; exits non-zero on any failure.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+for v in CO_TEST_DB CO_AGENT CO_SOURCE_DIR; do
+    if [[ -z ${!v:-} ]]; then
+        echo "test_hardening: $v is not set (deploy/test.sh sets it)" >&2
+        exit 2
+    fi
+done
+CO_BUILD=${CO_BUILD:-$(dirname "$CO_AGENT")}
+CO_PGDIR=${CO_PGDIR:-}
+# shellcheck source=tests/sh/hardening_lib.sh
+source "$HERE/hardening_lib.sh"
+trap h_cleanup EXIT
+trap 'exit 130' INT TERM
+
+MAKE_TREE=$CO_SOURCE_DIR/tests/hostile/make_tree.sh
+GEN_CORPUS=$CO_SOURCE_DIR/../shared/bench/gen_corpus.py
+H_AGENT=$CO_AGENT
+T_START=$(now_ms)
+ONLY=${CO_HARDEN_ONLY:-A B C D E F}
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+
+# ---- running as nobody ------------------------------------------------------------------------
+# The build directory may sit below directories `nobody` cannot traverse: then a copy of the
+# binary (mode 0755) in the work directory, which is 0755 itself, serves the unprivileged runs.
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+NB_AGENT=$CO_AGENT
+if ! "${NOBODY[@]}" "$CO_AGENT" --version >/dev/null 2>&1; then
+    mkdir -p "$H_TMP/bin"
+    cp "$CO_AGENT" "$H_TMP/bin/creatoros-agent"
+    chmod 0755 "$H_TMP/bin" "$H_TMP/bin/creatoros-agent"
+    NB_AGENT=$H_TMP/bin/creatoros-agent
+fi
+
+# as_nobody on|off: the next run_agent/start_agent calls run as nobody (or not).
+as_nobody() {
+    if [[ $1 == on ]]; then
+        AS=("${NOBODY[@]}")
+        H_AGENT=$NB_AGENT
+    else
+        AS=()
+        H_AGENT=$CO_AGENT
+    fi
+}
+
+# ---- the hostile tree's expectations ----------------------------------------------------------
+
+# check_hostile LABEL URL MANIFEST REJECTIONS-TEXT [SKIP-GOOD-TITLE] [SKIP-BAD-NEEDLE]:
+# every good file landed once, every bad one is rejected naming the file with its reason,
+# no token from outside the root reached a row, the SQL-looking values are verbatim, every
+# table is still there.
+check_hostile() {
+    local label=$1 url=$2 man=$3 rej=$4 skip_good=${5:-} skip_bad=${6:-}
+    local kind a b titles n_good=0 missing=() bad_miss=() leaks=0 line got
+    titles=$(qd "$url" "SELECT title FROM contents WHERE deleted_at IS NULL
+                        AND content_type = 'course_lesson'")
+    while IFS=$'\t' read -r kind a b; do
+        case $kind in
+        good)
+            [[ $a == "$skip_good" ]] && continue
+            n_good=$((n_good + 1))
+            got=$(grep -Fxc -- "$a" <<<"$titles")
+            [[ $got == 1 ]] || missing+=("$a (x$got)")
+            ;;
+        bad)
+            [[ -n $skip_bad && $a == "$skip_bad" ]] && continue
+            line=$(grep -F -- "$a" <<<"$rej" | grep -Ei -- "$b" | head -1)
+            if [[ -z $line ]]; then
+                bad_miss+=("$a /$b/: $(grep -F -- "$a" <<<"$rej" | head -1 | cut -c1-200)")
+            fi
+            ;;
+        token)
+            got=$(qd "$url" "SELECT (SELECT count(*) FROM contents WHERE content LIKE '%$a%'
+                                  OR metadata::text LIKE '%$a%' OR title LIKE '%$a%'
+                                  OR slug LIKE '%$a%')
+                             + (SELECT count(*) FROM content_projects WHERE name LIKE '%$a%'
+                                  OR coalesce(description, '') LIKE '%$a%'
+                                  OR project_metadata::text LIKE '%$a%')")
+            [[ $got == 0 ]] || leaks=$((leaks + got))
+            ;;
+        esac
+    done <"$man"
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        pass "$label: all $n_good good files landed, once each"
+    else
+        fail "$label: good files missing or duplicated: ${missing[*]}"
+    fi
+    if [[ ${#bad_miss[@]} -eq 0 ]]; then
+        pass "$label: every bad file rejected, naming the file, with its reason"
+    else
+        fail "$label: bad files not rejected as expected (needle /reason/: what was said):"
+        printf '      %s\n' "${bad_miss[@]}"
+    fi
+    assert_eq "$label: no row holds a token from outside the root" 0 "$leaks"
+    assert_eq "$label: nothing from the symbolic links (links, loops, linked course)" 0 \
+        "$(qd "$url" "SELECT (SELECT count(*) FROM contents WHERE slug LIKE '%outside-%'
+                        OR slug LIKE '%/loop-%' OR slug LIKE '%/cycle/%' OR slug LIKE 'linked-course%')
+                      + (SELECT count(*) FROM content_projects WHERE slug = 'linked-course')")"
+    assert_eq "$label: SQL-looking title, file name and tag stored verbatim" "1|1|1" \
+        "$(qd "$url" "SELECT (SELECT count(*) FROM contents WHERE title = \$t\$x'); DROP TABLE contents; --\$t\$
+                        AND slug = 'hostile/lessons/sql-injection'),
+                             (SELECT count(*) FROM contents
+                               WHERE slug = \$t\$hostile/lessons/x'); DROP TABLE content_projects; --\$t\$),
+                             (SELECT count(*) FROM tags WHERE name = \$t\$a'); DROP TABLE tags; --\$t\$)")"
+    assert_eq "$label: every table still exists" 9 \
+        "$(qd "$url" "SELECT count(*) FROM pg_tables WHERE (schemaname, tablename) IN
+            (('public','contents'), ('public','content_projects'), ('public','content_minds'),
+             ('public','content_tags'), ('public','tags'), ('public','minds'),
+             ('public','audience_profiles'), ('public','user_profiles'),
+             ('creatoros_agent','file_state'))")"
+    if [[ $skip_good != GOOD-crlf-bom ]]; then
+        assert_eq "$label: CRLF+BOM accepted, body byte for byte without the BOM" "t" \
+            "$(qd "$url" "SELECT md5(content) = md5(E'# CRLF\\r\\n\\r\\nwindows line ends\\r\\n')
+                            FROM contents WHERE title = 'GOOD-crlf-bom'")"
+    fi
+    assert_eq "$label: a name with a newline keeps it in the slug; a 2,000+ character slug" "t|t" \
+        "$(qd "$url" "SELECT (SELECT slug = 'hostile/lessons/new' || chr(10) || 'line' FROM contents
+                               WHERE title = 'GOOD-newline'),
+                             (SELECT length(slug) >= 2000 FROM contents WHERE title = 'GOOD-long-slug')")"
+    assert_eq "$label: a course whose only file (its brief) is rejected still has its project" \
+        "bad-brief|in_progress" \
+        "$(qd "$url" "SELECT name, status FROM content_projects WHERE slug = 'bad-brief'")"
+}
+
+# =================================================================================================
+# A. The hostile tree
+# =================================================================================================
+scen_A() {
+    local R=$H_TMP/a/root O=$H_TMP/a/outside
+    scenario "A1 hostile tree: backfill"
+    if ! bash "$MAKE_TREE" "$R" "$O" >"$H_TMP/a-make.log" 2>&1; then
+        fail "make_tree.sh failed: $(tail -3 "$H_TMP/a-make.log")"
+        return
+    fi
+    new_db a_bf || { fail "new_db"; return; }
+    local url=$DB_URL t0
+    t0=$(now_ms)
+    run_agent a_bf backfill --root "$R" --db "$url" --source a --log-format json
+    echo "  (backfill of the hostile tree: $(($(now_ms) - t0)) ms, rc=$RC)"
+    assert_eq "backfill exits 1 (some files rejected, listed)" 1 "$RC"
+    if [[ $RC -ge 2 ]]; then
+        grep -E '"level":"error"' "$H_TMP/a_bf.err" | head -3 | cut -c1-300 | sed 's/^/      /'
+    fi
+    check_hostile "backfill" "$url" "$O/manifest.tsv" "$(sed -n '/^rejected files:/,$p' "$H_TMP/a_bf.out")"
+    local st
+    st=$("$CO_AGENT" status --root "$R" --db "$url" --source a --json 2>/dev/null)
+    assert_eq "status --json lists every rejected file" \
+        "$(grep -c '^bad' "$O/manifest.tsv")" "$(jq -r '.files_in_error' <<<"$st" 2>/dev/null)"
+    # Backfill a second time: a rejected, unchanged file stays rejected and nothing is written.
+    run_agent a_bf2 backfill --root "$R" --db "$url" --source a --log-format json
+    assert_eq "second backfill: exit 1 again, no row written" "1|0" \
+        "$RC|$(grep -oE '[0-9]+ rows changed' "$H_TMP/a_bf2.out" | grep -oE '^[0-9]+')"
+
+    scenario "A2 hostile tree: unprivileged backfill, one unreadable file"
+    local NB=$H_TMP/a/nobody-root
+    cp -a "$R" "$NB"
+    # The invalid-UTF-8 name is left out of this copy so that this check does not depend on it.
+    rm -f "$NB/hostile/lessons/badname-"*
+    chmod -R a+rX "$NB"
+    chmod 000 "$NB/hostile/lessons/perm-denied.md"
+    new_db a_nobody || { fail "new_db"; return; }
+    as_nobody on
+    run_agent a_nobody backfill --root "$NB" --db "$DB_URL" --source a-nobody --log-format json
+    as_nobody off
+    assert_eq "backfill as nobody exits 1" 1 "$RC"
+    local out
+    out=$(sed -n '/^rejected files:/,$p' "$H_TMP/a_nobody.out")
+    if grep -F 'perm-denied.md' <<<"$out" | grep -qi 'permission denied'; then
+        pass "the unreadable file is rejected: permission denied"
+    else
+        fail "the unreadable file is not rejected with 'permission denied': $(grep -F perm-denied <<<"$out")"
+    fi
+    check_hostile "backfill as nobody" "$DB_URL" "$O/manifest.tsv" "$out" GOOD-perm badname-
+
+    scenario "A3 hostile tree: watch (generated into a watched, empty root)"
+    local W=$H_TMP/a/wroot WO=$H_TMP/a/woutside
+    mkdir -p "$W"
+    new_db a_watch || { fail "new_db"; return; }
+    local wurl=$DB_URL log=$H_TMP/a_watch.log
+    start_agent a_watch watch --root "$W" --db "$wurl" --source aw --log-format json --log-file "$log"
+    local wpid=$APID
+    expect_log "watch ready on the empty root" 30 "$log" '.msg == "ready"' || return
+    if ! bash "$MAKE_TREE" "$W" "$WO" >"$H_TMP/a-wmake.log" 2>&1; then
+        fail "make_tree.sh into the watched root failed"
+        return
+    fi
+    local n_good n_bad
+    n_good=$(grep -c '^good' "$WO/manifest.tsv")
+    n_bad=$(grep -c '^bad' "$WO/manifest.tsv")
+    _a3_done() {
+        [[ $(qd "$wurl" "SELECT count(*) FROM contents WHERE deleted_at IS NULL
+                         AND content_type = 'course_lesson'") -ge $n_good ]] &&
+            [[ $(rejections "$log" | cut -f1 | sort -u | wc -l) -ge $n_bad ]]
+    }
+    wait_for 60 _a3_done
+    check "watch still alive after the hostile tree" alive "$wpid"
+    check_hostile "watch" "$wurl" "$WO/manifest.tsv" "$(rejections "$log")"
+    # A good file written afterwards still syncs.
+    mkdir -p "$W/good-course/lessons/modulo-1"
+    printf -- '---\ntitle: "GOOD-after"\n---\n# after\n' >"$W/good-course/lessons/modulo-1/aula-1.9-after.md"
+    _a3_after() {
+        [[ $(qd "$wurl" "SELECT count(*) FROM contents WHERE title = 'GOOD-after' AND deleted_at IS NULL") == 1 ]]
+    }
+    check "a good file written after the hostile tree syncs" wait_for 20 _a3_after
+    check "watch still alive at the end" alive "$wpid"
+    stop_pid "$wpid"
+    assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
+    check_sanitizer "$H_TMP/a_watch.err" "$log"
+}
+
+# =================================================================================================
+# B. Faults
+# =================================================================================================
+B_CORPUS=
+make_corpus() {
+    [[ -n $B_CORPUS ]] && return 0
+    B_CORPUS=$H_TMP/b/corpus
+    mkdir -p "$B_CORPUS"
+    if [[ -f $GEN_CORPUS ]]; then
+        /usr/bin/python3 "$GEN_CORPUS" "$B_CORPUS" --courses 20 --modules 5 --lessons 10 \
+            --body-bytes 2048 --seed 3 >/dev/null
+    else
+        # The bench generator is not in this checkout: an equivalent corpus, by hand.
+        local c m l body
+        body=$(head -c 2048 /dev/zero | tr '\0' 'a' | fold -w 64)
+        for ((c = 1; c <= 20; c++)); do
+            mkdir -p "$B_CORPUS/course-$c/lessons"
+            printf -- '---\ntitle: "Course %d"\n---\n# Course %d\n' "$c" "$c" >"$B_CORPUS/course-$c/COURSE-BRIEF.md"
+            for ((m = 1; m <= 5; m++)); do
+                for ((l = 1; l <= 10; l++)); do
+                    printf -- '---\nlesson_id: "%d.%d"\ntitle: "L %d.%d"\nmodule_name: "M%d"\n---\n%s\n' \
+                        "$m" "$l" "$m" "$l" "$m" "$body" >"$B_CORPUS/course-$c/lessons/$m.$l-x.md"
+                done
+            done
+        done
+    fi
+}
+
+# wait_backends DB TIMEOUT_S: wait until the agent has a backend in DB; sets BACKENDS.
+wait_backends() {
+    _have_backends() {
+        BACKENDS=$(agent_backends "$1")
+        [[ -n $BACKENDS ]]
+    }
+    wait_for "$2" _have_backends "$1"
+}
+
+# wait_exit PID TIMEOUT_S: wait for a background agent to end; sets EXIT_RC (999: killed).
+wait_exit() {
+    if wait_for "$2" dead "$1"; then
+        wait "$1" 2>/dev/null
+        EXIT_RC=$?
+    else
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        EXIT_RC=999
+    fi
+}
+
+scen_B() {
+    make_corpus
+    local url pids p stopped
+
+    scenario "B1 a backend paused beyond the statement deadline (SIGSTOP 4 s)"
+    new_db b_stop || { fail "new_db"; return; }
+    url=$DB_URL
+    start_agent b_stop backfill --root "$B_CORPUS" --db "$url" --source b --log-format json \
+        --statement-timeout-ms 2000
+    local bpid=$APID
+    stopped=0
+    if wait_backends "$DB" 20; then
+        for p in $BACKENDS; do
+            if kill -STOP "$p" 2>/dev/null; then
+                H_STOPPED+=("$p")
+                stopped=$((stopped + 1))
+            fi
+        done
+        # The fault itself lasts 4 s (twice the deadline): a duration, not a condition.
+        sleep 4
+        for p in $BACKENDS; do kill -CONT "$p" 2>/dev/null; done
+    fi
+    check "a backend of the backfill was found and paused ($stopped)" test "$stopped" -ge 1
+    wait_exit "$bpid" 120
+    echo "  (backfill under the pause: rc=$EXIT_RC)"
+    check_sanitizer "$H_TMP/b_stop.err"
+    if grep -qE 'within 2000 ms|statement-timeout' "$H_TMP/b_stop.err"; then
+        pass "the log names the passed deadline: $(grep -oE '"msg":"[^"]*"' "$H_TMP/b_stop.err" | grep -m1 -E 'lost|stopped|unreach' ) $(grep -oE '[^"]*within 2000 ms[^"]*' "$H_TMP/b_stop.err" | head -1)"
+    else
+        fail "no log line about the passed deadline (2000 ms)"
+        grep -E '"level":"(warn|error)"' "$H_TMP/b_stop.err" | head -5 | cut -c1-300 | sed 's/^/      /'
+    fi
+    if [[ $EXIT_RC == 2 ]]; then
+        run_agent b_stop_rerun backfill --root "$B_CORPUS" --db "$url" --source b --log-format json
+        EXIT_RC=$RC
+    fi
+    assert_eq "backfill finishes (exit 0, or 2 then a re-run exits 0)" 0 "$EXIT_RC"
+    assert_equals_clean "B1" "$B_CORPUS" "$url" true 0
+
+    scenario "B2a pg_terminate_backend during a backfill"
+    new_db b_term || { fail "new_db"; return; }
+    url=$DB_URL
+    start_agent b_term backfill --root "$B_CORPUS" --db "$url" --source b --log-format json
+    bpid=$APID
+    local killed=0
+    # Terminate once the first rows are in, so that the loss hits the writing phase.
+    _some_rows() { [[ $(qd "$url" "SELECT count(*) FROM contents") -gt 0 ]] || dead "$bpid"; }
+    wait_for 30 _some_rows
+    killed=$(qd "$CO_TEST_DB" "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+                               FROM pg_stat_activity WHERE application_name = 'creatoros-agent'
+                               AND datname = '$DB'")
+    wait_exit "$bpid" 120
+    check_sanitizer "$H_TMP/b_term.err"
+    echo "  (terminated $killed backend(s); backfill rc=$EXIT_RC)"
+    if [[ $killed -ge 1 ]]; then
+        assert_eq "the log says the connection was lost" 1 \
+            "$(_log_has "$H_TMP/b_term.err" '.msg == "database connection lost; resuming" or .msg == "backfill stopped"' && echo 1 || echo 0)"
+    else
+        echo "  (the backfill had ended before a backend could be terminated: no fault to log)"
+    fi
+    if [[ $EXIT_RC == 2 ]]; then
+        run_agent b_term_rerun backfill --root "$B_CORPUS" --db "$url" --source b --log-format json
+        EXIT_RC=$RC
+    fi
+    assert_eq "backfill finishes (exit 0, or 2 then a re-run exits 0)" 0 "$EXIT_RC"
+    assert_equals_clean "B2a" "$B_CORPUS" "$url" true 0
+
+    scenario "B2b pg_terminate_backend during a watch"
+    local WR=$H_TMP/b/wroot
+    mkdir -p "$WR"
+    cp -a "$B_CORPUS"/$(ls "$B_CORPUS" | head -1) "$WR"/
+    cp -a "$B_CORPUS"/$(ls "$B_CORPUS" | sed -n 2p) "$WR"/
+    new_db b_wterm || { fail "new_db"; return; }
+    url=$DB_URL
+    local log=$H_TMP/b_wterm.log
+    start_agent b_wterm watch --root "$WR" --db "$url" --source bw --log-format json --log-file "$log"
+    local wpid=$APID
+    expect_log "watch ready" 30 "$log" '.msg == "ready"' || return
+    killed=$(qd "$CO_TEST_DB" "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+                               FROM pg_stat_activity WHERE application_name = 'creatoros-agent'
+                               AND datname = '$DB'")
+    check "the watch's backend was terminated ($killed)" test "$killed" -ge 1
+    local course1
+    course1=$(ls "$WR" | head -1)
+    printf -- '---\ntitle: "after the loss"\nlesson_id: "9.1"\n---\n# x\n' >"$WR/$course1/lessons/9.1-after-loss.md"
+    expect_log "the log says the database was unreachable" 20 "$log" \
+        '.msg == "database unreachable; keeping dirty paths and retrying"'
+    expect_log "the log says the database is back" 40 "$log" '.msg == "database is back"'
+    expect_log "the file written meanwhile is synced" 40 "$log" \
+        '.msg == "synced" and (.path | test("after-loss"))'
+    # A second loss while idle, then a change, then quiescence.
+    qd "$CO_TEST_DB" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                      WHERE application_name = 'creatoros-agent' AND datname = '$DB'" >/dev/null
+    printf -- '---\ntitle: "edited after the second loss"\nlesson_id: "9.1"\n---\n# y\n' >"$WR/$course1/lessons/9.1-after-loss.md"
+    _b2_conv() {
+        [[ $(qd "$url" "SELECT count(*) FROM contents WHERE title = 'edited after the second loss'
+                         AND deleted_at IS NULL") == 1 ]]
+    }
+    check "the edit after the second loss converges" wait_for 40 _b2_conv
+    check "watch never exited" alive "$wpid"
+    assert_equals_clean "B2b" "$WR" "$url" true 0
+    stop_pid "$wpid"
+    assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
+    check_sanitizer "$H_TMP/b_wterm.err" "$log"
+
+    scenario "B3 the agent SIGKILLed mid-backfill, then backfill again"
+    new_db b_kill || { fail "new_db"; return; }
+    url=$DB_URL
+    start_agent b_kill backfill --root "$B_CORPUS" --db "$url" --source b --log-format json \
+        --connections 1
+    bpid=$APID
+    _rows_started() { [[ $(qd "$url" "SELECT count(*) FROM contents") -gt 50 ]] || dead "$bpid"; }
+    wait_for 30 _rows_started
+    local at_kill
+    kill -KILL "$bpid" 2>/dev/null
+    wait "$bpid" 2>/dev/null
+    at_kill=$(qd "$url" "SELECT count(*) FROM creatoros_agent.file_state")
+    echo "  ($at_kill of 1020 files were committed when the agent was killed)"
+    check "the kill landed mid-backfill" test "$at_kill" -lt 1020
+    run_agent b_kill_rerun backfill --root "$B_CORPUS" --db "$url" --source b --log-format json
+    assert_eq "the re-run exits 0" 0 "$RC"
+    local written
+    written=$(grep -oE '^[0-9]+ files: [0-9]+ written' "$H_TMP/b_kill_rerun.out" | grep -oE '[0-9]+ written' | grep -oE '[0-9]+')
+    assert_eq "the re-run writes exactly the files that had not committed" $((1020 - at_kill)) "${written:-?}"
+    assert_equals_clean "B3" "$B_CORPUS" "$url" true 0
+
+    scenario "B4 a lesson unreadable mid-watch (agent runs as nobody), then fixed"
+    local NR=$H_TMP/b/nroot
+    mkdir -p "$NR/perm-course/lessons/modulo-1"
+    printf -- '---\ntitle: "Perm"\n---\n# Perm\n' >"$NR/perm-course/COURSE-BRIEF.md"
+    for i in 1 2 3; do
+        printf -- '---\ntitle: "P%d"\n---\n# p\n' "$i" >"$NR/perm-course/lessons/modulo-1/aula-1.$i-p.md"
+    done
+    chmod -R a+rX "$NR"
+    new_db b_perm || { fail "new_db"; return; }
+    url=$DB_URL
+    log=$H_TMP/b_perm.err # as nobody: JSON log on stderr (the shell, root, opened the file)
+    as_nobody on
+    start_agent b_perm watch --root "$NR" --db "$url" --source bp --log-format json
+    as_nobody off
+    wpid=$APID
+    expect_log "watch (as nobody) ready" 30 "$log" '.msg == "ready"' || return
+    local f=$NR/perm-course/lessons/modulo-1/aula-1.2-p.md
+    chmod 000 "$f"
+    # root can still write it: the agent, woken by the close, cannot read it.
+    printf -- '---\ntitle: "P2 edited while unreadable"\n---\n# p\n' >"$f"
+    expect_log "the unreadable lesson is rejected: permission denied" 20 "$log" \
+        '.msg == "rejected" and (.path | test("aula-1.2-p")) and (.reason | test("permission denied"; "i"))'
+    assert_eq "its rows are kept while it is unreadable" "P2" \
+        "$(qd "$url" "SELECT title FROM contents WHERE slug = 'perm-course/lessons/modulo-1/aula-1.2-p' AND deleted_at IS NULL")"
+    chmod 644 "$f"
+    _b4_fixed() {
+        [[ $(qd "$url" "SELECT title FROM contents WHERE slug = 'perm-course/lessons/modulo-1/aula-1.2-p'") == "P2 edited while unreadable" ]]
+    }
+    if wait_for 15 _b4_fixed; then
+        pass "fixed by chmod 644 alone: synced"
+    else
+        fail "chmod 644 alone does not make watch sync the fixed file within 15 s (no event for a permission change?)"
+        touch "$f"
+        if wait_for 15 _b4_fixed; then
+            echo "      (it syncs once the file is written again: touch)"
+        fi
+    fi
+    _b4_status() {
+        "$CO_AGENT" status --root "$NR" --db "$url" --source bp --json 2>/dev/null |
+            jq -e '.in_agreement == true and .files_in_error == 0' >/dev/null
+    }
+    check "status: in agreement, no file in error" wait_for 15 _b4_status
+    check "watch (as nobody) still alive" alive "$wpid"
+    stop_pid "$wpid"
+    assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
+    check_sanitizer "$log"
+    assert_equals_clean "B4" "$NR" "$url" true 0
+    # Disk full is left out: the database's disk cannot be filled safely on a shared test
+    # cluster (it would fail the other suites' databases too, and a tmpfs tablespace needs
+    # a privileged mount), and the agent itself writes no file except an optional log.
+}
+
+# =================================================================================================
+# C. Two agents, one database, a minute of churn
+# =================================================================================================
+
+# churn ROOT PREFIX SEED UNTIL_MS: write/edit/delete/rename lessons of ROOT's two courses until
+# the deadline (now_ms), with small files.
+churn() {
+    local root=$1 pre=$2 until=$4 op c m l f files n=0
+    RANDOM=$3
+    while [[ $(now_ms) -lt $until ]]; do
+        c=$pre-$((RANDOM % 2 + 1))
+        m=$((RANDOM % 3 + 1))
+        files=("$root/$c"/lessons/modulo-*/*.md)
+        op=$((RANDOM % 10))
+        if [[ ! -e ${files[0]} || ${#files[@]} -lt 4 ]]; then
+            op=0
+        fi
+        if [[ ${#files[@]} -gt 40 && $op -lt 3 ]]; then
+            op=6
+        fi
+        f=${files[RANDOM % ${#files[@]}]}
+        case $op in
+        0 | 1 | 2) # create
+            l=$((RANDOM % 50 + 1))
+            mkdir -p "$root/$c/lessons/modulo-$m"
+            printf -- '---\ntitle: "%s %d.%d n%d"\nmodule_name: "Mod %d"\nstatus: %s\n---\n# t\n\nbody %d\n' \
+                "$c" "$m" "$l" "$n" "$m" "$([[ $((n % 3)) == 0 ]] && echo published || echo draft)" "$n" \
+                >"$root/$c/lessons/modulo-$m/aula-$m.$l-n$n.md"
+            ;;
+        3 | 4 | 5) # edit in place
+            printf -- '---\ntitle: "edited %d"\n---\n# e\n\nedit %d\n' "$n" "$n" >"$f"
+            ;;
+        6 | 7) # delete
+            rm -f "$f"
+            ;;
+        8) # rename within the course (maybe into another module directory)
+            mkdir -p "$root/$c/lessons/modulo-$m"
+            mv -f "$f" "$root/$c/lessons/modulo-$m/renamed-$n.md" 2>/dev/null
+            ;;
+        9) # an editor's save: temp file, then rename over the target
+            printf -- '---\ntitle: "saved %d"\n---\n# s\n' "$n" >"$(dirname "$f")/.tmp-$n"
+            mv -f "$(dirname "$f")/.tmp-$n" "$f"
+            ;;
+        esac
+        n=$((n + 1))
+        sleep 0.02
+    done
+    echo "$n" >"$H_TMP/churn-$pre.count"
+}
+
+scen_C() {
+    local R1=$H_TMP/c/r1 R2=$H_TMP/c/r2 secs=${CO_HARDEN_CHURN_SECONDS:-60} c i
+    scenario "C two watchers + a backfill loop, one database, ${secs} s of churn"
+    for c in r1-1 r1-2; do
+        mkdir -p "$R1/$c/lessons/modulo-1"
+        printf -- '---\ntitle: "Course %s"\n---\n# %s\n' "$c" "$c" >"$R1/$c/COURSE-BRIEF.md"
+        for i in 1 2 3 4 5; do
+            printf -- '---\ntitle: "%s seed %d"\n---\n# s\n' "$c" "$i" >"$R1/$c/lessons/modulo-1/aula-1.$i-seed.md"
+        done
+    done
+    for c in r2-1 r2-2; do
+        mkdir -p "$R2/$c/lessons/modulo-1"
+        printf -- '---\ntitle: "Course %s"\n---\n# %s\n' "$c" "$c" >"$R2/$c/COURSE-BRIEF.md"
+        for i in 1 2 3 4 5; do
+            printf -- '---\ntitle: "%s seed %d"\n---\n# s\n' "$c" "$i" >"$R2/$c/lessons/modulo-1/aula-1.$i-seed.md"
+        done
+    done
+    new_db c || { fail "new_db"; return; }
+    local url=$DB_URL l1=$H_TMP/c_w1.log l2=$H_TMP/c_w2.log
+    start_agent c_w1 watch --root "$R1" --db "$url" --source r1 --log-format json --log-file "$l1"
+    local w1=$APID
+    start_agent c_w2 watch --root "$R2" --db "$url" --source r2 --log-format json --log-file "$l2"
+    local w2=$APID
+    expect_log "W1 ready" 30 "$l1" '.msg == "ready"' || return
+    expect_log "W2 ready" 30 "$l2" '.msg == "ready"' || return
+
+    local until=$(($(now_ms) + secs * 1000)) stopf=$H_TMP/c.stop
+    # The backfill loop: runs until told to stop; records each exit status.
+    (
+        n=0
+        while [[ ! -e $stopf ]]; do
+            "$CO_AGENT" backfill --root "$R1" --db "$url" --source r1 --log-format json \
+                >>"$H_TMP/c_bf.out" 2>>"$H_TMP/c_bf.err"
+            echo "$?" >>"$H_TMP/c_bf.rcs"
+            n=$((n + 1))
+        done
+    ) &
+    local bl=$!
+    H_PIDS+=("$bl")
+    churn "$R1" r1 11 "$until" &
+    local ch1=$!
+    H_PIDS+=("$ch1")
+    churn "$R2" r2 22 "$until" &
+    local ch2=$!
+    H_PIDS+=("$ch2")
+    wait_exit "$ch1" $((secs + 30))
+    wait_exit "$ch2" 30
+    touch "$stopf"
+    wait_exit "$bl" 60
+    echo "  (churn: $(cat "$H_TMP/churn-r1.count" 2>/dev/null) ops on R1, $(cat "$H_TMP/churn-r2.count" 2>/dev/null) on R2; $(wc -l <"$H_TMP/c_bf.rcs") backfills on R1)"
+    assert_eq "every concurrent backfill exited 0 or 1" "" \
+        "$(grep -vxE '0|1' "$H_TMP/c_bf.rcs" | sort | uniq -c | tr '\n' ' ')"
+    _quiet() {
+        local r=$1 s=$2
+        "$CO_AGENT" status --root "$r" --db "$url" --source "$s" --json 2>/dev/null |
+            jq -e '.in_agreement == true' >/dev/null
+    }
+    check "R1 quiescent: status --json in_agreement" wait_for 60 _quiet "$R1" r1
+    check "R2 quiescent: status --json in_agreement" wait_for 60 _quiet "$R2" r2
+    check "W1 alive until SIGTERM" alive "$w1"
+    check "W2 alive until SIGTERM" alive "$w2"
+    stop_pid "$w1"
+    assert_eq "W1 exits 0 on SIGTERM" 0 "$STOP_RC"
+    stop_pid "$w2"
+    assert_eq "W2 exits 0 on SIGTERM" 0 "$STOP_RC"
+    check_sanitizer "$H_TMP/c_w1.err" "$H_TMP/c_w2.err" "$H_TMP/c_bf.err" "$l1" "$l2"
+    local dl
+    dl=$(cat "$l1" "$l2" "$H_TMP/c_bf.err" | grep -c '40P01\|deadlock')
+    echo "  ($dl log lines mention a deadlock (40P01); they must have been retried: the rows below decide)"
+    assert_eq "no error-level line in the watchers' logs" "" \
+        "$(cat "$l1" "$l2" | jq -r -R 'fromjson? | select(.level == "error") | .msg + " " + (.error // "")' | sort | uniq -c | head -5)"
+    assert_equals_clean "C R1" "$R1" "$url" "course ~ '^r1-'" 1 --source r1
+    assert_equals_clean "C R2" "$R2" "$url" "course ~ '^r2-'" 1 --source r2
+}
+
+# =================================================================================================
+# D. Tenants
+# =================================================================================================
+scen_D() {
+    scenario "D two creators in one database, under RLS"
+    local A=$H_TMP/d/a B=$H_TMP/d/b
+    mkdir -p "$A/alice-course/lessons/modulo-1" "$B/bob-course/lessons/modulo-1"
+    printf -- '---\ntitle: "Alice Course"\n---\n# A\n' >"$A/alice-course/COURSE-BRIEF.md"
+    printf -- '---\ntitle: "Bob Course"\n---\n# B\n' >"$B/bob-course/COURSE-BRIEF.md"
+    for i in 1 2; do
+        printf -- '---\ntitle: "alice %d"\n---\n# a\n' "$i" >"$A/alice-course/lessons/modulo-1/aula-1.$i-a.md"
+    done
+    for i in 1 2 3; do
+        printf -- '---\ntitle: "bob %d"\nstatus: %s\n---\n# b\n' "$i" \
+            "$([[ $i == 2 ]] && echo published || echo draft)" >"$B/bob-course/lessons/modulo-1/aula-1.$i-b.md"
+    done
+    new_db d || { fail "new_db"; return; }
+    local url=$DB_URL
+    run_agent d_a backfill --root "$A" --db "$url" --source a --creator-mind alice --log-format json
+    assert_eq "backfill alice exits 0" 0 "$RC"
+    run_agent d_b backfill --root "$B" --db "$url" --source b --creator-mind bob --log-format json
+    assert_eq "backfill bob exits 0" 0 "$RC"
+    local ua=11111111-1111-4111-8111-111111111111 ub=22222222-2222-4222-8222-222222222222
+    qd "$url" "INSERT INTO user_profiles (id, mind_id) VALUES
+                 ('$ua', (SELECT id FROM minds WHERE slug = 'alice')),
+                 ('$ub', (SELECT id FROM minds WHERE slug = 'bob'))" >/dev/null
+    # Alice: outline + module + 2 lessons = 4 of hers; bob's published lesson = 1.
+    # as_user UUID SQL: SQL as that authenticated user, in one transaction rolled back.
+    as_user() {
+        psql "$url" -X -q -At -v ON_ERROR_STOP=1 <<SQL 2>&1
+BEGIN;
+SET LOCAL ROLE authenticated;
+SELECT set_config('request.jwt.claims', '{"sub":"$1","role":"authenticated"}', true) \\g /dev/null
+$2;
+ROLLBACK;
+SQL
+    }
+    local me mine_p other_p uid
+    for me in alice bob; do
+        if [[ $me == alice ]]; then
+            mine_p=alice-course other_p=bob-course uid=$ua
+        else
+            mine_p=bob-course other_p=alice-course uid=$ub
+        fi
+        assert_eq "$me sees exactly her/his project" "$mine_p" \
+            "$(as_user "$uid" "SELECT string_agg(slug, ',') FROM content_projects")"
+        local own_n
+        own_n=$(qd "$url" "SELECT count(*) FROM contents c JOIN content_projects p ON p.id = c.project_id WHERE p.slug = '$mine_p'")
+        local pub_other
+        pub_other=$(qd "$url" "SELECT string_agg(c.slug, ',') FROM contents c JOIN content_projects p ON p.id = c.project_id
+                               WHERE p.slug = '$other_p' AND c.status = 'published' AND c.deleted_at IS NULL")
+        assert_eq "$me sees all own contents ($own_n) and the other's published only" \
+            "$own_n|${pub_other}" \
+            "$(as_user "$uid" "SELECT count(*) FILTER (WHERE slug LIKE '$mine_p%') || '|' || coalesce(string_agg(slug, ',') FILTER (WHERE slug LIKE '$other_p%'), '') FROM contents")"
+        assert_eq "$me cannot UPDATE the other's contents (0 rows)" 0 \
+            "$(as_user "$uid" "WITH u AS (UPDATE contents SET title = 'pwned' WHERE slug LIKE '$other_p%' RETURNING 1) SELECT count(*) FROM u")"
+        assert_eq "$me cannot DELETE the other's contents (0 rows)" 0 \
+            "$(as_user "$uid" "WITH d AS (DELETE FROM contents WHERE slug LIKE '$other_p%' RETURNING 1) SELECT count(*) FROM d")"
+        assert_eq "$me cannot UPDATE or DELETE the other's project (0 rows)" "0|0" \
+            "$(as_user "$uid" "WITH u AS (UPDATE content_projects SET name = 'pwned' WHERE slug = '$other_p' RETURNING 1),
+                                    d AS (DELETE FROM content_projects WHERE slug = '$other_p' RETURNING 1)
+                               SELECT (SELECT count(*) FROM u) || '|' || (SELECT count(*) FROM d)")"
+        assert_eq "$me can update own contents (RLS lets the owner write)" "$own_n" \
+            "$(as_user "$uid" "WITH u AS (UPDATE contents SET title = title WHERE slug LIKE '$mine_p%' RETURNING 1) SELECT count(*) FROM u")"
+    done
+    assert_eq "nothing of bob's was changed" "bob 1,bob 2,bob 3|Bob Course" \
+        "$(qd "$url" "SELECT string_agg(title, ',' ORDER BY title) FILTER (WHERE content_type = 'course_lesson') || '|' ||
+                             (SELECT name FROM content_projects WHERE slug = 'bob-course')
+                        FROM contents WHERE slug LIKE 'bob-course%'")"
+    local total
+    total=$(qd "$url" "SELECT count(*) FROM contents")
+    assert_eq "SET ROLE creatoros_agent sees everything" "$total|2" \
+        "$(psql "$url" -X -q -At -v ON_ERROR_STOP=1 <<'SQL' 2>&1
+BEGIN;
+SET LOCAL ROLE creatoros_agent;
+SELECT (SELECT count(*) FROM contents) || '|' || (SELECT count(*) FROM content_projects);
+ROLLBACK;
+SQL
+)"
+    assert_eq "anon sees nothing (no grant)" "denied" \
+        "$(psql "$url" -X -q -At -c "BEGIN; SET LOCAL ROLE anon; SELECT count(*) FROM contents; ROLLBACK;" >/dev/null 2>&1 && echo allowed || echo denied)"
+}
+
+# =================================================================================================
+# E. Secrets and TLS
+# =================================================================================================
+SSL_DIR=
+scen_E() {
+    scenario "E1 the URL's password is never printed nor left in the process title"
+    local PW=Sup3rS3cretPa55 port E=$H_TMP/e
+    mkdir -p "$E/root/sec-course/lessons"
+    printf -- '---\ntitle: "Secret course"\n---\n# s\n' >"$E/root/sec-course/COURSE-BRIEF.md"
+    printf -- '---\ntitle: "s1"\n---\n# s\n' >"$E/root/sec-course/lessons/aula-1.1-s.md"
+    printf -- '---\ntitle: [broken\n---\n' >"$E/root/sec-course/lessons/aula-1.2-bad.md"
+    port=$(sed -nE 's/.*[?&]port=([0-9]+).*/\1/p' <<<"$CO_TEST_DB")
+    [[ -n $port ]] || port=$(cat "$CO_PGDIR/port" 2>/dev/null)
+    new_db e || { fail "new_db"; return; }
+    local db=$DB
+    qd "$CO_TEST_DB" "ALTER ROLE creatoros_agent PASSWORD '$PW'" >/dev/null
+    h_on_exit "qd \"\$CO_TEST_DB\" 'ALTER ROLE creatoros_agent PASSWORD NULL' >/dev/null"
+    local AU="postgresql://creatoros_agent:$PW@127.0.0.1:$port/$db"
+    local SU="postgresql://postgres:$PW@127.0.0.1:$port/$db"
+    run_agent e_migrate migrate --db "$SU"
+    assert_eq "migrate (superuser URL with a password) exits 0" 0 "$RC"
+    run_agent e_bf backfill --root "$E/root" --db "$AU" --source e
+    assert_eq "backfill as creatoros_agent over TCP exits 1 (one bad file)" 1 "$RC"
+    run_agent e_bf_json backfill --root "$E/root" --db "$AU" --source e --json --force
+    run_agent e_st status --root "$E/root" --db "$AU" --source e --log-format text
+    run_agent e_st_json status --root "$E/root" --db "$AU" --source e --json
+    assert_eq "status --json shows the masked URL and 1 file in error" "1" \
+        "$(jq -r '.files_in_error' "$H_TMP/e_st_json.out" 2>/dev/null)"
+    local v
+    for v in watch backfill migrate status parse; do
+        run_agent "e_help_$v" "$v" --db "$AU" --help
+        SUPABASE_DB_URL=$AU run_agent "e_helpenv_$v" "$v" --help
+    done
+    run_agent e_parse parse --root "$E/root" --db "$AU" "$E/root/sec-course/lessons/aula-1.1-s.md"
+    run_agent e_badport backfill --root "$E/root" --db "postgresql://creatoros_agent:$PW@127.0.0.1:1/$db" \
+        --source e --connect-retry 1
+    assert_eq "wrong port: exit 2" 2 "$RC"
+    run_agent e_badurl backfill --root "$E/root" --db "postgresql://creatoros_agent:$PW@127.0.0.1:notaport/$db" \
+        --source e --connect-retry 1
+    check "malformed URL: exit 2 (rc=$RC)" test "$RC" -eq 2
+    run_agent e_badkv status --root "$E/root" --db "host=127.0.0.1 port=$port dbname=$db user=creatoros_agent password=$PW bogus=1" \
+        --source e --connect-retry 1
+    SUPABASE_DB_URL="postgresql://creatoros_agent:$PW@127.0.0.1:1/$db" run_agent e_badenv status \
+        --root "$E/root" --source e --connect-retry 1
+    # watch, briefly, with its log in a file; its command line is checked while it runs.
+    local log=$H_TMP/e_watch.log
+    start_agent e_watch watch --root "$E/root" --db "$AU" --source e --log-format json --log-file "$log"
+    local wpid=$APID
+    if expect_log "watch (as creatoros_agent) ready" 30 "$log" '.msg == "ready"'; then
+        local cmdline
+        cmdline=$(tr '\0' ' ' <"/proc/$wpid/cmdline" 2>/dev/null)
+        if [[ -n $cmdline && $cmdline != *"$PW"* ]]; then
+            pass "/proc/PID/cmdline of watch does not hold the password ($(cut -c1-120 <<<"$cmdline"))"
+        else
+            fail "/proc/PID/cmdline of watch holds the password (or is empty): $cmdline"
+        fi
+        printf -- '---\ntitle: "s3"\n---\n# s\n' >"$E/root/sec-course/lessons/aula-1.3-s.md"
+        expect_log "watch syncs a new file" 20 "$log" '.msg == "synced"'
+        # The server's view too: the agent's backend is creatoros_agent over TCP.
+        assert_eq "the watch's backend is creatoros_agent from 127.0.0.1" "creatoros_agent|127.0.0.1/32" \
+            "$(qd "$CO_TEST_DB" "SELECT usename || '|' || client_addr FROM pg_stat_activity
+                                 WHERE application_name = 'creatoros-agent' AND datname = '$db' LIMIT 1")"
+    fi
+    stop_pid "$wpid"
+    assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
+    local files leaked
+    files=("$H_TMP"/e_*.out "$H_TMP"/e_*.err "$log")
+    leaked=$(grep -l -F -- "$PW" "${files[@]}" 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')
+    assert_eq "the password is in no stdout, stderr or log of ${#files[@]} files" "" "$leaked"
+    if [[ -n $leaked ]]; then
+        grep -h -F -- "$PW" "${files[@]}" | head -5 | cut -c1-250 | sed 's/^/      /'
+    fi
+    check "the masked URL is shown instead (status)" grep -qE 'creatoros_agent(:\*+)?@127\.0\.0\.1' "$H_TMP/e_st.out" "$H_TMP/e_st.err"
+
+    scenario "E2 TLS: sslmode=require against a cluster with a self-signed certificate"
+    if ! command -v openssl >/dev/null; then
+        fail "openssl is not installed"
+        return
+    fi
+    SSL_DIR=$(mktemp -d /tmp/co-ssl-XXXXXX)
+    h_on_exit '"$CO_SOURCE_DIR/deploy/pg.sh" stop "$SSL_DIR" >/dev/null 2>&1; rm -rf "$SSL_DIR"'
+    if ! "$CO_SOURCE_DIR/deploy/pg.sh" start "$SSL_DIR" >"$H_TMP/ssl-start.log" 2>&1; then
+        fail "cannot start the TLS cluster: $(tail -3 "$H_TMP/ssl-start.log")"
+        return
+    fi
+    "$CO_SOURCE_DIR/deploy/pg.sh" stop "$SSL_DIR"
+    local data=$SSL_DIR/data sport
+    sport=$(cat "$SSL_DIR/port")
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+        -keyout "$data/server.key" -out "$data/server.crt" >"$H_TMP/openssl.log" 2>&1
+    chown postgres: "$data/server.key" "$data/server.crt"
+    chmod 600 "$data/server.key"
+    echo "ssl = on" >>"$data/postgresql.conf"
+    # TCP only over TLS: a connection that works proves TLS was used.
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\n' >"$data/pg_hba.conf"
+    if ! "$CO_SOURCE_DIR/deploy/pg.sh" start "$SSL_DIR" >"$H_TMP/ssl-start2.log" 2>&1; then
+        fail "cannot restart the TLS cluster: $(tail -3 "$H_TMP/ssl-start2.log") $(tail -3 "$SSL_DIR/postgres.log")"
+        return
+    fi
+    local SURL="postgresql://postgres@127.0.0.1:$sport/postgres?sslmode=require"
+    local SOCK
+    SOCK=$("$CO_SOURCE_DIR/deploy/pg.sh" url "$SSL_DIR")
+    run_agent e_ssl_migrate migrate --db "$SURL"
+    assert_eq "migrate with sslmode=require exits 0" 0 "$RC"
+    run_agent e_ssl_bf backfill --root "$E/root" --db "$SURL" --source e-ssl
+    assert_eq "backfill with sslmode=require exits 1 (one bad file), rows written" "1|2" \
+        "$RC|$(qd "$SOCK" "SELECT count(*) FROM contents WHERE content_type = 'course_lesson'")"
+    run_agent e_ssl_nossl backfill --root "$E/root" --db "postgresql://postgres@127.0.0.1:$sport/postgres?sslmode=disable" \
+        --source e-ssl --connect-retry 1
+    assert_eq "the same server refuses sslmode=disable (so the above used TLS): exit 2" 2 "$RC"
+    log=$H_TMP/e_ssl_watch.log
+    start_agent e_ssl_watch watch --root "$E/root" --db "$SURL" --source e-ssl --log-format json --log-file "$log"
+    wpid=$APID
+    if expect_log "watch over TLS ready" 30 "$log" '.msg == "ready"'; then
+        assert_eq "pg_stat_ssl: the watch's backend uses TLS" "t" \
+            "$(qd "$SOCK" "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                           WHERE a.application_name = 'creatoros-agent'")"
+    fi
+    stop_pid "$wpid"
+    assert_eq "watch over TLS exits 0 on SIGTERM" 0 "$STOP_RC"
+    check_sanitizer "$log"
+    run_agent e_ssl_plain backfill --root "$E/root" --db "postgresql://postgres@127.0.0.1:$port/$db?sslmode=require" \
+        --source e --connect-retry 1
+    assert_eq "sslmode=require against a server without TLS (the shared cluster) fails: exit 2" 2 "$RC"
+}
+
+# =================================================================================================
+# F. valgrind
+# =================================================================================================
+scen_F() {
+    scenario "F valgrind: backfill and a short watch on a non-sanitizer build"
+    if ! command -v valgrind >/dev/null; then
+        fail "valgrind is not installed"
+        return
+    fi
+    local VB VA
+    VB=$(cd "$CO_BUILD/.." && pwd)/build-valgrind
+    VA=$VB/creatoros-agent
+    if [[ ! -x $VA ]]; then
+        echo "  (building $VB)"
+        if ! { cmake -S "$CO_SOURCE_DIR" -B "$VB" -DCMAKE_BUILD_TYPE=Debug -DCO_TESTS=OFF &&
+            cmake --build "$VB" --target creatoros-agent -j"$(nproc)"; } >"$H_TMP/vg-build.log" 2>&1; then
+            fail "cannot build $VB: $(tail -5 "$H_TMP/vg-build.log")"
+            return
+        fi
+    fi
+    local VG=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+              --track-fds=no --num-callers=30)
+    [[ -f $CO_SOURCE_DIR/tests/valgrind.supp ]] && VG+=(--suppressions="$CO_SOURCE_DIR/tests/valgrind.supp")
+    local R=$H_TMP/f/root O=$H_TMP/f/outside
+    bash "$MAKE_TREE" "$R" "$O" >/dev/null 2>&1
+    rm -f "$R/hostile/lessons/badname-"*
+    new_db f || { fail "new_db"; return; }
+    local url=$DB_URL
+    "${VG[@]}" "$VA" backfill --root "$R" --db "$url" --source f --log-format json \
+        >"$H_TMP/f_bf.out" 2>"$H_TMP/f_bf.err"
+    local rc=$?
+    vg_verdict "backfill" "$rc" "$H_TMP/f_bf.err" 1
+    local W=$H_TMP/f/wroot log=$H_TMP/f_watch.log
+    mkdir -p "$W/vg-course/lessons/modulo-1"
+    printf -- '---\ntitle: "VG"\n---\n# v\n' >"$W/vg-course/COURSE-BRIEF.md"
+    "${VG[@]}" "$VA" watch --root "$W" --db "$url" --source fw --log-format json --log-file "$log" \
+        >"$H_TMP/f_watch.out" 2>"$H_TMP/f_watch.err" &
+    local wpid=$!
+    H_PIDS+=("$wpid")
+    if expect_log "watch under valgrind ready" 60 "$log" '.msg == "ready"'; then
+        local i
+        for i in 1 2 3; do
+            printf -- '---\ntitle: "vg %d"\ntags: [a, b]\n---\n# v\n' "$i" >"$W/vg-course/lessons/modulo-1/aula-1.$i-v.md"
+        done
+        printf -- '---\ntitle: [broken\n---\n' >"$W/vg-course/lessons/modulo-1/aula-1.4-bad.md"
+        mv "$W/vg-course/lessons/modulo-1/aula-1.3-v.md" "$W/vg-course/lessons/modulo-1/aula-1.5-v.md"
+        rm "$W/vg-course/lessons/modulo-1/aula-1.2-v.md"
+        _f_done() {
+            [[ $(qd "$url" "SELECT count(*) FROM contents WHERE slug LIKE 'vg-course/lessons/%' AND deleted_at IS NULL") == 2 ]] &&
+                _log_has "$log" '.msg == "rejected"'
+        }
+        check "watch under valgrind syncs creates, a rename, a delete and a rejection" wait_for 60 _f_done
+    fi
+    stop_pid "$wpid" 60
+    vg_verdict "watch" "$STOP_RC" "$H_TMP/f_watch.err" 0
+}
+
+# vg_verdict WHAT RC ERRFILE EXPECTED_RC: valgrind found no error and no definite leak.
+vg_verdict() {
+    local what=$1 rc=$2 err=$3 want=$4 lost
+    check "$what under valgrind: no error (exit $rc, not 99; expected $want)" test "$rc" -eq "$want"
+    lost=$(grep -E 'definitely lost: [0-9,]+ bytes' "$err" | grep -vE 'definitely lost: 0 bytes' | head -1)
+    assert_eq "$what under valgrind: no 'definitely lost' bytes" "" "$lost"
+    if [[ $rc == 99 ]] || [[ -n $lost ]]; then
+        grep -E -A20 '^==[0-9]+== (Invalid|Conditional|Use of|Syscall|[0-9,]+ bytes in .* definitely)' "$err" | head -60 | sed 's/^/      /'
+    fi
+}
+
+# =================================================================================================
+for g in A B C D E F; do
+    if want "$g"; then
+        t0=$(now_ms)
+        "scen_$g"
+        echo "  ($g took $((($(now_ms) - t0) / 1000)) s)"
+    fi
+done
+
+echo
+if [[ $H_FAIL -gt 0 ]]; then
+    echo "failures:"
+    printf '  %s\n' "${H_FAILED[@]}"
+fi
+echo "test_hardening: $H_PASS passed, $H_FAIL failed ($((($(now_ms) - T_START) / 1000)) s)"
+[[ $H_FAIL -eq 0 ]]

@@ -1,0 +1,781 @@
+#!/usr/bin/env bash
+# test_watch.sh -- `creatoros-agent watch` end to end: a real tree, real inotify, the real
+# PostgreSQL of the test run; each scenario checks that the rows converge to DATA-CONTRACT.md.
+#
+# Scenarios (each with a fresh database co_watch_<pid>_sNN and a fresh root under /tmp):
+#   s01 course created (brief, then lessons)     s09 database stopped 10 s while files change
+#   s02 lesson written in 10 chunks, one close   s10 agent SIGKILLed mid-storm, restarted
+#   s03 atomic save through a hidden temp file   s11 SIGTERM/SIGINT exit 0 within 2 s
+#   s04 delete and re-create a lesson            s12 idle means idle (no CPU, no wakeups)
+#   s05 rename a lesson                          s13 sd_notify READY/STATUS/WATCHDOG/STOPPING
+#   s06 mkdir -p + 20 files at once              s14 SIGHUP reopens the log file
+#   s07 course directory moved in, out, renamed  s15 a rejected file, then good ones
+#   s08 5,000 files while SIGSTOPped with fs.inotify.max_queued_events=256 (overflow)
+#   s09b an outage with more changes than --queue-limit (rescan when the database is back)
+#
+# Needs CO_TEST_DB (superuser URL of the local cluster), CO_AGENT (the binary), CO_PGDIR (for
+# s09), CO_SOURCE_DIR; deploy/test.sh sets them. Root for s08 (sysctl). Only processes this
+# script started are signalled, by PID. On any exit: agents killed, the sysctl restored, the
+# cluster restarted, the databases dropped, the temp tree removed.
+# CO_WATCH_ONLY="s01 s07" runs a subset; CO_WATCH_KEEP=1 keeps the temp tree.
+set -uo pipefail
+# jq programs use $p (a jq variable) inside single quotes; wait_ready takes an optional timeout.
+# shellcheck disable=SC2016,SC2119
+
+SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+CO_SOURCE_DIR=$SRC
+for v in CO_TEST_DB CO_AGENT; do
+    if [[ -z ${!v:-} ]]; then
+        echo "test_watch: $v is not set (deploy/test.sh sets it)" >&2
+        exit 2
+    fi
+done
+for tool in jq psql md5sum; do
+    command -v "$tool" >/dev/null || { echo "test_watch: $tool is missing" >&2; exit 2; }
+done
+
+# shellcheck source=tests/sh/watch_lib.sh
+. "$SRC/tests/sh/watch_lib.sh"
+trap w_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PY=/usr/bin/python3
+
+md5_of() { md5sum | cut -d' ' -f1; }
+slug_id() { q "SELECT id FROM contents WHERE slug = '$1'"; }
+synced_count() { log_count "$1" '.msg == "synced" and .path == $p' "$2"; }
+# wait until the agent logged "synced" for PATH at least MIN times (a sentinel for ordering:
+# events are handled in order, so a later file's sync means the earlier events were handled)
+expect_synced() { expect_log "synced logged for $2" "${4:-15}" "$1" '.msg == "synced" and .path == $p' "$2" "${3:-1}"; }
+
+# Stop the children a scenario left behind (only ours, by PID).
+reap_leftovers() {
+    for pid in ${W_PIDS[@]+"${W_PIDS[@]}"}; do
+        if mine "$pid"; then
+            kill -CONT "$pid" 2>/dev/null
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
+    W_PIDS=()
+}
+
+# ---- 1. a course created: the brief first, then lessons -----------------------------------
+s01() {
+    start_agent agent "$ROOT"
+    wait_ready || return
+    mkdir -p "$ROOT/c1"
+    local brief_body=$'# 📋 Course Brief - ignored\n\nBrief body.\n'
+    BODY=$brief_body lesson "$ROOT/c1/COURSE-BRIEF.md" 'title: Course One' \
+        'description: First course' 'tags: [alpha, beta]'
+    expect_sql "project row from the brief" 15 "$(project_sql c1)" "c1|Course One|in_progress|course"
+    expect_sql "outline row, no lesson yet" 15 "$(rows_sql c1)" "c1|course_outline|Course One|live|-|-"
+    lesson "$ROOT/c1/lessons/1.1-intro.md" 'lesson_id: "1.1"' 'title: Intro' 'module_name: Basics'
+    BODY=$'# More Things\n\nmore\n' lesson "$ROOT/c1/lessons/1.2-more.md" 'lesson_id: 1.2'
+    BODY=$'# Advanced\n' lesson "$ROOT/c1/lessons/2.1-adv.md"
+    expect_sql "outline, modules and lessons" 15 "$(rows_sql c1)" "\
+c1|course_outline|Course One|live|-|-
+c1/lessons/1.1-intro|course_lesson|Intro|live|c1/module-1|1
+c1/lessons/1.2-more|course_lesson|More Things|live|c1/module-1|2
+c1/lessons/2.1-adv|course_lesson|Advanced|live|c1/module-2|1
+c1/module-1|course_module|Basics|live|c1|1
+c1/module-2|course_module|Module 2|live|c1|2"
+    expect_sql "outline content is the brief's body, file_path the brief's path" 5 \
+        "SELECT md5(content), file_path FROM contents WHERE slug = 'c1'" \
+        "$(printf '%s' "$brief_body" | md5_of)|c1/COURSE-BRIEF.md"
+    expect_sql "project description" 5 \
+        "SELECT description FROM content_projects WHERE slug = 'c1'" "First course"
+    expect_sql "lesson content is the body, byte for byte; file_path relative" 5 \
+        "SELECT md5(content), file_path FROM contents WHERE slug = 'c1/lessons/2.1-adv'" \
+        "$(printf '# Advanced\n' | md5_of)|c1/lessons/2.1-adv.md"
+    expect_sql "lesson metadata is its front-matter" 5 \
+        "SELECT metadata = '{\"lesson_id\": \"1.1\", \"title\": \"Intro\", \"module_name\": \"Basics\"}'::jsonb
+           FROM contents WHERE slug = 'c1/lessons/1.1-intro'" "t"
+    expect_sql "every row ai_generated, in the project" 5 \
+        "SELECT count(*) FROM contents c JOIN content_projects p ON p.id = c.project_id
+          WHERE p.slug = 'c1' AND c.ai_generated" "6"
+    expect_sql "the brief's tags linked to the outline" 5 \
+        "SELECT string_agg(t.name || ':' || coalesce(t.tag_type, '-'), ',' ORDER BY t.name)
+           FROM content_tags ct JOIN tags t ON t.id = ct.tag_id JOIN contents c ON c.id = ct.content_id
+          WHERE c.slug = 'c1'" "alpha:theme,beta:theme"
+    check "synced line has path, slug and ms" test "$(log_count "$AGENT_LOG" \
+        '.msg == "synced" and .path == $p and .slug == "c1/lessons/1.1-intro" and (.ms | test("^[0-9]+$")) and .level == "info"' \
+        c1/lessons/1.1-intro.md)" -ge 1
+    rm "$ROOT/c1/COURSE-BRIEF.md"
+    expect_sql "brief removed: the project stays, named by its slug" 15 "$(project_sql c1)" "c1|c1|in_progress|course"
+    expect_sql "brief removed: the outline stays live with no content" 15 \
+        "SELECT title, content IS NULL, deleted_at IS NULL FROM contents WHERE slug = 'c1'" "c1|t|t"
+    stop_agent_checked
+}
+
+# ---- 2. a lesson written in 10 chunks through one open, then closed ----------------------
+s02() {
+    # --settle-ms 1000: far above the writer's 20 ms pauses, so a sync before the close would
+    # be the agent's fault, not the scheduler's; and a sync well before 1 s after the close
+    # proves the close itself triggered it.
+    start_agent agent "$ROOT" --settle-ms 1000
+    wait_ready || return
+    mkdir -p "$ROOT/c2/lessons"
+    local f=$ROOT/c2/lessons/1.1-chunked.md body="" chunk fd i t_close
+    exec {fd}>"$f"
+    for i in $(seq 1 10); do
+        printf -v chunk '## Part %d\n\n%s\n\n' "$i" "$(printf 'word%d ' $(seq 1 60))"
+        if [[ $i -eq 1 ]]; then
+            printf -- '---\nlesson_id: "1.1"\ntitle: Chunked\n---\n' >&"$fd"
+        fi
+        printf '%s' "$chunk" >&"$fd"
+        body+=$chunk
+        sleep 0.02 # a slow writer, not a wait for a condition
+    done
+    exec {fd}>&-
+    t_close=$(now_ms)
+    expect_sql "the row holds the complete body" 15 \
+        "SELECT md5(content), title FROM contents WHERE slug = 'c2/lessons/1.1-chunked'" \
+        "$(printf '%s' "$body" | md5_of)|Chunked"
+    local lat=$(($(now_ms) - t_close))
+    check "synced on the close, not after the settle window (${lat} ms)" test "$lat" -lt 900
+    lesson "$ROOT/c2/lessons/1.2-sentinel.md"
+    expect_synced "$AGENT_LOG" c2/lessons/1.2-sentinel.md
+    local n
+    n=$(synced_count "$AGENT_LOG" c2/lessons/1.1-chunked.md)
+    check "exactly one synced for the chunked file (got $n)" test "$n" -eq 1
+    stop_agent_checked
+    # written and held open (never closed): synced once quiet for --settle-ms
+    start_agent agent-settle "$ROOT" --settle-ms 100
+    wait_ready || return
+    local g=$ROOT/c2/lessons/1.3-open.md
+    exec {fd}>"$g"
+    printf -- '---\ntitle: Held open\n---\nstill open\n' >&"$fd"
+    expect_sql "a file modified without a close syncs after the settle window" 15 \
+        "SELECT title, md5(content) FROM contents WHERE slug = 'c2/lessons/1.3-open'" \
+        "Held open|$(printf 'still open\n' | md5_of)"
+    exec {fd}>&-
+    stop_agent_checked
+}
+
+# ---- 3. atomic save: a hidden temp file renamed onto the real name -----------------------
+s03() {
+    local d=$ROOT/c3/lessons
+    lesson "$d/1.1-x.md" 'title: Old'
+    start_agent agent "$ROOT"
+    wait_ready || return
+    expect_sql "the original row" 15 \
+        "SELECT title, deleted_at IS NULL FROM contents WHERE slug = 'c3/lessons/1.1-x'" "Old|t"
+    local id
+    id=$(slug_id c3/lessons/1.1-x)
+    lesson "$d/.1.1-x.md.tmp" 'title: New'
+    mv "$d/.1.1-x.md.tmp" "$d/1.1-x.md"
+    expect_sql "updated through the hidden temp file, same id" 15 \
+        "SELECT title, deleted_at IS NULL, id FROM contents WHERE slug = 'c3/lessons/1.1-x'" "New|t|$id"
+    lesson "$d/1.1-x.md.tmp" 'title: Newer'
+    mv "$d/1.1-x.md.tmp" "$d/1.1-x.md"
+    expect_sql "updated through a visible *.tmp file" 15 \
+        "SELECT title FROM contents WHERE slug = 'c3/lessons/1.1-x'" "Newer"
+    # editor leftovers and hidden names: never rows
+    lesson "$d/.hidden.md"
+    lesson "$d/.drafts/1.2-draft.md"
+    lesson "$d/1.1-x.md~"
+    lesson "$d/#1.1-x.md#"
+    lesson "$d/.1.1-x.md.swp"
+    # symbolic links are never followed, to a file or to a directory outside the root
+    lesson "$SDIR/outside/1.5-secret.md"
+    lesson "$SDIR/outside/dir/1.6-secret.md"
+    ln -s "$SDIR/outside/1.5-secret.md" "$d/1.5-link.md"
+    ln -s "$SDIR/outside/dir" "$d/linkdir"
+    lesson "$SDIR/outside/dir/1.7-later.md"
+    lesson "$d/1.3-sentinel.md"
+    expect_synced "$AGENT_LOG" c3/lessons/1.3-sentinel.md
+    expect_sql "no row for a temp, hidden, leftover or linked name" 10 "$(rows_sql c3)" "\
+c3|course_outline|c3|live|-|-
+c3/lessons/1.1-x|course_lesson|Newer|live|c3/module-1|1
+c3/lessons/1.3-sentinel|course_lesson|1.3-sentinel|live|c3/module-1|3
+c3/module-1|course_module|Module 1|live|c3|1"
+    expect_sql "no file state for them either" 5 \
+        "SELECT string_agg(path, ',' ORDER BY path) FROM creatoros_agent.file_state" \
+        "c3/lessons/1.1-x.md,c3/lessons/1.3-sentinel.md"
+    check "no log line names a temp, hidden or linked file" test "$(log_count "$AGENT_LOG" \
+        '(.path // "") | test("tmp|/\\.|~|#|swp|link|secret|later")')" -eq 0
+    stop_agent_checked
+}
+
+# ---- 4. delete a lesson, then create it again ---------------------------------------------
+s04() {
+    local d=$ROOT/c4/lessons
+    lesson "$d/1.1-a.md" 'module_name: First'
+    lesson "$d/1.2-b.md"
+    lesson "$d/2.1-c.md" 'module_name: Second'
+    start_agent agent "$ROOT"
+    wait_ready || return
+    expect_sql "three lessons, two modules" 15 "$(rows_sql c4)" "\
+c4|course_outline|c4|live|-|-
+c4/lessons/1.1-a|course_lesson|1.1-a|live|c4/module-1|1
+c4/lessons/1.2-b|course_lesson|1.2-b|live|c4/module-1|2
+c4/lessons/2.1-c|course_lesson|2.1-c|live|c4/module-2|1
+c4/module-1|course_module|First|live|c4|1
+c4/module-2|course_module|Second|live|c4|2"
+    local idb idc idm2
+    idb=$(slug_id c4/lessons/1.2-b)
+    idc=$(slug_id c4/lessons/2.1-c)
+    idm2=$(slug_id c4/module-2)
+    rm "$d/1.2-b.md" "$d/2.1-c.md"
+    expect_sql "deleted lessons soft-deleted; the emptied module too" 15 "$(rows_sql c4)" "\
+c4|course_outline|c4|live|-|-
+c4/lessons/1.1-a|course_lesson|1.1-a|live|c4/module-1|1
+c4/lessons/1.2-b|course_lesson|1.2-b|deleted|c4/module-1|2
+c4/lessons/2.1-c|course_lesson|2.1-c|deleted|c4/module-2|1
+c4/module-1|course_module|First|live|c4|1
+c4/module-2|course_module|Second|deleted|c4|2"
+    expect_log "deleted logged with the path" 5 "$AGENT_LOG" '.msg == "deleted" and .path == $p' c4/lessons/1.2-b.md
+    lesson "$d/1.2-b.md" 'title: B again'
+    lesson "$d/2.1-c.md" 'module_name: Second again'
+    expect_sql "re-created: deleted_at cleared, new content" 15 "$(rows_sql c4)" "\
+c4|course_outline|c4|live|-|-
+c4/lessons/1.1-a|course_lesson|1.1-a|live|c4/module-1|1
+c4/lessons/1.2-b|course_lesson|B again|live|c4/module-1|2
+c4/lessons/2.1-c|course_lesson|2.1-c|live|c4/module-2|1
+c4/module-1|course_module|First|live|c4|1
+c4/module-2|course_module|Second again|live|c4|2"
+    expect_sql "same ids for the re-created rows" 5 \
+        "SELECT (SELECT id FROM contents WHERE slug = 'c4/lessons/1.2-b') = '$idb',
+                (SELECT id FROM contents WHERE slug = 'c4/lessons/2.1-c') = '$idc',
+                (SELECT id FROM contents WHERE slug = 'c4/module-2') = '$idm2'" "t|t|t"
+    stop_agent_checked
+}
+
+# ---- 5. rename a lesson --------------------------------------------------------------------
+s05() {
+    local d=$ROOT/c5/lessons
+    lesson "$d/1.1-old.md" 'module_name: Named'
+    lesson "$d/1.2-other.md"
+    start_agent agent "$ROOT"
+    wait_ready || return
+    expect_sql "two lessons" 15 "SELECT count(*) FROM contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL" "2"
+    mv "$d/1.1-old.md" "$d/1.1-new.md" # its title (the body's heading "# 1.1-old") moves with it
+    expect_sql "old name soft-deleted, new name live" 15 "$(rows_sql c5)" "\
+c5|course_outline|c5|live|-|-
+c5/lessons/1.1-new|course_lesson|1.1-old|live|c5/module-1|1
+c5/lessons/1.1-old|course_lesson|1.1-old|deleted|c5/module-1|1
+c5/lessons/1.2-other|course_lesson|1.2-other|live|c5/module-1|2
+c5/module-1|course_module|Named|live|c5|1"
+    # a rename across two watched directories
+    mkdir -p "$d/extra"
+    lesson "$d/extra/1.9-sentinel.md"
+    expect_synced "$AGENT_LOG" c5/lessons/extra/1.9-sentinel.md
+    mv "$d/1.2-other.md" "$d/extra/1.2-other.md"
+    expect_sql "moved to another directory: old soft-deleted, new live" 15 "$(rows_sql c5)" "\
+c5|course_outline|c5|live|-|-
+c5/lessons/1.1-new|course_lesson|1.1-old|live|c5/module-1|1
+c5/lessons/1.1-old|course_lesson|1.1-old|deleted|c5/module-1|1
+c5/lessons/1.2-other|course_lesson|1.2-other|deleted|c5/module-1|2
+c5/lessons/extra/1.2-other|course_lesson|1.2-other|live|c5/module-1|2
+c5/lessons/extra/1.9-sentinel|course_lesson|1.9-sentinel|live|c5/module-1|9
+c5/module-1|course_module|Named|live|c5|1"
+    # a directory renamed inside a course (race story 3): every lesson below it moves
+    mkdir -p "$d/modulo-03"
+    lesson "$d/modulo-03/m-a.md"
+    lesson "$d/modulo-03/m-b.md"
+    expect_sql "module 3 from its directory" 15 \
+        "SELECT count(*) FROM contents c JOIN contents p ON p.id = c.parent_content_id
+          WHERE p.slug = 'c5/module-3' AND c.deleted_at IS NULL" "2"
+    mv "$d/modulo-03" "$d/modulo-04"
+    lesson "$d/modulo-04/m-c.md"
+    expect_sql "directory renamed: old lessons and module soft-deleted, new ones live in module 4" 15 \
+        "SELECT string_agg(c.slug || '=' || (c.deleted_at IS NULL) || '>' || coalesce(p.slug, '-'), ',' ORDER BY c.slug COLLATE \"C\")
+           FROM contents c LEFT JOIN contents p ON p.id = c.parent_content_id
+          WHERE c.slug LIKE 'c5/lessons/modulo-%' OR c.slug IN ('c5/module-3', 'c5/module-4')" \
+        "c5/lessons/modulo-03/m-a=false>c5/module-3,c5/lessons/modulo-03/m-b=false>c5/module-3,c5/lessons/modulo-04/m-a=true>c5/module-4,c5/lessons/modulo-04/m-b=true>c5/module-4,c5/lessons/modulo-04/m-c=true>c5/module-4,c5/module-3=false>c5,c5/module-4=true>c5"
+    stop_agent_checked
+}
+
+# ---- 6. mkdir -p and 20 files at once -------------------------------------------------------
+s06() {
+    start_agent agent "$ROOT"
+    wait_ready || return
+    local d=$ROOT/c6/lessons/modulo-07 i want
+    # race story 1: the directories and files exist before the watch on them does
+    mkdir -p "$d" && for i in $(seq -w 1 20); do printf '# Aula %s\n\ntext\n' "$i" >"$d/aula-$i.md"; done
+    want="c6|course_outline|c6|live|-|-"
+    for i in $(seq -w 1 20); do
+        want+=$'\n'"c6/lessons/modulo-07/aula-$i|course_lesson|Aula $i|live|c6/module-7|-"
+    done
+    want+=$'\n'"c6/module-7|course_module|Module 7|live|c6|7"
+    expect_sql "all 20 lessons under module 7" 20 "$(rows_sql c6)" "$want"
+    expect_sql "outline without a brief: no content, no file_path" 5 \
+        "SELECT content IS NULL, file_path IS NULL FROM contents WHERE slug = 'c6'" "t|t"
+    # deeper: several levels created at once
+    mkdir -p "$ROOT/c6/lessons/modulo-08/deep/er" &&
+        printf '# Deep\n' >"$ROOT/c6/lessons/modulo-08/deep/er/d.md"
+    expect_sql "a lesson three new directories down, module 8" 15 \
+        "SELECT c.title, p.slug FROM contents c JOIN contents p ON p.id = c.parent_content_id
+          WHERE c.slug = 'c6/lessons/modulo-08/deep/er/d' AND c.deleted_at IS NULL" "Deep|c6/module-8"
+    rm -rf "$ROOT/c6/lessons/modulo-08"
+    expect_sql "a directory deleted: its lesson and emptied module soft-deleted" 15 \
+        "SELECT string_agg(slug || '=' || (deleted_at IS NULL), ',' ORDER BY slug COLLATE \"C\")
+           FROM contents WHERE slug IN ('c6/lessons/modulo-08/deep/er/d', 'c6/module-8', 'c6/module-7')" \
+        "c6/lessons/modulo-08/deep/er/d=false,c6/module-7=true,c6/module-8=false"
+    stop_agent_checked
+}
+
+# ---- 7. a course directory moved in, out, and renamed ---------------------------------------
+s07() {
+    local out=$SDIR/outside
+    BODY=$'# Seven\n' lesson "$out/c7/COURSE-BRIEF.md" 'title: Seven'
+    lesson "$out/c7/lessons/1.1-a.md"
+    lesson "$out/c7/lessons/modulo-02/b.md"
+    start_agent agent "$ROOT"
+    wait_ready || return
+    local live_rows="\
+c7|course_outline|Seven|live|-|-
+c7/lessons/1.1-a|course_lesson|1.1-a|live|c7/module-1|1
+c7/lessons/modulo-02/b|course_lesson|b|live|c7/module-2|-
+c7/module-1|course_module|Module 1|live|c7|1
+c7/module-2|course_module|Module 2|live|c7|2"
+    mv "$out/c7" "$ROOT/c7"
+    expect_sql "moved in: project in progress" 15 "$(project_sql c7)" "c7|Seven|in_progress|course"
+    expect_sql "moved in: rows appear" 15 "$(rows_sql c7)" "$live_rows"
+    mv "$ROOT/c7" "$out/c7"
+    expect_sql "moved out: project archived" 15 "$(project_sql c7)" "c7|Seven|archived|course"
+    expect_sql "moved out: contents soft-deleted" 15 "$(rows_sql c7)" "${live_rows//|live|/|deleted|}"
+    expect_log "course archived logged" 5 "$AGENT_LOG" '.msg == "course archived" and .course == "c7"'
+    # outside the root it must not talk to us any more
+    lesson "$out/c7/lessons/1.3-late.md"
+    lesson "$ROOT/c7s/lessons/1.1-sentinel.md"
+    expect_synced "$AGENT_LOG" c7s/lessons/1.1-sentinel.md
+    check "a file written in the moved-out course is not synced" test \
+        "$(q "SELECT count(*) FROM contents WHERE slug = 'c7/lessons/1.3-late'")" = 0
+    mv "$out/c7" "$ROOT/c7"
+    expect_sql "moved back in: in progress again" 15 "$(project_sql c7)" "c7|Seven|in_progress|course"
+    expect_sql "moved back in: rows live again, the late lesson too" 15 "$(rows_sql c7)" "\
+c7|course_outline|Seven|live|-|-
+c7/lessons/1.1-a|course_lesson|1.1-a|live|c7/module-1|1
+c7/lessons/1.3-late|course_lesson|1.3-late|live|c7/module-1|3
+c7/lessons/modulo-02/b|course_lesson|b|live|c7/module-2|-
+c7/module-1|course_module|Module 1|live|c7|1
+c7/module-2|course_module|Module 2|live|c7|2"
+    mv "$ROOT/c7" "$ROOT/c7r"
+    expect_sql "renamed inside the root: old project archived" 15 "$(project_sql c7)" "c7|Seven|archived|course"
+    expect_sql "renamed inside the root: new project in progress" 15 "$(project_sql c7r)" "c7r|Seven|in_progress|course"
+    expect_sql "renamed: old rows soft-deleted" 15 \
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM contents WHERE split_part(slug, '/', 1) = 'c7'" "0|6"
+    expect_sql "renamed: new rows live" 15 "$(rows_sql c7r)" "\
+c7r|course_outline|Seven|live|-|-
+c7r/lessons/1.1-a|course_lesson|1.1-a|live|c7r/module-1|1
+c7r/lessons/1.3-late|course_lesson|1.3-late|live|c7r/module-1|3
+c7r/lessons/modulo-02/b|course_lesson|b|live|c7r/module-2|-
+c7r/module-1|course_module|Module 1|live|c7r|1
+c7r/module-2|course_module|Module 2|live|c7r|2"
+    lesson "$ROOT/c7r/lessons/modulo-02/c.md"
+    expect_sql "the renamed tree is still watched" 15 \
+        "SELECT deleted_at IS NULL FROM contents WHERE slug = 'c7r/lessons/modulo-02/c'" "t"
+    rm -rf "$ROOT/c7r"
+    expect_sql "course directory deleted: project archived" 15 "$(project_sql c7r)" "c7r|Seven|archived|course"
+    expect_sql "course directory deleted: contents soft-deleted" 15 \
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM contents WHERE split_part(slug, '/', 1) = 'c7r'" "0|7"
+    stop_agent_checked
+}
+
+# ---- 8. 5,000 files while the agent is stopped, with a tiny kernel queue --------------------
+s08() {
+    if [[ ! -w $W_QEV ]]; then
+        echo "  skip: $W_QEV is not writable (needs root)"
+        return
+    fi
+    local n_dirs=5 per_dir=1000 i k d
+    lesson "$ROOT/c8/COURSE-BRIEF.md" 'title: Eight'
+    # the files go into watched directories (a new directory's files raise no event until
+    # the agent watches it, and a stopped agent watches nothing new)
+    for k in $(seq 1 "$n_dirs"); do
+        mkdir -p "$ROOT/c8/lessons/modulo-0$k"
+    done
+    # max_queued_events is read when the inotify instance is created: lower it just for the
+    # agent's start, restore it right after (and in the EXIT trap, whatever happens).
+    W_QEV_ORIG=$(cat "$W_QEV")
+    echo 256 >"$W_QEV"
+    start_agent agent "$ROOT"
+    wait_for 30 _log_has "$AGENT_LOG" '.msg == "watching"'
+    echo "$W_QEV_ORIG" >"$W_QEV" && W_QEV_ORIG=""
+    check "max_queued_events restored" test "$(cat "$W_QEV")" != 256
+    wait_ready || return
+    kill -STOP "$AGENT_PID"
+    for k in $(seq 1 "$n_dirs"); do
+        d=$ROOT/c8/lessons/modulo-0$k
+        for ((i = 1; i <= per_dir; i++)); do
+            printf '# L%d.%d\n' "$k" "$i" >"$d/l-$i.md"
+        done
+    done
+    # made once the queue is full: its IN_CREATE is surely lost, only the rescan can find it
+    mkdir "$ROOT/c8/lessons/modulo-06"
+    kill -CONT "$AGENT_PID"
+    expect_log "the overflow is logged" 30 "$AGENT_LOG" '.msg | test("overflow")'
+    expect_log "a rescan follows the overflow" 30 "$AGENT_LOG" '.msg == "rescan" and .overflows == "yes"'
+    expect_sql "all 5,000 lessons live" 120 \
+        "SELECT count(*) FROM contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL AND slug LIKE 'c8/%'" \
+        "$((n_dirs * per_dir))"
+    expect_sql "modules 1-5" 10 \
+        "SELECT string_agg(slug || '=' || (SELECT count(*) FROM contents l WHERE l.parent_content_id = m.id), ',' ORDER BY slug)
+           FROM contents m WHERE content_type = 'course_module' AND deleted_at IS NULL" \
+        "c8/module-1=1000,c8/module-2=1000,c8/module-3=1000,c8/module-4=1000,c8/module-5=1000"
+    # directories born during the overflow are watched after it
+    printf '# After\n' >"$ROOT/c8/lessons/modulo-06/after.md"
+    expect_sql "a directory created while events were lost is watched afterwards" 15 \
+        "SELECT title FROM contents WHERE slug = 'c8/lessons/modulo-06/after' AND deleted_at IS NULL" "After"
+    check "agent alive after the overflow" alive "$AGENT_PID"
+    stop_agent_checked
+}
+
+# ---- 9. the database stopped for 10 s while files change -----------------------------------
+s09() {
+    if [[ -z ${CO_PGDIR:-} ]]; then
+        fail "CO_PGDIR is not set: cannot stop the cluster"
+        return
+    fi
+    local d=$ROOT/c9/lessons i t_stop left
+    lesson "$d/1.1-edit.md" 'title: Before'
+    lesson "$d/1.2-gone.md"
+    lesson "$d/1.3-kept.md"
+    start_agent agent "$ROOT"
+    wait_ready || return
+    expect_sql "three lessons before the outage" 15 \
+        "SELECT count(*) FROM contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL" "3"
+    W_PG_TOUCHED=1
+    t_stop=$(now_ms)
+    "$SRC/deploy/pg.sh" stop "$CO_PGDIR" >/dev/null 2>&1
+    check "cluster stopped" bash -c '! "$1" status "$2"' _ "$SRC/deploy/pg.sh" "$CO_PGDIR"
+    for i in 1 2 3 4 5; do
+        lesson "$d/2.$i-new.md"
+    done
+    lesson "$d/1.1-edit.md" 'title: After'
+    rm "$d/1.2-gone.md"
+    expect_log "unreachable logged" 10 "$AGENT_LOG" '.msg | startswith("database unreachable")'
+    left=$((10000 - ($(now_ms) - t_stop)))
+    if [[ $left -gt 0 ]]; then
+        sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))" # the outage itself lasts 10 s
+    fi
+    check "agent alive during the outage" alive "$AGENT_PID"
+    local n
+    n=$(log_count "$AGENT_LOG" '.msg | startswith("database unreachable")')
+    check "unreachable logged once during the outage (got $n)" test "$n" -eq 1
+    "$SRC/deploy/pg.sh" start "$CO_PGDIR" >/dev/null 2>&1
+    check "cluster started again" "$SRC/deploy/pg.sh" status "$CO_PGDIR"
+    expect_log "database is back logged" 45 "$AGENT_LOG" '.msg == "database is back"'
+    expect_sql "rows converge after the outage" 30 "$(rows_sql c9)" "\
+c9|course_outline|c9|live|-|-
+c9/lessons/1.1-edit|course_lesson|After|live|c9/module-1|1
+c9/lessons/1.2-gone|course_lesson|1.2-gone|deleted|c9/module-1|2
+c9/lessons/1.3-kept|course_lesson|1.3-kept|live|c9/module-1|3
+c9/lessons/2.1-new|course_lesson|2.1-new|live|c9/module-2|1
+c9/lessons/2.2-new|course_lesson|2.2-new|live|c9/module-2|2
+c9/lessons/2.3-new|course_lesson|2.3-new|live|c9/module-2|3
+c9/lessons/2.4-new|course_lesson|2.4-new|live|c9/module-2|4
+c9/lessons/2.5-new|course_lesson|2.5-new|live|c9/module-2|5
+c9/module-1|course_module|Module 1|live|c9|1
+c9/module-2|course_module|Module 2|live|c9|2"
+    n=$(log_count "$AGENT_LOG" '.msg == "database is back"')
+    check "database is back logged once (got $n)" test "$n" -eq 1
+    lesson "$d/3.1-later.md"
+    expect_sql "live sync works after the outage" 15 \
+        "SELECT deleted_at IS NULL FROM contents WHERE slug = 'c9/lessons/3.1-later'" "t"
+    check "agent never exited" alive "$AGENT_PID"
+    stop_agent_checked
+}
+
+# ---- 9b. an outage longer than --queue-limit: a full rescan when the database is back -------
+s09b() {
+    if [[ -z ${CO_PGDIR:-} ]]; then
+        fail "CO_PGDIR is not set: cannot stop the cluster"
+        return
+    fi
+    local d=$ROOT/c9b/lessons i
+    lesson "$d/1.1-a.md"
+    lesson "$d/1.2-b.md"
+    start_agent agent "$ROOT" --queue-limit 3
+    wait_ready || return
+    expect_sql "two lessons before the outage" 15 \
+        "SELECT count(*) FROM contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL" "2"
+    W_PG_TOUCHED=1
+    "$SRC/deploy/pg.sh" stop "$CO_PGDIR" >/dev/null 2>&1
+    for i in 1 2 3 4 5 6; do
+        lesson "$d/2.$i-new.md"
+    done
+    rm "$d/1.2-b.md"
+    expect_log "unreachable logged" 10 "$AGENT_LOG" '.msg | startswith("database unreachable")'
+    "$SRC/deploy/pg.sh" start "$CO_PGDIR" >/dev/null 2>&1
+    check "cluster started again" "$SRC/deploy/pg.sh" status "$CO_PGDIR"
+    expect_log "database is back logged" 45 "$AGENT_LOG" '.msg == "database is back"'
+    expect_sql "7 changes through a queue of 3: rows converge" 30 \
+        "SELECT string_agg(slug || '=' || (deleted_at IS NULL), ',' ORDER BY slug COLLATE \"C\")
+           FROM contents WHERE content_type = 'course_lesson'" \
+        "c9b/lessons/1.1-a=true,c9b/lessons/1.2-b=false,c9b/lessons/2.1-new=true,c9b/lessons/2.2-new=true,c9b/lessons/2.3-new=true,c9b/lessons/2.4-new=true,c9b/lessons/2.5-new=true,c9b/lessons/2.6-new=true"
+    check "the overflowing queue led to a rescan" test "$(log_count "$AGENT_LOG" '.msg == "rescan"')" -ge 2
+    check "agent never exited" alive "$AGENT_PID"
+    stop_agent_checked
+}
+
+# ---- 10. SIGKILL while files change, then a restart ------------------------------------------
+s10() {
+    local d=$ROOT/c10/lessons/modulo-01 writer n_at_kill want
+    mkdir -p "$d"
+    start_agent agent1 "$ROOT"
+    wait_ready || return
+    local log1=$AGENT_LOG pid1=$AGENT_PID
+    (
+        for i in $(seq -w 1 200); do
+            printf '# Lesson %s\n\nbody %s\n' "$i" "$i" >"$d/lesson-$i.md"
+            if [[ $((10#$i % 4)) -eq 0 ]]; then
+                sleep 0.005 # a generator's pace
+            fi
+        done
+    ) &
+    writer=$!
+    W_PIDS+=("$writer")
+    wait_for 30 _log_has "$log1" '.msg == "synced"' "" 20
+    kill -KILL "$pid1"
+    wait "$pid1" 2>/dev/null
+    n_at_kill=$(find "$d" -name '*.md' | wc -l)
+    echo "  (killed with $n_at_kill of 200 files written, $(log_count "$log1" '.msg == "synced"') synced)"
+    check "the kill landed mid-way ($n_at_kill files)" test "$n_at_kill" -lt 200
+    wait_for 60 dead "$writer"
+    wait "$writer" 2>/dev/null
+    start_agent agent2 "$ROOT"
+    wait_ready || return
+    want=$(cd "$ROOT" && md5sum c10/lessons/modulo-01/*.md |
+        awk '{ sub(/\.md$/, "", $2); print $2 "|" $1 }' | LC_ALL=C sort)
+    expect_sql "after the restart every file has a live row with its content" 30 \
+        "SELECT slug || '|' || md5(content) FROM contents
+          WHERE content_type = 'course_lesson' AND deleted_at IS NULL ORDER BY slug COLLATE \"C\"" "$want"
+    expect_sql "no extra rows, one file state per file" 5 \
+        "SELECT (SELECT count(*) FROM contents WHERE content_type = 'course_lesson'),
+                (SELECT count(*) FROM creatoros_agent.file_state WHERE error IS NULL)" "200|200"
+    stop_agent_checked
+}
+
+# ---- 11. SIGTERM and SIGINT: exit 0 within 2 s -----------------------------------------------
+s11() {
+    lesson "$ROOT/c11/lessons/1.1-a.md"
+    local sig
+    for sig in TERM INT; do
+        start_agent "agent-$sig" "$ROOT"
+        wait_ready || return
+        local t0 pid=$AGENT_PID
+        t0=$(now_ms)
+        kill "-$sig" "$pid"
+        if wait_for 2 dead "$pid"; then
+            pass "SIG$sig: exited after $(($(now_ms) - t0)) ms"
+        else
+            fail "SIG$sig: still running 2 s later"
+        fi
+        stop_agent "$pid" 10
+        check "SIG$sig: exit status 0 (rc=$AGENT_RC)" test "$AGENT_RC" -eq 0
+        check "SIG$sig: stopping and stopped logged" test \
+            "$(log_count "$AGENT_LOG" '.msg == "stopping" or .msg == "stopped"')" -eq 2
+        check_sanitizer "$AGENT_ERR"
+    done
+    # SIGTERM with a batch in flight: it is finished, and what the log says is in the database
+    start_agent agent-busy "$ROOT"
+    wait_ready || return
+    local i d=$ROOT/c11/lessons/modulo-02
+    mkdir -p "$d"
+    for i in $(seq 1 300); do printf '# B%d\n' "$i" >"$d/b-$i.md"; done
+    wait_for 20 _log_has "$AGENT_LOG" '.msg == "synced" and (.path | startswith("c11/lessons/modulo-02/"))'
+    stop_agent "$AGENT_PID" 15
+    check "SIGTERM while busy: exit 0 (rc=$AGENT_RC, ${STOP_MS} ms)" test "$AGENT_RC" -eq 0
+    check_sanitizer "$AGENT_ERR"
+    local logged in_db
+    logged=$(log_lines "$AGENT_LOG" '.msg == "synced"' | jq -r '.slug' | LC_ALL=C sort -u)
+    in_db=$(q "SELECT slug FROM contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL" | LC_ALL=C sort)
+    check "every path logged synced is in the database" \
+        test -z "$(LC_ALL=C comm -23 <(printf '%s\n' "$logged") <(printf '%s\n' "$in_db"))"
+}
+
+# ---- 12. idle means idle ---------------------------------------------------------------------
+cpu_ticks() { # utime + stime of PID (fields 14 and 15; comm may hold spaces)
+    local stat rest
+    local -a fld
+    stat=$(<"/proc/$1/stat") || return 1
+    rest=${stat##*) }
+    read -r -a fld <<<"$rest"
+    echo $((fld[11] + fld[12]))
+}
+wakeups() { # context switches of every thread of PID
+    cat /proc/"$1"/task/*/status 2>/dev/null |
+        awk '/^(voluntary|nonvoluntary)_ctxt_switches/ {n += $2} END {print n + 0}'
+}
+s12() {
+    lesson "$ROOT/c12/COURSE-BRIEF.md" 'title: Twelve'
+    lesson "$ROOT/c12/lessons/1.1-a.md"
+    lesson "$ROOT/c12/lessons/1.2-b.md"
+    start_agent agent "$ROOT"
+    wait_ready || return
+    expect_sql "synced before measuring" 15 \
+        "SELECT count(*) FROM contents WHERE content_type = 'course_lesson'" "2"
+    local c0 c1 w0 w1
+    c0=$(cpu_ticks "$AGENT_PID")
+    w0=$(wakeups "$AGENT_PID")
+    sleep 3 # the measurement window
+    c1=$(cpu_ticks "$AGENT_PID")
+    w1=$(wakeups "$AGENT_PID")
+    check "no CPU ticks over 3 s of quiet ($c0 -> $c1)" test "$c1" -eq "$c0"
+    check "no wakeups over 3 s of quiet ($w0 -> $w1 context switches)" test "$w1" -eq "$w0"
+    stop_agent_checked
+}
+
+# ---- 13. sd_notify ----------------------------------------------------------------------------
+notify_ts() { # notify_ts OUT PATTERN: epoch ms of the first line whose message matches
+    awk -F'\t' -v pat="$2" '$2 ~ pat {print $1; exit}' "$1"
+}
+log_ts_ms() { # log_ts_ms LOG JQ-CONDITION: epoch ms of the first matching line
+    local ts
+    ts=$(log_lines "$1" "$2" | head -1 | jq -r '.ts')
+    [[ -n $ts ]] || return 1
+    echo $(($(date -u -d "$ts" +%s%3N)))
+}
+s13() {
+    if [[ ! -x $PY ]]; then
+        fail "$PY is missing"
+        return
+    fi
+    local sock=$SDIR/notify.sock out=$SDIR/notify.out listener t_ready t_done
+    $PY "$SRC/tests/notify_listen.py" "$sock" "$out" 120 &
+    listener=$!
+    W_PIDS+=("$listener")
+    wait_for 10 grep -qs 'listening' "$out" || { fail "the notify listener did not start"; return; }
+    lesson "$ROOT/c13/lessons/1.1-a.md"
+    lesson "$ROOT/c13/lessons/1.2-b.md"
+    lesson "$ROOT/c13/lessons/1.3-c.md"
+    AGENT_ENV=("NOTIFY_SOCKET=$sock" "WATCHDOG_USEC=300000")
+    start_agent agent "$ROOT"
+    AGENT_ENV=()
+    if wait_for 20 grep -qs $'\tREADY=1$' "$out"; then pass "READY=1 received"; else fail "no READY=1"; fi
+    wait_ready
+    t_ready=$(notify_ts "$out" '^READY=1$')
+    t_done=$(log_ts_ms "$AGENT_LOG" '.msg == "rescan done"')
+    check "READY=1 after the first reconcile (rescan done at $t_done, READY at $t_ready)" \
+        test "${t_ready:-0}" -ge "${t_done:-99999999999999}"
+    check "ready logged with the reconcile's count" test \
+        "$(log_count "$AGENT_LOG" '.msg == "ready" and .synced == "3" and .database == "up"')" -eq 1
+    check "STATUS= after READY=1" bash -c 'awk -F"\t" "/\tREADY=1$/ {r=1} r && /\tSTATUS=.*database up/ {f=1} END {exit !f}" "$1"' _ "$out"
+    lesson "$ROOT/c13/lessons/1.4-d.md"
+    if wait_for 15 grep -q 'STATUS=.*4 files synced' "$out"; then
+        pass "STATUS= reports the live sync (4 files synced)"
+    else
+        fail "no STATUS= with 4 files synced"
+        grep STATUS "$out" | tail -3 | sed 's/^/      /'
+    fi
+    if wait_for 5 _notify_has "$out" $'\tWATCHDOG=1$' 2; then
+        pass "WATCHDOG=1 every WATCHDOG_USEC/2"
+    else
+        fail "no repeated WATCHDOG=1 with WATCHDOG_USEC=300000"
+    fi
+    kill -TERM "$AGENT_PID"
+    if wait_for 5 grep -q $'\tSTOPPING=1$' "$out"; then pass "STOPPING=1 on SIGTERM"; else fail "no STOPPING=1"; fi
+    # one SIGTERM only: wait for the exit without signalling again
+    wait_for 10 dead "$AGENT_PID"
+    stop_agent_checked
+    kill -TERM "$listener" 2>/dev/null
+    wait_for 5 dead "$listener"
+    wait "$listener" 2>/dev/null
+}
+_notify_has() { [[ $(grep -c -- "$2" "$1") -ge $3 ]]; }
+
+# ---- 14. SIGHUP reopens the log file ---------------------------------------------------------
+s14() {
+    local f=$ROOT/c14/lessons/1.1-a.md
+    lesson "$f" 'title: First'
+    start_agent agent "$ROOT"
+    wait_ready || return
+    expect_synced "$AGENT_LOG" c14/lessons/1.1-a.md
+    mv "$AGENT_LOG" "$AGENT_LOG.1"
+    kill -HUP "$AGENT_PID"
+    expect_log "a new log file after SIGHUP" 10 "$AGENT_LOG" '.msg == "log file reopened"'
+    lesson "$f" 'title: Second'
+    expect_synced "$AGENT_LOG" c14/lessons/1.1-a.md
+    expect_sql "the row follows" 10 "SELECT title FROM contents WHERE slug = 'c14/lessons/1.1-a'" "Second"
+    check "the rotated file got nothing more" test "$(synced_count "$AGENT_LOG.1" c14/lessons/1.1-a.md)" -eq 1
+    check "agent alive after SIGHUP" alive "$AGENT_PID"
+    stop_agent_checked
+    check "stopped is in the new log" test "$(log_count "$AGENT_LOG" '.msg == "stopped"')" -eq 1
+}
+
+# ---- 15. a rejected file; the agent keeps going ----------------------------------------------
+s15() {
+    local d=$ROOT/c15/lessons
+    lesson "$d/1.1-good.md" 'title: Good'
+    start_agent agent "$ROOT"
+    wait_ready || return
+    expect_sql "the good lesson" 15 "SELECT title FROM contents WHERE slug = 'c15/lessons/1.1-good'" "Good"
+    lesson "$d/1.2-bad.md" 'title: [unclosed' 'x: 1'
+    expect_log "bad YAML: warn rejected with path and reason" 15 "$AGENT_LOG" \
+        '.level == "warn" and .msg == "rejected" and .path == $p and ((.reason // "") | length > 0)' c15/lessons/1.2-bad.md
+    log_lines "$AGENT_LOG" '.msg == "rejected"' | head -1 | sed 's/^/      /'
+    check "the reason gives a line" test "$(log_count "$AGENT_LOG" \
+        '.msg == "rejected" and .path == $p and (.reason | test("line"))' c15/lessons/1.2-bad.md)" -ge 1
+    printf 'caf\xe9 au lait\n' >"$d/1.4-latin1.md"
+    expect_log "invalid UTF-8 rejected, naming UTF-8" 15 "$AGENT_LOG" \
+        '.level == "warn" and .msg == "rejected" and .path == $p and (.reason | test("UTF-8"))' c15/lessons/1.4-latin1.md
+    check "agent alive after rejections" alive "$AGENT_PID"
+    lesson "$d/1.3-after.md" 'title: After'
+    expect_sql "a good file written after it syncs" 15 \
+        "SELECT title, deleted_at IS NULL FROM contents WHERE slug = 'c15/lessons/1.3-after'" "After|t"
+    lesson "$d/1.1-good.md" 'title: [broken'
+    expect_log "a good file turned bad is rejected" 15 "$AGENT_LOG" '.msg == "rejected" and .path == $p' c15/lessons/1.1-good.md
+    expect_sql "its row keeps what it held" 5 \
+        "SELECT title, deleted_at IS NULL FROM contents WHERE slug = 'c15/lessons/1.1-good'" "Good|t"
+    expect_sql "rejections recorded in the file state" 5 \
+        "SELECT string_agg(path, ',' ORDER BY path) FROM creatoros_agent.file_state WHERE error IS NOT NULL" \
+        "c15/lessons/1.1-good.md,c15/lessons/1.2-bad.md,c15/lessons/1.4-latin1.md"
+    lesson "$d/1.1-good.md" 'title: Fixed'
+    expect_sql "fixed: synced again" 15 "SELECT title FROM contents WHERE slug = 'c15/lessons/1.1-good'" "Fixed"
+    expect_sql "fixed: the error is cleared" 5 \
+        "SELECT error IS NULL FROM creatoros_agent.file_state WHERE path = 'c15/lessons/1.1-good.md'" "t"
+    stop_agent_checked
+}
+
+# ---- driver ------------------------------------------------------------------------------------
+scenario() { # scenario NAME DESCRIPTION
+    local name=$1 t0 f0=$W_FAIL p0=$W_PASS
+    if [[ -n ${CO_WATCH_ONLY:-} && " $CO_WATCH_ONLY " != *" $name "* ]]; then
+        return
+    fi
+    W_SCEN=$name
+    SDIR=$W_TMP/$name
+    ROOT=$SDIR/root
+    mkdir -p "$ROOT"
+    AGENT_ENV=()
+    echo "# $name: $2"
+    t0=$(now_ms)
+    if new_db "co_watch_$$_$name"; then
+        "$name"
+        reap_leftovers
+        drop_db "co_watch_$$_$name"
+    else
+        fail "cannot create and migrate database co_watch_$$_$name"
+    fi
+    echo "  ($((W_PASS - p0)) passed, $((W_FAIL - f0)) failed, $(($(now_ms) - t0)) ms)"
+}
+
+T0=$(now_ms)
+scenario s01 "a course created: brief first, then lessons"
+scenario s02 "a lesson written in 10 chunks, then closed"
+scenario s03 "atomic save through a temp file + rename"
+scenario s04 "delete a lesson, re-create it"
+scenario s05 "rename a lesson"
+scenario s06 "mkdir -p and 20 files at once"
+scenario s07 "a course directory moved in, out, and renamed"
+scenario s08 "5,000 files while SIGSTOPped, tiny kernel queue: overflow and rescan"
+scenario s09 "the database stopped for 10 s while files change"
+scenario s09b "an outage that overflows --queue-limit 3"
+scenario s10 "SIGKILL while files change, then a restart"
+scenario s11 "SIGTERM / SIGINT exit 0 within 2 s"
+scenario s12 "idle means idle"
+scenario s13 "sd_notify"
+scenario s14 "SIGHUP reopens the log file"
+scenario s15 "a rejected file; the agent keeps going"
+
+echo
+if [[ $W_FAIL -gt 0 ]]; then
+    echo "failures:"
+    printf '  %s\n' "${W_FAILED[@]}"
+fi
+echo "test_watch: $W_PASS passed, $W_FAIL failed ($(($(now_ms) - T0)) ms)"
+[[ $W_FAIL -eq 0 ]]
