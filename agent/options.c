@@ -2,6 +2,7 @@
 #include "agent/options.h"
 
 #include <errno.h>
+#include <iconv.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +282,21 @@ options_parse(struct config *cfg, enum verb verb, int argc, char **argv, struct 
     }
     if (verb == VERB_PARSE && cfg->nfiles == 0) {
         return err_set(err, "parse needs at least one FILE (see parse --help)");
+    }
+    if (cfg->connections < 1 || cfg->connections > 2) {
+        return err_set(err, "--connections: expected 1 or 2, got %ld", cfg->connections);
+    }
+    if (cfg->max_file_bytes < 1) {
+        return err_set(err, "--max-file-bytes: expected at least 1");
+    }
+    if (cfg->fallback_encoding != NULL) {
+        /* every file would be rejected with "cannot convert": say it once, now */
+        iconv_t cd = iconv_open("UTF-8", cfg->fallback_encoding);
+        if (cd == (iconv_t)-1) {
+            return err_set(err, "--fallback-encoding: unknown encoding \"%s\" (see iconv --list)",
+                           cfg->fallback_encoding);
+        }
+        iconv_close(cd);
     }
     return 0;
 }

@@ -103,6 +103,7 @@ test_errors_name_the_option(void **state)
     ARGV(unknown, "--settle-ms", "5");
     ARGV(missing, "--root");
     ARGV(bad_format, "--log-format", "xml");
+    ARGV(bad_encoding, "--fallback-encoding", "NO-SUCH-CHARSET");
 
     (void)state;
     assert_int_equal(options_parse(&cfg, VERB_WATCH, 2, bad_number, &err), -1);
@@ -122,6 +123,10 @@ test_errors_name_the_option(void **state)
     argv_free(unknown, unknown_n);
     argv_free(missing, missing_n);
     argv_free(bad_format, bad_format_n);
+    assert_int_equal(options_parse(&cfg, VERB_BACKFILL, 2, bad_encoding, &err), -1);
+    assert_non_null(strstr(err.msg, "unknown encoding \"NO-SUCH-CHARSET\""));
+    free(cfg.files);
+    argv_free(bad_encoding, bad_encoding_n);
 }
 
 static void

@@ -213,7 +213,7 @@ scen_A() {
                          AND content_type = 'course_lesson'") -ge $n_good ]] &&
             [[ $(rejections "$log" | cut -f1 | sort -u | wc -l) -ge $n_bad ]]
     }
-    wait_for 60 _a3_done
+    wait_for 40 _a3_done
     check "watch still alive after the hostile tree" alive "$wpid"
     check_hostile "watch" "$wurl" "$WO/manifest.tsv" "$(rejections "$log")"
     # A good file written afterwards still syncs.
