@@ -26,6 +26,7 @@ struct daemon {
     struct engine_stats total;
 
     bool db_up;         /* connected and state loaded */
+    bool db_down_logged; /* the outage in progress was logged (once, not per attempt) */
     bool rescan;        /* the whole tree must be reconciled (start, overflow, lost events) */
     bool unwatched;     /* some directories could not be watched: periodic rescans */
     long retry_ms;      /* current database retry delay */
@@ -173,9 +174,10 @@ static long retry_timer_cb(struct loop *l, long long id, void *arg);
 static void
 db_down(struct daemon *d, const char *why)
 {
-    if (d->db_up || d->retry_timer == 0) {
+    if (!d->db_down_logged) {
         log_kv(LOG_WARN, "database unreachable; keeping dirty paths and retrying", "db",
                pg_display(d->pg), "error", why);
+        d->db_down_logged = true;
     }
     d->db_up = false;
     pg_disconnect(d->pg);
@@ -200,8 +202,9 @@ db_try(struct daemon *d)
         db_down(d, err.msg);
         return false;
     }
-    if (d->retry_ms > 0) {
+    if (d->db_down_logged) {
         log_kv(LOG_INFO, "database is back", "db", pg_display(d->pg));
+        d->db_down_logged = false;
     }
     cmd_log_versions(d->pg);
     d->db_up = true;
@@ -448,6 +451,10 @@ cmd_watch(const struct config *cfg)
         rc = 2;
     }
     log_info("stopped");
+    /* A second SIGTERM still pending must not kill us with the default action when
+     * loop_destroy unblocks it: the work is done, the exit status is 0. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
 out:
     watch_destroy(d.watch);
     engine_destroy(d.engine);

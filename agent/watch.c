@@ -449,14 +449,21 @@ struct walk_item {
     char *rel;
 };
 
+/* What a walk says of the files it finds. */
+enum walk_report {
+    WALK_QUIET,  /* nothing: the daemon reconciles the whole tree itself */
+    WALK_SETTLE, /* file_modified: a directory just created may hold files still being written */
+    WALK_READY,  /* file_ready: a directory moved into place holds complete files */
+};
+
 /*
  * Walk the directory rel (watch wd) and everything below it: add a watch to every
- * subdirectory (each before it is read, see (1) in handle_event) and, when report is true,
- * report every regular file and symlink via file_ready. Symlinks are never followed. One
- * directory is open at a time.
+ * subdirectory (each before it is read, see (1) in handle_event) and report every
+ * regular file and symlink as `report` says. Symlinks are never followed. One directory
+ * is open at a time.
  */
 static void
-walk(struct watch *w, int wd, const char *rel, bool report)
+walk(struct watch *w, int wd, const char *rel, enum walk_report report)
 {
     struct walk_item *stack = xmalloc(16 * sizeof(*stack));
     size_t depth = 1, cap = 16;
@@ -522,8 +529,12 @@ walk(struct watch *w, int wd, const char *rel, bool report)
                 }
                 stack[depth].wd = cwd;
                 stack[depth++].rel = xstrdup(child.buf);
-            } else if (report && (type == DT_REG || type == DT_LNK)) {
-                report_ready(w, child.buf);
+            } else if (type == DT_REG || type == DT_LNK) {
+                if (report == WALK_READY) {
+                    report_ready(w, child.buf);
+                } else if (report == WALK_SETTLE && w->ops.file_modified != NULL) {
+                    w->ops.file_modified(w->arg, child.buf);
+                }
             }
         }
         closedir(d);
@@ -570,7 +581,7 @@ rewalk(struct watch *w, struct err *err)
         w->rootn = node_new(w, wd, NULL, "");
     }
     w->rootn->gen = w->gen;
-    walk(w, wd, "", false);
+    walk(w, wd, "", WALK_QUIET);
 
     /* Collect wds, not pointers: forgetting one stale node frees its stale descendants. */
     for (size_t i = 0; i < w->nbuckets; i++) {
@@ -606,16 +617,20 @@ rewalk(struct watch *w, struct err *err)
  * no event was sent for them since nobody watched "a" yet. So the watch is added FIRST,
  * then the directory is read: a file made before the watch is found by the scan, one made
  * after it raises an event; a file made in between is reported twice, and the daemon
- * dedupes. Subdirectories get the same treatment, recursively.
+ * dedupes. Subdirectories get the same treatment, recursively. A file found in a
+ * directory just created may still be open for writing (a generator streaming a lesson
+ * into a fresh module directory): it is reported to settle, and its close, which the new
+ * watch does see, makes it ready. A directory moved into place holds complete files.
  */
 static void
-dir_appeared(struct watch *w, struct wnode *parent, const char *name, const char *rel)
+dir_appeared(struct watch *w, struct wnode *parent, const char *name, const char *rel,
+             enum walk_report report)
 {
     char *r = xstrdup(rel); /* add_watch and walk reuse the scratch buffers */
     int wd = add_watch(w, parent, name, r);
 
     if (wd != WATCH_SKIP) {
-        walk(w, wd, r, true);
+        walk(w, wd, r, report);
     }
     free(r);
 }
@@ -665,7 +680,7 @@ moved_to(struct watch *w, struct wnode *dirn, const struct inotify_event *e, con
         }
     }
     /* Unpaired: moved in from outside the tree, which is a create. */
-    dir_appeared(w, dirn, e->name, rel);
+    dir_appeared(w, dirn, e->name, rel, WALK_READY);
 }
 
 /*
@@ -749,7 +764,7 @@ handle_event(struct watch *w, const struct inotify_event *e)
         moved_to(w, dirn, e, rel);
     } else if (e->mask & IN_CREATE) {
         if (isdir) {
-            dir_appeared(w, dirn, e->name, rel);
+            dir_appeared(w, dirn, e->name, rel, WALK_SETTLE);
         } else if (w->ops.file_modified != NULL) {
             /* A close normally follows; a hard link or a symlink never closes, hence the
              * settle window rather than nothing. */

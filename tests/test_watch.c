@@ -234,7 +234,15 @@ has_overflow(struct fx *f, const char *unused)
     return f->r.overflows > 0;
 }
 
+/* Found by the walk of a directory just created (settle) or by its own close (ready). */
+static bool
+has_seen(struct fx *f, const char *rel)
+{
+    return has_ready(f, rel) || has_modified(f, rel);
+}
+
 #define WAIT_READY(f, rel) assert_true(run_until((f), has_ready, (rel)))
+#define WAIT_SEEN(f, rel) assert_true(run_until((f), has_seen, (rel)))
 #define WAIT_MODIFIED(f, rel) assert_true(run_until((f), has_modified, (rel)))
 #define WAIT_GONE(f, rel) assert_true(run_until((f), has_gone, (rel)))
 
@@ -339,7 +347,7 @@ test_atomic_save(void **state)
 
     mkdir_in(f->dir, "c");
     tu_write_str(f->dir, "c/x.md", "v1");
-    WAIT_READY(f, "c/x.md");
+    WAIT_SEEN(f, "c/x.md");
     rec_clear(&f->r);
     /* (2): write a hidden temp file, rename it onto the real name */
     tu_write_str(f->dir, "c/.x.md.tmp", "v2");
@@ -379,7 +387,7 @@ test_mkdir_p_burst(void **state)
         tu_write_str(f->dir, files[i], "x");
     }
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        WAIT_READY(f, files[i]);
+        WAIT_SEEN(f, files[i]);
     }
     assert_int_equal(watch_count(f->w), 6); /* root, a, lessons, m1, deep, m2 */
     rec_clear(&f->r);
@@ -389,6 +397,30 @@ test_mkdir_p_burst(void **state)
     WAIT_READY(f, "a/lessons/m1/deep/later.md");
 }
 
+/* A generator streaming a lesson into a fresh directory: found by the walk while still open,
+ * it must settle, not be ready, until its close. */
+static void
+test_new_dir_file_still_open(void **state)
+{
+    struct fx *f = *state;
+    char path[4096];
+    int fd;
+
+    mkdir_in(f->dir, "n");
+    mkdir_in(f->dir, "n/lessons");
+    mkdir_in(f->dir, "n/lessons/m1");
+    snprintf(path, sizeof(path), "%s/n/lessons/m1/1.1-open.md", f->dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "part", 4), 4);
+    WAIT_MODIFIED(f, "n/lessons/m1/1.1-open.md");
+    barrier(f);
+    assert_int_equal(list_count(&f->r.ready, "n/lessons/m1/1.1-open.md"), 0);
+    assert_int_equal(write(fd, "rest", 4), 4);
+    close(fd);
+    WAIT_READY(f, "n/lessons/m1/1.1-open.md");
+}
+
 static void
 test_dir_rename_within_tree(void **state)
 {
@@ -396,8 +428,8 @@ test_dir_rename_within_tree(void **state)
 
     tu_write_str(f->dir, "c1/lessons/m1/l.md", "x");
     tu_write_str(f->dir, "other/keep.md", "x");
-    WAIT_READY(f, "c1/lessons/m1/l.md");
-    WAIT_READY(f, "other/keep.md");
+    WAIT_SEEN(f, "c1/lessons/m1/l.md");
+    WAIT_SEEN(f, "other/keep.md");
     assert_int_equal(watch_count(f->w), 5);
     rec_clear(&f->r);
 
@@ -427,7 +459,7 @@ test_dir_moved_out_and_in(void **state)
     char *out = tu_mkdtemp("test_watch_out");
 
     tu_write_str(f->dir, "c/lessons/l.md", "x");
-    WAIT_READY(f, "c/lessons/l.md");
+    WAIT_SEEN(f, "c/lessons/l.md");
     assert_int_equal(watch_count(f->w), 3);
     rec_clear(&f->r);
 
@@ -509,7 +541,7 @@ test_root_deleted(void **state)
     struct fx *f = *state;
 
     tu_write_str(f->dir, "c/a.md", "x");
-    WAIT_READY(f, "c/a.md");
+    WAIT_SEEN(f, "c/a.md");
     tu_rmtree(f->dir);
     WAIT_GONE(f, "");
     assert_int_equal(watch_count(f->w), 0);
@@ -1160,6 +1192,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_atomic_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p_burst, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_dir_file_still_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dir_rename_within_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dir_moved_out_and_in, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored_names, setup, teardown),

@@ -167,6 +167,9 @@ glesson "$L/it's \"quoted\" \`back\`.md" "GOOD-quotes"
 glesson "$L/x'); DROP TABLE content_projects; --.md" "GOOD-sql-name"
 glesson "$L/new"$'\n'"line.md" "GOOD-newline"
 glesson "$L/emoji 🎓 ação.md" "GOOD-emoji"
+# A rejected file whose name holds a newline and what looks like another listing line.
+printf -- '---\ntitle: [broken\n---\n' >"$L/yaml-bad-newline"$'\n'"  forged-line.md: FORGED listing line.md"
+bad "yaml-bad-newline" 'line [0-9]+.*column [0-9]+|column [0-9]+.*line [0-9]+'
 printf -- '---\ntitle: bad name\n---\nbody\n' >"$L/badname-"$'\xff\xfe'"-latin.md"
 bad "badname-" 'UTF-8|utf8|name'
 

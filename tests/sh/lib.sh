@@ -177,6 +177,7 @@ new_db() {
 # A sanitizer report on stderr counts as a failure of the current test.
 # AG_PREFIX (an array, e.g. setpriv ...) is put in front of the command when set.
 AG_PREFIX=()
+# shellcheck disable=SC2034 # AG_RC/AG_OUT/AG_ERR are for the caller
 agent() {
     local o="$WORK/agent.out" e="$WORK/agent.err"
     "${AG_PREFIX[@]}" "$CO_AGENT" "$@" >"$o" 2>"$e"

@@ -8,10 +8,11 @@
 # the tree. Needs CO_TEST_DB, CO_PGDIR, CO_SOURCE_DIR, CO_AGENT (deploy/test.sh exports
 # them). The crash test stops the shared cluster for a few seconds; it is restarted at exit
 # whatever happens.
+# shellcheck disable=SC2317 # predicates are called through wait_until and check
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/sh/lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
 lib_init test_backfill
 
@@ -22,7 +23,8 @@ LEAK=LEAK_TOKEN_7f3a9c
 LEFTOVER=LEFTOVER_TOKEN_b41d
 
 if [[ -n ${CO_PGDIR:-} ]]; then
-    # The cluster is shared by every suite of the run: never leave it stopped.
+    # The cluster is shared by every suite of the run: never leave it stopped (eval'd at exit).
+    # shellcheck disable=SC2016
     lib_on_exit '"$CO_SOURCE_DIR/deploy/pg.sh" status "$CO_PGDIR" ||
         "$CO_SOURCE_DIR/deploy/pg.sh" start "$CO_PGDIR" >/dev/null 2>&1'
 fi
@@ -223,7 +225,7 @@ persona-nome|persona-nome
 prof-didatica|prof-didatica"
 
     # -- outlines
-    local exp_out="" rel md5 briefs
+    local briefs
     briefs=$(body_md5s "$T" agencia-ia/COURSE-BRIEF.md atendimento/COURSE-BRIEF-v2.md \
         didatica-lendaria/COURSE-BRIEF.md nome-curso/COURSE-BRIEF.md sem-titulo/COURSE-BRIEF.md)
     b() { grep -F "$1|" <<<"$briefs" | cut -d'|' -f2; }
@@ -614,8 +616,10 @@ so-licoes outro-criador"
 
 # ==== 4. bad files ==============================================================================
 NOBODY=()
-if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+if [[ $(id -u) -eq 0 ]] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
     NOBODY=(setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups)
+    # nobody must be able to run the binary (a build under /root would not be)
+    "${NOBODY[@]}" "$CO_AGENT" --version >/dev/null 2>&1 || NOBODY=()
 fi
 
 bf4() { # backfill of test 4's tree, as nobody when possible (so that mode 000 means something)
@@ -659,7 +663,8 @@ t_errors() {
         good i-perm.md "Sem permissão"
         chmod 000 "$D/i-perm.md"
     else
-        echo "skip: no user nobody or no setpriv: the unreadable-file case is not run"
+        echo "skip: not root, or nobody/setpriv missing, or nobody cannot run $CO_AGENT:" \
+            "the unreadable-file case is not run (root reads every file)"
     fi
     printf -- '---\ntitle: "a\\0b"\n---\nCorpo.\n' >"$D/j-nul-escape.md"
     { printf -- '---\ntitle: fm grande\npad: "'; head -c 70000 /dev/zero | tr '\0' 'y'; printf -- '"\n---\nCorpo.\n'; } \
@@ -709,6 +714,12 @@ t_errors() {
         "$(jq -r '.errors[] | "\(.path): \(.error) \(.since)"' <<<"$AG_OUT" 2>&1)"
     st4
     assert_match "status (text) lists the files in error" "^  $P/c-nul.md: NUL byte at offset 19" "$AG_OUT"
+
+    bf4 --json
+    assert_eq "--json re-run: exit, rejected, errors listed" "1 $nbad $nbad" \
+        "$AG_RC $(grep '^{' <<<"$AG_OUT" | jq -r '"\(.rejected) \(.errors|length)"' 2>&1)"
+    assert_contains "--json errors name the file and the reason" "$P/c-nul.md: NUL byte at offset 19" \
+        "$(grep '^{' <<<"$AG_OUT" | jq -r '.errors[]' 2>&1)"
 
     # unchanged since rejected: still rejected, and not re-read (same size and mtime)
     touch -r "$D/e-yaml.md" "$WORK/e-yaml.ref"
@@ -847,11 +858,13 @@ t_outage() {
     if pid_gone "$pid"; then
         fail "the backfill finished before the server could be killed (the test proves nothing)"
     fi
+    local down=$SECONDS
     "$CO_SOURCE_DIR/deploy/pg.sh" kill "$CO_PGDIR"
     check "the backfill exits after its retry window" wait_until 30 pid_gone "$pid"
     wait "$pid"
     rc=$?
     "$CO_SOURCE_DIR/deploy/pg.sh" start "$CO_PGDIR" >/dev/null || fail "cannot restart the cluster"
+    echo "  server down for $((SECONDS - down)) s; the backfill exited with $rc"
     assert_eq "exit code of the interrupted backfill (2: database unreachable)" 2 "$rc"
     if grep -Eq 'Sanitizer|runtime error:' "$WORK/crash.err"; then
         fail "sanitizer report from the interrupted backfill: $(grep -E -A10 'Sanitizer|runtime error:' "$WORK/crash.err" | head -20)"
@@ -899,6 +912,12 @@ t_dry_run() {
     assert_eq "CREATOR_OS_DB_PERSIST=false exit code" 0 "$AG_RC"
     assert_match "CREATOR_OS_DB_PERSIST=false summary" '^dry run: 27 files: 27 written' "$(ag_summary)"
     assert_sql "CREATOR_OS_DB_PERSIST=false: every table empty" "$URL" "$EMPTY_SQL" "0 0 0 0 0 0 0 0 0"
+    env -u DATABASE_URL -u SUPABASE_DB_URL -u CREATOROS_DB \
+        "$CO_AGENT" backfill --root "$T" --source bf-dry --log-format text --dry-run >"$WORK/nodb.out" 2>"$WORK/nodb.err"
+    local rc=$?
+    assert_eq "--dry-run without a database: exit 0 (stderr: $(tail -1 "$WORK/nodb.err"))" 0 "$rc"
+    assert_match "--dry-run without a database: every file would be written" '^dry run: 27 files: 27 written' \
+        "$(cat "$WORK/nodb.out")"
 
     # against a synced database: only the difference, and still nothing written
     agent backfill --root "$T" --db "$URL" --source bf-dry --log-format text
@@ -952,7 +971,7 @@ t_sources() {
 # ==== 8. the password never appears ===========================================================
 t_password() {
     test_begin "8 password kept out of the output"
-    local SECRET=S3cretPa55 port host url bad all
+    local SECRET=S3cretPa55 port url bad all
     new_db pw || return
     q "$CO_TEST_DB" "DO \$\$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'co_pw_test') THEN

@@ -143,6 +143,18 @@ check_hostile() {
         "$(qd "$url" "SELECT name, status FROM content_projects WHERE slug = 'bad-brief'")"
 }
 
+# check_listing LABEL STDOUT N ROOT URL SOURCE: backfill lists N rejected files, one line each,
+# and neither it nor `status` lets a file name holding a newline forge a line of the listing.
+check_listing() {
+    local label=$1 out=$2 n=$3 root=$4 url=$5 src=$6 listing
+    listing=$(awk '/^rejected files:/ { f = 1; next } /^files=/ { f = 0 } f' "$out")
+    assert_eq "$label: rejected files listed one per line, no line forged by a name" "$n|0" \
+        "$(grep -c . <<<"$listing")|$(grep -c '^  forged-line.md: FORGED' <<<"$listing")"
+    "$CO_AGENT" status --root "$root" --db "$url" --source "$src" >"$H_TMP/status-$src.out" 2>/dev/null
+    assert_eq "$label: status lists files in error without a line forged by a name" 0 \
+        "$(grep -c '^  forged-line.md: FORGED' "$H_TMP/status-$src.out")"
+}
+
 # =================================================================================================
 # A. The hostile tree
 # =================================================================================================
@@ -163,6 +175,7 @@ scen_A() {
         grep -E '"level":"error"' "$H_TMP/a_bf.err" | head -3 | cut -c1-300 | sed 's/^/      /'
     fi
     check_hostile "backfill" "$url" "$O/manifest.tsv" "$(sed -n '/^rejected files:/,$p' "$H_TMP/a_bf.out")"
+    check_listing "backfill" "$H_TMP/a_bf.out" "$(grep -c '^bad' "$O/manifest.tsv")" "$R" "$url" a
     local st
     st=$("$CO_AGENT" status --root "$R" --db "$url" --source a --json 2>/dev/null)
     assert_eq "status --json lists every rejected file" \
@@ -192,6 +205,9 @@ scen_A() {
         fail "the unreadable file is not rejected with 'permission denied': $(grep -F perm-denied <<<"$out")"
     fi
     check_hostile "backfill as nobody" "$DB_URL" "$O/manifest.tsv" "$out" GOOD-perm badname-
+    # all bad files but the non-UTF-8 name, plus the unreadable one
+    check_listing "backfill as nobody" "$H_TMP/a_nobody.out" "$(grep -c '^bad' "$O/manifest.tsv")" \
+        "$NB" "$DB_URL" a-nobody
 
     scenario "A3 hostile tree: watch (generated into a watched, empty root)"
     local W=$H_TMP/a/wroot WO=$H_TMP/a/woutside
@@ -216,13 +232,52 @@ scen_A() {
     wait_for 40 _a3_done
     check "watch still alive after the hostile tree" alive "$wpid"
     check_hostile "watch" "$wurl" "$WO/manifest.tsv" "$(rejections "$log")"
-    # A good file written afterwards still syncs.
+    # Every log line is one JSON object, names with newlines and quotes included.
+    local nl_bad
+    nl_bad=$(jq -R 'fromjson? // "BAD"' "$log" 2>/dev/null | grep -c '^"BAD"$')
+    assert_eq "every line of the JSON log is one object (names with newlines escaped)" 0 "$nl_bad"
+    assert_eq "the synced line of the name with a newline holds it escaped" 1 \
+        "$(log_count "$log" '.msg == "synced" and .path == "hostile/lessons/new\nline.md"')"
+
+    scenario "A4 watch: a populated hostile course moved in at once; outside files changed later"
+    # A directory that arrives with its files already in it (rename into the watched tree).
+    local S=$H_TMP/a/staging
+    mkdir -p "$S"
+    cp -a "$R/hostile" "$S/hostile-moved"
+    rm -f "$S/hostile-moved/lessons/badname-"*
+    local want_l want_r
+    want_l=$(qd "$wurl" "SELECT count(*) FROM contents WHERE slug LIKE 'hostile/lessons/%'
+                        AND deleted_at IS NULL AND title LIKE 'GOOD-%'")
+    want_r=$(rejections "$log" | cut -f1 | grep '^hostile/' | grep -v 'badname-' | sort -u | wc -l)
+    mv "$S/hostile-moved" "$W/hostile-moved"
+    _a4_done() {
+        [[ $(qd "$wurl" "SELECT count(*) FROM contents WHERE slug LIKE 'hostile-moved/lessons/%'
+                         AND deleted_at IS NULL AND title LIKE 'GOOD-%'") -ge $want_l ]] &&
+            [[ $(rejections "$log" | cut -f1 | grep -c '^hostile-moved/') -ge $want_r ]]
+    }
+    wait_for 30 _a4_done
+    assert_eq "every good lesson of the moved-in course landed" "$want_l" \
+        "$(qd "$wurl" "SELECT count(*) FROM contents WHERE slug LIKE 'hostile-moved/lessons/%'
+                       AND deleted_at IS NULL AND title LIKE 'GOOD-%'")"
+    assert_eq "every bad lesson of the moved-in course was rejected" "$want_r" \
+        "$(rejections "$log" | cut -f1 | grep '^hostile-moved/' | sort -u | wc -l)"
+    # Files changed behind the links after the watch saw them: still nothing may leak in.
+    printf -- '---\ntitle: "OUTSIDE_TOKEN_LATE_77aa01"\n---\nOUTSIDE_TOKEN_LATE_77aa01\n' >"$WO/dir/late.md"
+    printf -- '---\ntitle: "OUTSIDE_TOKEN_LATE_77aa01"\n---\nOUTSIDE_TOKEN_LATE_77aa01\n' >>"$WO/secret.md"
+    printf -- 'OUTSIDE_TOKEN_LATE_77aa01\n' >>"$WO/course/lessons/l.md"
+    # A good file written afterwards still syncs (and, flushed after the outside writes,
+    # bounds the wait for them).
     mkdir -p "$W/good-course/lessons/modulo-1"
     printf -- '---\ntitle: "GOOD-after"\n---\n# after\n' >"$W/good-course/lessons/modulo-1/aula-1.9-after.md"
     _a3_after() {
         [[ $(qd "$wurl" "SELECT count(*) FROM contents WHERE title = 'GOOD-after' AND deleted_at IS NULL") == 1 ]]
     }
     check "a good file written after the hostile tree syncs" wait_for 20 _a3_after
+    assert_eq "files written outside the root later, behind the links, never reach a row" 0 \
+        "$(qd "$wurl" "SELECT count(*) FROM contents WHERE content LIKE '%OUTSIDE_TOKEN%'
+                       OR title LIKE '%OUTSIDE_TOKEN%' OR metadata::text LIKE '%OUTSIDE_TOKEN%'")"
+    assert_eq "no log line names a path behind a link" 0 \
+        "$(log_count "$log" '(.path // "") | test("outside-|linked-course|/cycle/|loop-")')"
     check "watch still alive at the end" alive "$wpid"
     stop_pid "$wpid"
     assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
@@ -289,7 +344,11 @@ scen_B() {
         --statement-timeout-ms 2000
     local bpid=$APID
     stopped=0
-    if wait_backends "$DB" 20; then
+    # Pause once the first rows are in: the writing phase, where statements carry the deadline
+    # (a pause during the connection handshake is governed by libpq's connect_timeout instead).
+    _b1_rows() { [[ $(qd "$url" "SELECT count(*) FROM contents") -gt 0 ]] || dead "$bpid"; }
+    wait_for 30 _b1_rows
+    if wait_backends "$DB" 5; then
         for p in $BACKENDS; do
             if kill -STOP "$p" 2>/dev/null; then
                 H_STOPPED+=("$p")
@@ -463,9 +522,11 @@ scen_B() {
 # churn ROOT PREFIX SEED UNTIL_MS: write/edit/delete/rename lessons of ROOT's two courses until
 # the deadline (now_ms), with small files.
 churn() {
-    local root=$1 pre=$2 until=$4 op c m l f files n=0
+    local root=$1 pre=$2 until=$4 op c m l f files n=0 d
     RANDOM=$3
-    while [[ $(now_ms) -lt $until ]]; do
+    local t=${EPOCHREALTIME//[!0-9]/}
+    while ((10#$t / 1000 < until)); do
+        t=${EPOCHREALTIME//[!0-9]/}
         c=$pre-$((RANDOM % 2 + 1))
         m=$((RANDOM % 3 + 1))
         files=("$root/$c"/lessons/modulo-*/*.md)
@@ -480,7 +541,7 @@ churn() {
         case $op in
         0 | 1 | 2) # create
             l=$((RANDOM % 50 + 1))
-            mkdir -p "$root/$c/lessons/modulo-$m"
+            [[ -d $root/$c/lessons/modulo-$m ]] || mkdir -p "$root/$c/lessons/modulo-$m"
             printf -- '---\ntitle: "%s %d.%d n%d"\nmodule_name: "Mod %d"\nstatus: %s\n---\n# t\n\nbody %d\n' \
                 "$c" "$m" "$l" "$n" "$m" "$([[ $((n % 3)) == 0 ]] && echo published || echo draft)" "$n" \
                 >"$root/$c/lessons/modulo-$m/aula-$m.$l-n$n.md"
@@ -708,6 +769,15 @@ scen_E() {
         --source e --connect-retry 1
     SUPABASE_DB_URL="postgresql://creatoros_agent:$PW@127.0.0.1:1/$db" run_agent e_badenv status \
         --root "$E/root" --source e --connect-retry 1
+    # A key=value connection string, and a password that needs percent-encoding in a URL
+    # (trust authentication ignores it: what matters is that the agent holds it).
+    run_agent e_kv status --root "$E/root" --db "host=127.0.0.1 port=$port dbname=$db user=creatoros_agent password=$PW" \
+        --source e --log-format text
+    check "status with a key=value connection string works (rc=$RC)" test "$RC" -le 1
+    run_agent e_enc status --root "$E/root" --source e --log-format text \
+        --db "postgresql://creatoros_agent:${PW}%3A%40%2F@127.0.0.1:$port/$db"
+    run_agent e_enc_bad status --root "$E/root" --source e --connect-retry 1 \
+        --db "postgresql://creatoros_agent:${PW}%3A%40%2F@127.0.0.1:1/$db"
     # watch, briefly, with its log in a file; its command line is checked while it runs.
     local log=$H_TMP/e_watch.log
     start_agent e_watch watch --root "$E/root" --db "$AU" --source e --log-format json --log-file "$log"

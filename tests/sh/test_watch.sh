@@ -110,14 +110,15 @@ c1/module-2|course_module|Module 2|live|c1|2"
 }
 
 # ---- 2. a lesson written in 10 chunks through one open, then closed ----------------------
-s02() {
-    # --settle-ms 1000: far above the writer's 20 ms pauses, so a sync before the close would
-    # be the agent's fault, not the scheduler's; and a sync well before 1 s after the close
-    # proves the close itself triggered it.
-    start_agent agent "$ROOT" --settle-ms 1000
-    wait_ready || return
-    mkdir -p "$ROOT/c2/lessons"
-    local f=$ROOT/c2/lessons/1.1-chunked.md body="" chunk fd i t_close
+# write_chunked FILE [PID]: write a lesson in 10 chunks through one open, 20 ms apart, then
+# close it; with PID, the agent is SIGSTOPped from before the first chunk until after it
+# (so that it meets the file while the file is still being written). Sets CHUNKED_BODY and
+# T_CLOSE.
+write_chunked() {
+    local f=$1 pid=${2:-} chunk fd i
+    CHUNKED_BODY=""
+    [[ -n $pid ]] && kill -STOP "$pid"
+    mkdir -p "$(dirname "$f")"
     exec {fd}>"$f"
     for i in $(seq 1 10); do
         printf -v chunk '## Part %d\n\n%s\n\n' "$i" "$(printf 'word%d ' $(seq 1 60))"
@@ -125,26 +126,44 @@ s02() {
             printf -- '---\nlesson_id: "1.1"\ntitle: Chunked\n---\n' >&"$fd"
         fi
         printf '%s' "$chunk" >&"$fd"
-        body+=$chunk
+        CHUNKED_BODY+=$chunk
+        [[ $i -eq 1 && -n $pid ]] && kill -CONT "$pid"
         sleep 0.02 # a slow writer, not a wait for a condition
     done
     exec {fd}>&-
-    t_close=$(now_ms)
+    T_CLOSE=$(now_ms)
+}
+
+s02() {
+    # --settle-ms 1000: far above the writer's 20 ms pauses, so a sync before the close would
+    # be the agent's fault, not the scheduler's; and a sync well before 1 s after the close
+    # proves the close itself triggered it.
+    mkdir -p "$ROOT/c2/lessons"
+    start_agent agent "$ROOT" --settle-ms 1000
+    wait_ready || return
+    write_chunked "$ROOT/c2/lessons/1.1-chunked.md"
     expect_sql "the row holds the complete body" 15 \
         "SELECT md5(content), title FROM contents WHERE slug = 'c2/lessons/1.1-chunked'" \
-        "$(printf '%s' "$body" | md5_of)|Chunked"
-    local lat=$(($(now_ms) - t_close))
+        "$(printf '%s' "$CHUNKED_BODY" | md5_of)|Chunked"
+    local lat=$(($(now_ms) - T_CLOSE)) n
     check "synced on the close, not after the settle window (${lat} ms)" test "$lat" -lt 900
+    # in a directory that did not exist yet: the agent meets the file, half written, while it
+    # scans the new directory (race story 1); that is no close either
+    write_chunked "$ROOT/c2n/lessons/1.1-chunked.md" "$AGENT_PID"
+    expect_sql "new directory: the row holds the complete body" 15 \
+        "SELECT md5(content), title FROM contents WHERE slug = 'c2n/lessons/1.1-chunked'" \
+        "$(printf '%s' "$CHUNKED_BODY" | md5_of)|Chunked"
     lesson "$ROOT/c2/lessons/1.2-sentinel.md"
     expect_synced "$AGENT_LOG" c2/lessons/1.2-sentinel.md
-    local n
     n=$(synced_count "$AGENT_LOG" c2/lessons/1.1-chunked.md)
     check "exactly one synced for the chunked file (got $n)" test "$n" -eq 1
+    n=$(synced_count "$AGENT_LOG" c2n/lessons/1.1-chunked.md)
+    check "new directory: exactly one synced for the chunked file, none before its close (got $n)" test "$n" -eq 1
     stop_agent_checked
     # written and held open (never closed): synced once quiet for --settle-ms
     start_agent agent-settle "$ROOT" --settle-ms 100
     wait_ready || return
-    local g=$ROOT/c2/lessons/1.3-open.md
+    local g=$ROOT/c2/lessons/1.3-open.md fd
     exec {fd}>"$g"
     printf -- '---\ntitle: Held open\n---\nstill open\n' >&"$fd"
     expect_sql "a file modified without a close syncs after the settle window" 15 \
@@ -571,6 +590,17 @@ s11() {
             "$(log_count "$AGENT_LOG" '.msg == "stopping" or .msg == "stopped"')" -eq 2
         check_sanitizer "$AGENT_ERR"
     done
+    # A second SIGTERM while the first is being handled (an impatient operator, a supervisor
+    # that signals twice) must not turn the clean stop into a death by signal. The 10 ms gap
+    # lands it after the first was read (signals that arrive together merge into one).
+    start_agent agent-twice "$ROOT"
+    wait_ready || return
+    kill -TERM "$AGENT_PID"
+    sleep 0.01
+    kill -TERM "$AGENT_PID" 2>/dev/null
+    wait_for 10 dead "$AGENT_PID"
+    stop_agent "$AGENT_PID" 5
+    check "two SIGTERMs: still exit status 0 (rc=$AGENT_RC)" test "$AGENT_RC" -eq 0
     # SIGTERM with a batch in flight: it is finished, and what the log says is in the database
     start_agent agent-busy "$ROOT"
     wait_ready || return
