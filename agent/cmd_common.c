@@ -9,10 +9,16 @@
 
 #include "agent/log.h"
 
+static void
+log_notice(const char *msg)
+{
+    log_kv(LOG_WARN, "database says", "message", msg);
+}
+
 struct pg *
 cmd_pg_create(const struct config *cfg, bool plain)
 {
-    struct pg_opts o = {cfg->db_url, cfg->statement_timeout_ms, plain};
+    struct pg_opts o = {cfg->db_url, cfg->statement_timeout_ms, plain, log_notice};
 
     return pg_create(&o);
 }

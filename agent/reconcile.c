@@ -15,6 +15,7 @@
 #include "common/hash.h"
 #include "common/strbuf.h"
 #include "parser/strmap.h"
+#include "parser/utf8.h"
 #include "persist/sync.h"
 
 /* What the agent recorded of one file (mirror of creatoros_agent.file_state). */
@@ -71,6 +72,35 @@ now_ms(void)
 }
 
 /* ---- recorded state ------------------------------------------------------------------- */
+
+/*
+ * The name a path is recorded under. The database holds text, and a file name need not be
+ * UTF-8 (such a file is rejected, and must still be listed by status): its bad bytes are
+ * written as \xNN. Returns rel itself, or a heap copy stored in *owned (free()).
+ */
+static const char *
+path_key(const char *rel, char **owned)
+{
+    size_t n = strlen(rel);
+    struct strbuf sb = STRBUF_INIT;
+
+    *owned = NULL;
+    if (utf8_check(rel, n) == UTF8_VALID) {
+        return rel;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t bad = utf8_check(rel + i, n - i);
+        size_t good = bad == UTF8_VALID ? n - i : bad;
+        strbuf_add(&sb, rel + i, good);
+        i += good;
+        if (i < n) {
+            strbuf_addf(&sb, "\\x%02x", (unsigned char)rel[i]);
+            i++;
+        }
+    }
+    *owned = strbuf_detach(&sb, NULL);
+    return *owned;
+}
 
 static struct cstate *
 course_get(struct engine *e, const char *name, size_t len, bool create)
@@ -363,11 +393,15 @@ static void
 pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief, int64_t size,
              int64_t mtime_ns, struct engine_stats *st)
 {
-    struct fstate *f = state_get(e, rel);
+    char *key_owned;
+    const char *key = path_key(rel, &key_owned);
+    struct fstate *f = state_get(e, key);
+    struct file_change *c;
     char *buf = NULL;
     size_t len = 0;
     struct err err;
     int64_t read_mtime = mtime_ns;
+    int r;
 
     st->seen++;
     if (f != NULL) {
@@ -379,19 +413,20 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         f->mtime_ns == mtime_ns) {
         if (f->error != NULL) {
             st->rejected++;
-            log_rejection(e, rel, f->error);
+            log_rejection(e, key, f->error);
         } else {
             st->unchanged++;
         }
-        return;
+        goto out;
     }
-    int r = scan_read(e->rootfd, rel, e->o.parse.max_file_bytes, &buf, &len, &read_mtime, &err);
+    r = scan_read(e->rootfd, rel, e->o.parse.max_file_bytes, &buf, &len, &read_mtime, &err);
     if (r == 0) {
-        return; /* gone meanwhile: its delete event (or the next reconcile) handles it */
+        goto out; /* gone meanwhile: its delete event (or the next reconcile) handles it */
     }
-    struct file_change *c;
     if (r < 0 || buf == NULL) {
-        c = pend_add(p, rel, CHANGE_REJECTED, is_brief);
+        /* Unreadable or too large: recorded with what the listing saw, so that an unchanged
+         * file is not opened again on every run. */
+        c = pend_add(p, key, CHANGE_REJECTED, is_brief);
         if (r < 0) {
             p->errors[p->n - 1] = xstrdup(err.msg);
         } else {
@@ -400,24 +435,21 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
                         e->o.parse.max_file_bytes);
             p->errors[p->n - 1] = strbuf_detach(&sb, NULL);
         }
-        c->size = (int64_t)len;
-        c->mtime_ns = read_mtime;
-        c->hash = 0;
-        free(buf);
-        return;
+        c->size = size;
+        c->mtime_ns = mtime_ns;
+        goto out;
     }
     uint64_t h = hash64(buf, len);
-    if (!e->o.force && f != NULL && !f->error && f->is_brief == is_brief && f->hash == h &&
-        f->size == (int64_t)len) {
-        c = pend_add(p, rel, CHANGE_TOUCHED, is_brief);
+    if (!e->o.force && f != NULL && f->error == NULL && f->is_brief == is_brief &&
+        f->hash == h && f->size == (int64_t)len) {
+        c = pend_add(p, key, CHANGE_TOUCHED, is_brief);
         c->size = (int64_t)len;
         c->mtime_ns = read_mtime;
         c->hash = h;
         st->unchanged++;
-        free(buf);
-        return;
+        goto out;
     }
-    c = pend_add(p, rel, CHANGE_PARSED, is_brief);
+    c = pend_add(p, key, CHANGE_PARSED, is_brief);
     c->size = (int64_t)len;
     c->mtime_ns = read_mtime;
     c->hash = h;
@@ -427,10 +459,12 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
     } else {
         const struct record *rec = &p->recs[p->n - 1];
         for (size_t i = 0; i < rec->nwarnings; i++) {
-            log_kv(LOG_WARN, rec->warnings[i], "path", rel);
+            log_kv(LOG_WARN, rec->warnings[i], "path", key);
         }
     }
+out:
     free(buf);
+    free(key_owned);
 }
 
 static void
@@ -459,6 +493,11 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
     }
     for (size_t i = 0; i < p->n; i++) {
         struct file_change *f = &p->changes[i];
+        if (f->dropped) {
+            st->rejected++;
+            log_rejection(e, f->path, f->db_error);
+            continue;
+        }
         switch (f->kind) {
         case CHANGE_GONE: {
             struct fstate *s = state_get(e, f->path);
@@ -584,12 +623,12 @@ flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_st
         pend_release(p);
         return PG_OK;
     }
+    pend_finalize(p, p->b.brief_mode != BRIEF_ABSENT);
     if (e->o.dry_run) {
         pend_dry_run(e, p, st);
         pend_release(p);
         return PG_OK;
     }
-    pend_finalize(p, p->b.brief_mode != BRIEF_ABSENT);
     cls = flow_finish_slot(e, fl, slot, st, err);
     if (cls != PG_OK) {
         pend_release(p);
@@ -636,6 +675,28 @@ build_course(struct engine *e, struct pending *p, const struct scan_course *sc,
     p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
 }
 
+/*
+ * A course directory whose name is not UTF-8 cannot be a slug (the database holds text):
+ * it is reported, once per sync, and its files are left alone.
+ */
+static bool
+skip_bad_course(struct engine *e, const char *course, struct engine_stats *st)
+{
+    char *key_owned;
+    const char *key = path_key(course, &key_owned);
+
+    if (key_owned == NULL) {
+        return false;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "%s/", key);
+    log_rejection(e, sb.buf, "course directory name is not valid UTF-8; its files are not synced");
+    st->rejected++;
+    strbuf_release(&sb);
+    free(key_owned);
+    return true;
+}
+
 static int
 cmp_cstate(const void *a, const void *b)
 {
@@ -663,6 +724,9 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
         struct scan_course sc;
         struct pending p;
         strmap_put(&listed, names[i], strlen(names[i]), names[i]);
+        if (skip_bad_course(e, names[i], st)) {
+            continue;
+        }
         if (scan_course(e->rootfd, names[i], &sc, err) != 0) {
             log_kv(LOG_WARN, "cannot list course", "course", names[i], "error", err->msg);
             scan_course_release(&sc);
@@ -784,10 +848,12 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
         if (r == 1) {
             pend_present(e, p, path, false, size, mtime, st);
         } else if (r == 0) {
-            struct fstate *f = state_get(e, path);
+            char *key_owned;
+            struct fstate *f = state_get(e, path_key(path, &key_owned));
             if (f != NULL) {
                 pend_gone(p, f);
             }
+            free(key_owned);
         } else {
             log_kv(LOG_WARN, "cannot stat", "path", path, "error", err.msg);
         }
@@ -856,6 +922,9 @@ engine_sync_paths(struct engine *e, const char *const *paths, size_t n, struct e
     for (size_t i = 0; i < nlist && cls == PG_OK; i++) {
         struct course_paths *cp = list[i];
         struct pending p;
+        if (skip_bad_course(e, cp->course, st)) {
+            continue;
+        }
         pend_init(&p, cp->course);
         if (cp->whole) {
             struct scan_course sc;

@@ -2,10 +2,13 @@
 #include "parser/record.h"
 
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <wchar.h>
+#include <wctype.h>
 
 #include <cjson/cJSON.h>
 
@@ -230,22 +233,64 @@ clean_heading(const char *h, size_t n)
 static char *
 tag_slug(const char *s, size_t n)
 {
+    /* Letters are lower-cased by Unicode's rules (É -> é), whatever the process locale:
+     * the C.UTF-8 locale object is used for this call only, never set globally (the
+     * parser's number handling relies on the C locale). */
+    static locale_t utf8;
     struct strbuf sb = STRBUF_INIT;
     bool dash = false;
+    mbstate_t ps;
 
+    if (utf8 == (locale_t)0) {
+        utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    }
+    memset(&ps, 0, sizeof(ps));
     strbuf_grow(&sb, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
+        wchar_t wc = c;
+        size_t len = 1;
+        bool keep;
 
-        if (c >= 0x80 || is_alpha((char)c) || is_digit((char)c)) {
+        if (c >= 0x80 && utf8 != (locale_t)0) {
+            locale_t old = uselocale(utf8);
+            len = mbrtowc(&wc, s + i, n - i, &ps);
+            if (len == (size_t)-1 || len == (size_t)-2 || len == 0) {
+                memset(&ps, 0, sizeof(ps));
+                len = 1;
+                wc = 0;
+            }
+            keep = wc != 0 && iswalnum_l((wint_t)wc, utf8);
+            uselocale(old);
+        } else {
+            keep = c >= 0x80 || is_alpha((char)c) || is_digit((char)c);
+        }
+        if (keep) {
             if (dash && sb.len > 0) {
                 strbuf_addch(&sb, '-');
             }
             dash = false;
-            strbuf_addch(&sb, c >= 0x80 ? (char)c : to_lower((char)c));
+            if (c < 0x80) {
+                strbuf_addch(&sb, to_lower((char)c));
+            } else if (utf8 != (locale_t)0) {
+                char out[MB_LEN_MAX];
+                mbstate_t os;
+                memset(&os, 0, sizeof(os));
+                locale_t old = uselocale(utf8);
+                size_t m = wcrtomb(out, (wchar_t)towlower_l((wint_t)wc, utf8), &os);
+                uselocale(old);
+                if (m == (size_t)-1) {
+                    strbuf_add(&sb, s + i, len);
+                } else {
+                    strbuf_add(&sb, out, m);
+                }
+            } else {
+                strbuf_add(&sb, s + i, len);
+            }
         } else {
             dash = true;
         }
+        i += len;
     }
     return strbuf_detach(&sb, NULL);
 }

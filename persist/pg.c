@@ -19,7 +19,22 @@ struct pg {
     char version[32];
     bool in_pipeline;
     bool plain;
+    void (*notice)(const char *msg);
 };
+
+static void
+notice_cb(void *arg, const char *message)
+{
+    struct pg *pg = arg;
+    char line[1024];
+    size_t n = strcspn(message, "\n");
+
+    if (pg->notice == NULL) {
+        return;
+    }
+    snprintf(line, sizeof(line), "%.*s", (int)n, message);
+    pg->notice(line);
+}
 
 static long long
 now_ms(void)
@@ -131,6 +146,7 @@ pg_create(const struct pg_opts *opts)
     pg->display = pg_redact(opts->url);
     pg->deadline_ms = opts->statement_timeout_ms > 0 ? opts->statement_timeout_ms : 60000;
     pg->plain = opts->plain;
+    pg->notice = opts->notice;
     strcpy(pg->version, "?");
     return pg;
 }
@@ -217,6 +233,7 @@ pg_connect(struct pg *pg, struct err *err)
         pg_disconnect(pg);
         return err_set(err, "%s (%s)", e.msg, pg->display);
     }
+    PQsetNoticeProcessor(pg->conn, notice_cb, pg);
     int v = PQserverVersion(pg->conn);
     snprintf(pg->version, sizeof(pg->version), "%d.%d", v / 10000, v % 10000);
 
@@ -380,6 +397,18 @@ next_result(struct pg *pg, long long deadline, bool *timed_out)
     return PQgetResult(pg->conn);
 }
 
+/* Rows a statement changed: its command count, or its `affected` column (statements.h). */
+static long
+rows_affected(const PGresult *res)
+{
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) == 1 && PQntuples(res) == 1 &&
+        strcmp(PQfname(res, 0), "affected") == 0) {
+        return atol(PQgetvalue(res, 0, 0));
+    }
+    const char *t = PQcmdTuples((PGresult *)res);
+    return *t ? atol(t) : 0;
+}
+
 enum pg_errclass
 pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
 {
@@ -419,8 +448,7 @@ pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, st
         }
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
             if (rows != NULL && i < ncalls) {
-                const char *t = PQcmdTuples(res);
-                rows[i] = *t ? atol(t) : 0;
+                rows[i] = rows_affected(res);
             }
             i++;
         } else if (st == PGRES_PIPELINE_ABORTED) {

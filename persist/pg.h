@@ -20,6 +20,9 @@ struct pg_opts {
     const char *url;        /* NULL: libpq's PG* variables */
     long statement_timeout_ms; /* client-side deadline of one round trip (0: 60 s) */
     bool plain; /* connect only: no prepared statements, no pipeline (migrate, status) */
+    /* Called with each server notice or warning (one line, no newline); NULL drops them.
+     * libpq would print them on stderr, past the log and its format. */
+    void (*notice)(const char *msg);
 };
 
 struct pg;

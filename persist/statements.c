@@ -153,11 +153,14 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
         "        (EXCLUDED.content_type, EXCLUDED.title, EXCLUDED.parent_content_id, "
         "         EXCLUDED.sequence_order, EXCLUDED.project_id, true, NULL::timestamptz) "
         "  RETURNING 1"
+        "), gone AS ("
+        "  UPDATE public.contents SET deleted_at = now() "
+        "  WHERE project_id = (SELECT id FROM public.content_projects WHERE slug = $1) "
+        "    AND content_type = 'course_module' AND deleted_at IS NULL AND ai_generated "
+        "    AND slug NOT IN (SELECT slug FROM want) "
+        "  RETURNING 1"
         ") "
-        "UPDATE public.contents SET deleted_at = now() "
-        "WHERE project_id = (SELECT id FROM public.content_projects WHERE slug = $1) "
-        "  AND content_type = 'course_module' AND deleted_at IS NULL AND ai_generated "
-        "  AND slug NOT IN (SELECT slug FROM want)"},
+        "SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS affected"},
 
     /* $1 course slug, then arrays: $2 slug, $3 title, $4 content, $5 metadata, $6 file_path,
      * $7 parent slug, $8 sequence_order, $9 status, $10 fidelity_score */
@@ -208,10 +211,13 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
         "  DELETE FROM public.content_tags ct USING public.contents c "
         "  WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id "
         "    AND NOT EXISTS (SELECT 1 FROM want w "
-        "                    WHERE w.content_id = ct.content_id AND w.tag_id = ct.tag_id)"
+        "                    WHERE w.content_id = ct.content_id AND w.tag_id = ct.tag_id) "
+        "  RETURNING 1"
+        "), ins AS ("
+        "  INSERT INTO public.content_tags (content_id, tag_id) "
+        "  SELECT content_id, tag_id FROM want ON CONFLICT DO NOTHING RETURNING 1"
         ") "
-        "INSERT INTO public.content_tags (content_id, tag_id) "
-        "SELECT content_id, tag_id FROM want ON CONFLICT DO NOTHING"},
+        "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
 
     /* $1 course slug: outline, modules and lessons linked to the project's creator mind. */
     [STMT_CREATOR_LINKS] = {"co_creator_links",
@@ -219,14 +225,17 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
         "del AS ("
         "  DELETE FROM public.content_minds cm USING public.contents c, p "
         "  WHERE c.project_id = p.id AND cm.content_id = c.id AND cm.role = 'creator' "
-        "    AND cm.mind_id IS DISTINCT FROM p.creator_mind_id"
+        "    AND cm.mind_id IS DISTINCT FROM p.creator_mind_id "
+        "  RETURNING 1"
+        "), ins AS ("
+        "  INSERT INTO public.content_minds (content_id, mind_id, role) "
+        "  SELECT c.id, p.creator_mind_id, 'creator' FROM public.contents c JOIN p "
+        "    ON c.project_id = p.id "
+        "  WHERE p.creator_mind_id IS NOT NULL AND c.ai_generated "
+        "    AND c.content_type IN ('course_outline', 'course_module', 'course_lesson') "
+        "  ON CONFLICT (content_id, mind_id) DO NOTHING RETURNING 1"
         ") "
-        "INSERT INTO public.content_minds (content_id, mind_id, role) "
-        "SELECT c.id, p.creator_mind_id, 'creator' FROM public.contents c JOIN p "
-        "  ON c.project_id = p.id "
-        "WHERE p.creator_mind_id IS NOT NULL AND c.ai_generated "
-        "  AND c.content_type IN ('course_outline', 'course_module', 'course_lesson') "
-        "ON CONFLICT (content_id, mind_id) DO NOTHING"},
+        "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
 
     /* $1 source, $2 course slug: the course directory is gone. */
     [STMT_COURSE_ARCHIVE] = {"co_course_archive",
@@ -239,8 +248,10 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
         "    AND deleted_at IS NULL AND ai_generated "
         "    AND content_type IN ('course_outline', 'course_module', 'course_lesson') "
         "  RETURNING 1"
+        "), st AS ("
+        "  DELETE FROM creatoros_agent.file_state WHERE source = $1 AND course = $2"
         ") "
-        "DELETE FROM creatoros_agent.file_state WHERE source = $1 AND course = $2"},
+        "SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM c) AS affected"},
 
     /* $1 source, $2 root */
     [STMT_SOURCE_TOUCH] = {"co_source_touch",

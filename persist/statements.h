@@ -6,7 +6,9 @@
  * Set-based on purpose: one statement writes all the rows of a course for one table, with
  * arrays as parameters (sent in binary: no escaping, no parsing), so that the database,
  * not round trips, bounds throughput. Every upsert has a WHERE ... IS DISTINCT FROM so that
- * unchanged rows are not rewritten (no updated_at churn, no dead tuples).
+ * unchanged rows are not rewritten (no updated_at churn, no dead tuples). A statement
+ * that changes rows in several places (data-modifying CTEs) returns one column named
+ * `affected`, which the caller counts instead of the command's own row count.
  */
 enum stmt {
     STMT_LOCK_COURSE,

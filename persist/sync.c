@@ -604,7 +604,7 @@ isolate_failures(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats
     }
     for (size_t i = 0; i < b->nchanges; i++) {
         struct file_change *f = &b->changes[i];
-        if (f->failed) {
+        if (f->failed || f->dropped) {
             continue;
         }
         memset(only, 0, b->nchanges * sizeof(bool));
@@ -616,6 +616,14 @@ isolate_failures(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats
             f->db_error = xstrdup(e.msg);
             stats->failed++;
             cls = run_txn(ctx, b, only, stats, &e);
+        }
+        if (cls == PG_DATA) {
+            /* Even the record of this file is refused: leave it out, keep the others. */
+            f->dropped = true;
+            if (f->db_error == NULL) {
+                f->db_error = xstrdup(e.msg);
+            }
+            cls = PG_OK;
         }
         if (cls != PG_OK) {
             err_set(err, "%s: %s", f->path, e.msg);

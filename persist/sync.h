@@ -29,6 +29,7 @@ struct file_change {
     uint64_t hash;
     /* out: set by sync_course_finish */
     bool failed;     /* the database refused this file's data (its reason is in db_error) */
+    bool dropped;    /* the database refused even the record of it: nothing was written */
     char *db_error;  /* heap, owned by the change: free with sync_changes_release */
 };
 

@@ -1189,9 +1189,19 @@ test_tags(void **state)
                               "\"Ação & Reação\", '', '!!!', {a: 1}, IA, ia]\n---\n";
     static const char *comma = "---\ntags: \"vendas, , Vendas,  B2B ,--x--\"\n---\n";
     static const char *other = "---\ntags: 5\n---\n";
+    static const char *unicode = "---\ntags: [\"Ética Digital\", \"ética digital\", "
+                                 "\"ÇÃO 🚀 Ü\"]\n---\n";
     struct record rec;
 
     (void)state;
+    /* Unicode letters are lower-cased too, so "Ética" and "ética" are one tag; an emoji
+     * is not a letter and separates words like punctuation. */
+    parse_ok(LESSON, unicode, &rec);
+    assert_int_equal(rec.ntags, 2);
+    assert_string_equal(rec.tags[0].slug, "ética-digital");
+    assert_string_equal(rec.tags[0].name, "Ética Digital");
+    assert_string_equal(rec.tags[1].slug, "ção-ü");
+    record_release(&rec);
     parse_ok(LESSON, list, &rec);
     assert_int_equal(rec.ntags, 3);
     assert_string_equal(rec.tags[0].name, "Marketing Digital");

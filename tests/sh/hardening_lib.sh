@@ -248,9 +248,11 @@ expect_log() {
     return 1
 }
 
-# rejections FILE: "path<TAB>reason" for every "rejected" line of a JSON log.
+# rejections FILE: "path<TAB>reason" for every "rejected" line of a JSON log (a newline in a
+# path shown as \n, so that each rejection stays on one line).
 rejections() {
-    jq -r -R 'fromjson? | select(.msg == "rejected") | "\(.path)\t\(.reason)"' "$1" 2>/dev/null
+    jq -r -R 'fromjson? | select(.msg == "rejected") | "\(.path | gsub("\n"; "\\n"))\t\(.reason)"' \
+        "$1" 2>/dev/null
 }
 
 # ---- cleanup ------------------------------------------------------------------------------
