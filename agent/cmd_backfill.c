@@ -1,4 +1,5 @@
-/* cmd_backfill.c -- `creatoros-agent backfill`: converge the database to the tree once, and exit. */
+/* cmd_backfill.c -- `creatoros-agent backfill`: converge the database to the tree once, and exit.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -6,6 +7,7 @@
 
 #include "agent/cmd.h"
 #include "agent/log.h"
+#include "common/clock.h"
 #include "common/strbuf.h"
 #include "persist/sync.h"
 
@@ -15,21 +17,12 @@ struct progress {
     long long last_ms;
 };
 
-static long long
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "\r  4200/10100 files  2950 files/s  ETA 2s" at most 10 times a second, on a terminal. */
 static void
 progress_cb(void *arg, long done, long total)
 {
     struct progress *p = arg;
-    long long now = mono_ms();
+    long long now = clock_ms();
 
     if (!p->tty || now - p->last_ms < 100) {
         return;
@@ -75,8 +68,8 @@ print_summary(const struct config *cfg, const struct engine_stats *st, double se
     } else {
         printf("%s%ld files: %ld written, %ld unchanged, %ld deleted, %ld rejected; "
                "%ld courses archived; %ld rows changed%s in %.2f s\n",
-               cfg->dry_run ? "dry run: " : "", st->seen, st->synced, st->unchanged,
-               st->deleted, st->rejected, st->archived, st->rows,
+               cfg->dry_run ? "dry run: " : "", st->seen, st->synced, st->unchanged, st->deleted,
+               st->rejected, st->archived, st->rows,
                st->rows == 0 && !cfg->dry_run ? " (the database already matched the tree)" : "",
                secs);
         if (*rejections) {
@@ -102,7 +95,7 @@ cmd_backfill(const struct config *cfg)
     struct engine *e = NULL;
     struct engine_opts eo;
     struct engine_stats st = {0};
-    struct progress prog = {isatty(STDERR_FILENO) != 0, mono_ms(), 0};
+    struct progress prog = {isatty(STDERR_FILENO) != 0, clock_ms(), 0};
     struct err err;
     int rc = 0;
     enum pg_errclass cls;
@@ -123,8 +116,7 @@ cmd_backfill(const struct config *cfg)
     if (pg != NULL && !cfg->dry_run && cfg->connections > 1) {
         pg2 = cmd_pg_create(cfg, false);
         if (pg_connect(pg2, &err) != 0) {
-            log_kv(LOG_WARN, "second connection refused; writing through one", "error",
-                   err.msg);
+            log_kv(LOG_WARN, "second connection refused; writing through one", "error", err.msg);
             pg_destroy(pg2);
             pg2 = NULL;
         }
@@ -138,8 +130,8 @@ cmd_backfill(const struct config *cfg)
         rc = 2;
         goto out;
     }
-    log_kv(LOG_INFO, "backfill started", "root", cfg->root, "source", engine_source(e),
-           "dry_run", cfg->dry_run ? "true" : NULL);
+    log_kv(LOG_INFO, "backfill started", "root", cfg->root, "source", engine_source(e), "dry_run",
+           cfg->dry_run ? "true" : NULL);
     /*
      * A connection lost midway (the server restarted, a network blip) costs only the
      * course in flight: what committed is recorded, so the next pass skips it.
@@ -174,14 +166,14 @@ cmd_backfill(const struct config *cfg)
             }
         }
     }
-    double secs = (double)(mono_ms() - prog.start_ms) / 1000.0;
+    double secs = (double)(clock_ms() - prog.start_ms) / 1000.0;
     char files[32], written[32], rej[32], rows[32];
     snprintf(files, sizeof(files), "%ld", st.seen);
     snprintf(written, sizeof(written), "%ld", st.synced);
     snprintf(rej, sizeof(rej), "%ld", st.rejected);
     snprintf(rows, sizeof(rows), "%ld", st.rows);
-    log_kv(LOG_INFO, "backfill done", "files", files, "written", written, "rejected", rej,
-           "rows", rows);
+    log_kv(LOG_INFO, "backfill done", "files", files, "written", written, "rejected", rej, "rows",
+           rows);
     print_summary(cfg, &st, secs, engine_rejections(e));
     rc = st.rejected > 0 ? EXIT_REJECTED : 0;
 out:

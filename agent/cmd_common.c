@@ -55,7 +55,8 @@ cmd_connect_retry(struct pg *pg, long retry_s, struct err *err)
             return 0;
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        long elapsed_ms =
+            (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
         if (elapsed_ms >= retry_s * 1000) {
             return -1;
         }

@@ -8,22 +8,23 @@
 #include "persist/migrate.h"
 
 #define STATUS_COUNTS_SQL                                                                          \
-    "WITH c AS (SELECT DISTINCT course FROM creatoros_agent.file_state WHERE source = $1) "         \
+    "WITH c AS (SELECT DISTINCT course FROM creatoros_agent.file_state WHERE source = $1) "        \
     "SELECT (SELECT count(*) FROM creatoros_agent.file_state WHERE source = $1), "                 \
-    "  (SELECT count(*) FROM creatoros_agent.file_state WHERE source = $1 AND error IS NOT NULL), " \
-    "  (SELECT to_char(last_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "         \
-    "     FROM creatoros_agent.sources WHERE source = $1), "                                        \
+    "  (SELECT count(*) FROM creatoros_agent.file_state WHERE source = $1 AND error IS NOT "       \
+    "NULL), "                                                                                      \
+    "  (SELECT to_char(last_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "        \
+    "     FROM creatoros_agent.sources WHERE source = $1), "                                       \
     "  (SELECT count(*) FROM public.content_projects p JOIN c ON c.course = p.slug "               \
     "     WHERE p.status <> 'archived'), "                                                         \
-    "  (SELECT count(*) FROM public.contents t JOIN public.content_projects p "                     \
-    "     ON p.id = t.project_id JOIN c ON c.course = p.slug "                                      \
+    "  (SELECT count(*) FROM public.contents t JOIN public.content_projects p "                    \
+    "     ON p.id = t.project_id JOIN c ON c.course = p.slug "                                     \
     "     WHERE t.content_type = 'course_module' AND t.deleted_at IS NULL), "                      \
-    "  (SELECT count(*) FROM public.contents t JOIN public.content_projects p "                     \
-    "     ON p.id = t.project_id JOIN c ON c.course = p.slug "                                      \
+    "  (SELECT count(*) FROM public.contents t JOIN public.content_projects p "                    \
+    "     ON p.id = t.project_id JOIN c ON c.course = p.slug "                                     \
     "     WHERE t.content_type = 'course_lesson' AND t.deleted_at IS NULL)"
 
 #define STATUS_ERRORS_SQL                                                                          \
-    "SELECT path, error, to_char(error_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "   \
+    "SELECT path, error, to_char(error_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "  \
     "FROM creatoros_agent.file_state WHERE source = $1 AND error IS NOT NULL "                     \
     "ORDER BY path COLLATE \"C\" LIMIT 1000"
 
@@ -111,11 +112,9 @@ cmd_status(const struct config *cfg)
                     agree ? "true" : "false");
         for (int i = 0; i < PQntuples(errors); i++) {
             strbuf_addstr(&out, i ? ",{\"path\":" : "{\"path\":");
-            strbuf_add_json_str(&out, PQgetvalue(errors, i, 0),
-                                (size_t)PQgetlength(errors, i, 0));
+            strbuf_add_json_str(&out, PQgetvalue(errors, i, 0), (size_t)PQgetlength(errors, i, 0));
             strbuf_addstr(&out, ",\"error\":");
-            strbuf_add_json_str(&out, PQgetvalue(errors, i, 1),
-                                (size_t)PQgetlength(errors, i, 1));
+            strbuf_add_json_str(&out, PQgetvalue(errors, i, 1), (size_t)PQgetlength(errors, i, 1));
             strbuf_addf(&out, ",\"since\":\"%s\"}", PQgetvalue(errors, i, 2));
         }
         strbuf_addstr(&out, "]}\n");

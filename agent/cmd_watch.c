@@ -25,16 +25,16 @@ struct daemon {
     struct engine *engine;
     struct engine_stats total;
 
-    bool db_up;         /* connected and state loaded */
+    bool db_up;          /* connected and state loaded */
     bool db_down_logged; /* the outage in progress was logged (once, not per attempt) */
-    bool rescan;        /* the whole tree must be reconciled (start, overflow, lost events) */
-    bool unwatched;     /* some directories could not be watched: periodic rescans */
-    long retry_ms;      /* current database retry delay */
+    bool rescan;         /* the whole tree must be reconciled (start, overflow, lost events) */
+    bool unwatched;      /* some directories could not be watched: periodic rescans */
+    long retry_ms;       /* current database retry delay */
     long long retry_timer;
     long long settle_timer;
     long long rescan_timer;
     long long overflow_timer;
-    long overflow_ms;   /* current back-off between overflow rescans */
+    long overflow_ms; /* current back-off between overflow rescans */
     long long last_overflow_rescan;
     long overflows;
     long watchdog_ms;        /* half the systemd watchdog period; 0 without one */
@@ -61,9 +61,9 @@ notify_status(struct daemon *d)
 {
     sd_notify_sendf("STATUS=%s; %ld files synced, %ld rejected, %ld deleted; watching %zu "
                     "directories; %zu paths pending",
-                    d->db_up ? "database up" : "database unreachable, retrying",
-                    d->total.synced, d->total.rejected, d->total.deleted,
-                    watch_count(d->watch), queue_len(d->queue));
+                    d->db_up ? "database up" : "database unreachable, retrying", d->total.synced,
+                    d->total.rejected, d->total.deleted, watch_count(d->watch),
+                    queue_len(d->queue));
 }
 
 /* ---- watcher callbacks: events are hints, the filesystem is the truth ---------------------- */
@@ -113,7 +113,8 @@ on_overflow(void *arg)
     } else if (d->overflow_timer == 0) {
         long wait = d->overflow_ms - (long)(now - d->last_overflow_rescan);
         d->overflow_timer = loop_add_timer(d->loop, wait, overflow_timer_cb, d);
-        d->overflow_ms = d->overflow_ms * 2 > OVERFLOW_CAP_MS ? OVERFLOW_CAP_MS : d->overflow_ms * 2;
+        d->overflow_ms =
+            d->overflow_ms * 2 > OVERFLOW_CAP_MS ? OVERFLOW_CAP_MS : d->overflow_ms * 2;
     }
 }
 
@@ -148,10 +149,10 @@ on_limit(void *arg, const char *rel_dir)
     (void)rel_dir; /* the watcher logged the one clear error, with the sysctl to raise */
     if (!d->unwatched) {
         d->unwatched = true;
-        d->rescan_timer = loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000,
-                                         rescan_timer_cb, d);
-        log_kv(LOG_WARN, "falling back to periodic rescans for unwatched directories",
-               "interval_s", d->cfg->rescan_interval_s > 0 ? "set" : "0");
+        d->rescan_timer =
+            loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000, rescan_timer_cb, d);
+        log_kv(LOG_WARN, "falling back to periodic rescans for unwatched directories", "interval_s",
+               d->cfg->rescan_interval_s > 0 ? "set" : "0");
     }
 }
 

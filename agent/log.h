@@ -29,7 +29,7 @@ void log_write(enum log_level level, const char *msg, const char *const *fields)
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Level checked before any formatting. */
-#define log_debug(...)                                                                              \
+#define log_debug(...)                                                                             \
     do {                                                                                           \
         if (log_min_level <= LOG_DEBUG)                                                            \
             log_printf(LOG_DEBUG, __VA_ARGS__);                                                    \

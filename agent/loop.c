@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/log.h"
+#include "common/clock.h"
 #include "common/strbuf.h"
 
 #define LOOP_MAX_EVENTS 64
@@ -68,10 +69,7 @@ struct loop {
 long long
 loop_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_ms();
 }
 
 struct loop *

@@ -17,7 +17,7 @@ struct option_desc {
     const char *name; /* long name without "--"; env CREATOROS_<NAME> */
     enum opt_type type;
     unsigned verbs;
-    size_t offset; /* field in struct config */
+    size_t offset;   /* field in struct config */
     const char *def; /* default as text (shown in --help); NULL: none */
     const char *arg; /* placeholder in --help */
     const char *help;
@@ -31,7 +31,8 @@ static const struct option_desc option_table[] = {
     {"db", OPT_STRING, VERB_DB, FIELD(db_url), NULL, "URL",
      "PostgreSQL URL; else SUPABASE_DB_URL, else DATABASE_URL, else libpq's PG* variables"},
     {"creator-mind", OPT_STRING, VERB_WATCH | VERB_BACKFILL | VERB_PARSE, FIELD(creator_mind), NULL,
-     "SLUG", "mind that owns every project this agent writes (overrides front-matter creator_mind)"},
+     "SLUG",
+     "mind that owns every project this agent writes (overrides front-matter creator_mind)"},
     {"source", OPT_STRING, VERB_WATCH | VERB_BACKFILL | VERB_STATUS, FIELD(source), NULL, "NAME",
      "name of this tree in the agent's file state; default <hostname>:<absolute root>"},
     {"log-format", OPT_LOG_FORMAT, VERB_ALL, FIELD(log_format), NULL, "text|json",
@@ -72,7 +73,8 @@ static const struct {
     const char *usage;
     const char *summary;
 } verb_table[] = {
-    {VERB_WATCH, "watch", "watch [options]", "reconcile the tree, then follow it live (the daemon)"},
+    {VERB_WATCH, "watch", "watch [options]",
+     "reconcile the tree, then follow it live (the daemon)"},
     {VERB_BACKFILL, "backfill", "backfill [options]",
      "reconcile the tree once and exit (progress on a terminal)"},
     {VERB_MIGRATE, "migrate", "migrate [options]",

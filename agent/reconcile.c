@@ -12,6 +12,7 @@
 
 #include "agent/log.h"
 #include "agent/scan.h"
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
 #include "parser/strmap.h"
@@ -25,9 +26,9 @@ struct fstate {
     int64_t mtime_ns;
     uint64_t hash;
     bool is_brief;
-    char *error;  /* why it is rejected; NULL when synced */
-    bool live;    /* false once the file is gone; the entry is kept for reuse */
-    bool seen;    /* visited by the reconcile in progress */
+    char *error; /* why it is rejected; NULL when synced */
+    bool live;   /* false once the file is gone; the entry is kept for reuse */
+    bool seen;   /* visited by the reconcile in progress */
 };
 
 /* The recorded files of one course. */
@@ -61,15 +62,6 @@ struct pending {
     size_t n, cap;
     long long started_ms;
 };
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- recorded state ------------------------------------------------------------------- */
 
@@ -215,9 +207,8 @@ engine_create(const struct engine_opts *opts, struct err *err)
     for (size_t i = 0; i < ENGINE_MAX_CONN; i++) {
         struct pg *pg = i == 0 ? opts->pg : opts->pg_extra;
         if (pg != NULL) {
-            e->sync[e->nsync++] = (struct sync_ctx){.pg = pg, .source = e->source,
-                                                    .root = e->root,
-                                                    .creator_mind = opts->creator_mind};
+            e->sync[e->nsync++] = (struct sync_ctx){
+                .pg = pg, .source = e->source, .root = e->root, .creator_mind = opts->creator_mind};
         }
     }
     if (e->nsync == 0) {
@@ -324,7 +315,7 @@ pend_init(struct pending *p, const char *course)
     memset(p, 0, sizeof(*p));
     p->b.course = xstrdup(course);
     p->b.brief_mode = BRIEF_KEEP;
-    p->started_ms = now_ms();
+    p->started_ms = clock_ms();
 }
 
 static void
@@ -440,8 +431,8 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         goto out;
     }
     uint64_t h = hash64(buf, len);
-    if (!e->o.force && f != NULL && f->error == NULL && f->is_brief == is_brief &&
-        f->hash == h && f->size == (int64_t)len) {
+    if (!e->o.force && f != NULL && f->error == NULL && f->is_brief == is_brief && f->hash == h &&
+        f->size == (int64_t)len) {
         c = pend_add(p, key, CHANGE_TOUCHED, is_brief);
         c->size = (int64_t)len;
         c->mtime_ns = read_mtime;
@@ -481,7 +472,7 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
 {
     char ms[32];
 
-    snprintf(ms, sizeof(ms), "%lld", now_ms() - p->started_ms);
+    snprintf(ms, sizeof(ms), "%lld", clock_ms() - p->started_ms);
     if (p->b.gone) {
         struct cstate *c = course_get(e, p->b.course, strlen(p->b.course), false);
         for (size_t i = 0; c != NULL && i < c->n; i++) {
@@ -704,8 +695,8 @@ cmp_cstate(const void *a, const void *b)
 }
 
 enum pg_errclass
-engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb progress,
-                 void *arg, struct err *err)
+engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb progress, void *arg,
+                 struct err *err)
 {
     char **names = NULL;
     long nnames = scan_course_names(e->rootfd, &names, err);
@@ -777,8 +768,8 @@ struct course_paths {
     char *course;
     char **paths;
     size_t n, cap;
-    bool brief;  /* a brief candidate changed: choose the brief again */
-    bool whole;  /* the course directory itself changed: list it all */
+    bool brief; /* a brief candidate changed: choose the brief again */
+    bool whole; /* the course directory itself changed: list it all */
 };
 
 static struct course_paths *

@@ -18,10 +18,10 @@ struct engine_opts {
     const char *source;       /* NULL: <hostname>:<absolute root> */
     const char *creator_mind; /* NULL: the briefs' creator_mind */
     struct parse_opts parse;
-    bool force;        /* ignore the recorded state: re-read and re-write every file */
-    bool dry_run;      /* parse and log, write nothing */
-    bool log_each;     /* log every synced file at info (watch); else at debug */
-    struct pg *pg;     /* borrowed; may be NULL with dry_run (then nothing is recorded) */
+    bool force;          /* ignore the recorded state: re-read and re-write every file */
+    bool dry_run;        /* parse and log, write nothing */
+    bool log_each;       /* log every synced file at info (watch); else at debug */
+    struct pg *pg;       /* borrowed; may be NULL with dry_run (then nothing is recorded) */
     struct pg *pg_extra; /* borrowed, optional: a second connection for whole-tree syncs */
 };
 

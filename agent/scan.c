@@ -194,8 +194,8 @@ add_file(struct course_walk *w, const char *rel, const struct stat *st, bool is_
         w->cap = w->cap ? w->cap * 2 : 32;
         c->files = xrealloc(c->files, w->cap * sizeof(*c->files));
     }
-    c->files[c->nfiles++] = (struct scan_file){xstrdup(rel), (int64_t)st->st_size,
-                                               mtime_ns_of(st), is_brief};
+    c->files[c->nfiles++] =
+        (struct scan_file){xstrdup(rel), (int64_t)st->st_size, mtime_ns_of(st), is_brief};
 }
 
 static void walk_lessons(struct course_walk *w);
@@ -365,8 +365,8 @@ scan_stat(int rootfd, const char *rel, int64_t *size, int64_t *mtime_ns, struct 
 }
 
 int
-scan_read(int rootfd, const char *rel, size_t max_bytes, char **buf, size_t *len,
-          int64_t *mtime_ns, struct err *err)
+scan_read(int rootfd, const char *rel, size_t max_bytes, char **buf, size_t *len, int64_t *mtime_ns,
+          struct err *err)
 {
     struct stat st;
     int fd = open_beneath(rootfd, rel, O_RDONLY | O_NONBLOCK);

@@ -23,7 +23,8 @@ struct scan_file {
     char *rel; /* path relative to the root, heap */
     int64_t size;
     int64_t mtime_ns;
-    bool is_brief; /* the course's chosen brief (COURSE-BRIEF.md, else the first COURSE-BRIEF*.md) */
+    bool
+        is_brief; /* the course's chosen brief (COURSE-BRIEF.md, else the first COURSE-BRIEF*.md) */
 };
 
 /* One course: its chosen brief (if any) and every lesson, sorted by path. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/log.h"
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
 
@@ -96,15 +97,6 @@ ignored_name(const char *name)
         return true;
     }
     return n >= 2 && name[0] == '#' && name[n - 1] == '#';
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- the node tree and its two indexes --- */
@@ -353,7 +345,7 @@ static void
 log_limit(struct watch *w)
 {
     long max = read_sysctl("/proc/sys/fs/inotify/max_user_watches");
-    long long now = now_ms();
+    long long now = clock_ms();
     long long need;
 
     w->limit_new = false;

@@ -16,7 +16,10 @@ struct strbuf {
     size_t alloc;
 };
 
-#define STRBUF_INIT {strbuf_empty, 0, 0}
+#define STRBUF_INIT                                                                                \
+    {                                                                                              \
+        strbuf_empty, 0, 0                                                                         \
+    }
 extern char strbuf_empty[];
 
 void strbuf_init(struct strbuf *sb, size_t hint);

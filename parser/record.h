@@ -1,4 +1,5 @@
-/* record.h -- what one course file becomes: the contract's row values, decided from that file alone. */
+/* record.h -- what one course file becomes: the contract's row values, decided from that file
+ * alone. */
 #ifndef CO_RECORD_H
 #define CO_RECORD_H
 
@@ -12,7 +13,8 @@ struct strbuf;
 /* What a path relative to the root is (DATA-CONTRACT.md, "The tree"). */
 enum file_kind {
     FILE_IGNORED = 0,
-    FILE_BRIEF_CANDIDATE, /* ROOT/<course>/COURSE-BRIEF*.md: the brief if chosen (tree_brief_rank) */
+    FILE_BRIEF_CANDIDATE, /* ROOT/<course>/COURSE-BRIEF*.md: the brief if chosen (tree_brief_rank)
+                           */
     FILE_LESSON,          /* any *.md file below ROOT/<course>/lessons/ */
 };
 
@@ -35,9 +37,9 @@ struct tag {
 
 /* The brief's audience mapping (target_audience, else audience, else icp). */
 struct audience {
-    char *name;                      /* its `name`, else NULL: the caller uses project name + " audience" */
-    char *description;               /* NULL when absent */
-    char *demographics_json;         /* JSON text of the key's value, NULL when absent */
+    char *name;              /* its `name`, else NULL: the caller uses project name + " audience" */
+    char *description;       /* NULL when absent */
+    char *demographics_json; /* JSON text of the key's value, NULL when absent */
     char *psychographics_json;       /* same */
     char *learning_preferences_json; /* same */
     const char *technical_level;     /* static "beginner"... or NULL */
@@ -63,7 +65,7 @@ struct record {
     size_t nwarnings;
 
     /* RECORD_BRIEF only */
-    char *description;           /* description, else subtitle, else NULL */
+    char *description;            /* description, else subtitle, else NULL */
     struct mind_ref creator_mind; /* front-matter creator_mind (--creator-mind overrides, later) */
     struct mind_ref persona_mind; /* mmos_persona.mind_slug unless mmos_persona.enabled is false */
     bool has_audience;

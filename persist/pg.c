@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/strbuf.h"
 #include "persist/statements.h"
 
@@ -34,15 +35,6 @@ notice_cb(void *arg, const char *message)
     }
     snprintf(line, sizeof(line), "%.*s", (int)n, message);
     pg->notice(line);
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 char *
@@ -215,9 +207,9 @@ int
 pg_connect(struct pg *pg, struct err *err)
 {
     /* Our defaults first, then the URL, which overrides them (expand_dbname). */
-    const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+    const char *keys[] = {"connect_timeout",     "keepalives",       "keepalives_idle",
                           "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-                          "application_name", "dbname", NULL};
+                          "application_name",    "dbname",           NULL};
     const char *vals[] = {"10", "1", "30", "10", "3", "30000", "creatoros-agent", pg->url, NULL};
     char timeout[64];
     PGresult *res;
@@ -310,7 +302,7 @@ wait_socket(struct pg *pg, short events, long long deadline)
     struct pollfd pfd = {PQsocket(pg->conn), events, 0};
 
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - clock_ms();
         if (left <= 0) {
             return 0;
         }
@@ -351,7 +343,7 @@ flush_all(struct pg *pg, long long deadline, struct err *err)
 int
 pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err)
 {
-    long long deadline = now_ms() + pg->deadline_ms;
+    long long deadline = clock_ms() + pg->deadline_ms;
 
     if (!pg_is_connected(pg) || !pg->in_pipeline) {
         return err_set(err, "not connected to the database");
@@ -412,7 +404,7 @@ rows_affected(const PGresult *res)
 enum pg_errclass
 pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
 {
-    long long deadline = now_ms() + pg->deadline_ms;
+    long long deadline = clock_ms() + pg->deadline_ms;
     enum pg_errclass cls = PG_OK;
     bool timed_out;
     size_t i = 0;
@@ -483,7 +475,7 @@ PGresult *
 pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
         enum pg_errclass *cls, struct err *err)
 {
-    long long deadline = now_ms() + pg->deadline_ms;
+    long long deadline = clock_ms() + pg->deadline_ms;
     PGresult *out = NULL;
     bool timed_out;
 

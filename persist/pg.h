@@ -17,7 +17,7 @@ enum pg_errclass {
 };
 
 struct pg_opts {
-    const char *url;        /* NULL: libpq's PG* variables */
+    const char *url;           /* NULL: libpq's PG* variables */
     long statement_timeout_ms; /* client-side deadline of one round trip (0: 60 s) */
     bool plain; /* connect only: no prepared statements, no pipeline (migrate, status) */
     /* Called with each server notice or warning (one line, no newline); NULL drops them.

@@ -1,4 +1,5 @@
-/* pgarr.h -- one-dimensional PostgreSQL arrays in the binary wire format, for set-based statements. */
+/* pgarr.h -- one-dimensional PostgreSQL arrays in the binary wire format, for set-based statements.
+ */
 #ifndef CO_PGARR_H
 #define CO_PGARR_H
 

@@ -1,4 +1,5 @@
-/* statements.h -- every SQL statement the agent runs while syncing, prepared once per connection. */
+/* statements.h -- every SQL statement the agent runs while syncing, prepared once per connection.
+ */
 #ifndef CO_STATEMENTS_H
 #define CO_STATEMENTS_H
 

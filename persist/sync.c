@@ -136,9 +136,8 @@ add_minds(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
     if (b->brief_mode == BRIEF_PARSED && b->brief->persona_mind.slug != NULL &&
         (n == 0 || strcmp(slugs[0], b->brief->persona_mind.slug) != 0)) {
         slugs[n] = b->brief->persona_mind.slug;
-        names[n] = b->brief->persona_mind.display_name != NULL
-                       ? b->brief->persona_mind.display_name
-                       : b->brief->persona_mind.slug;
+        names[n] = b->brief->persona_mind.display_name != NULL ? b->brief->persona_mind.display_name
+                                                               : b->brief->persona_mind.slug;
         n++;
     }
     if (n == 0) {
@@ -213,8 +212,7 @@ add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_b
 
 /* The file records of this transaction: state upserts, deletes and touches. */
 static void
-add_state(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
-          const bool *only)
+add_state(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b, const bool *only)
 {
     struct pgarr path, course, kind, size, mtime, hash, mod, les, mtitle, error;
     struct pgarr gone, tpath, tmtime;
@@ -498,8 +496,7 @@ out:
  * include; course-level rows are always written.
  */
 static void
-build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
-          const bool *only)
+build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b, const bool *only)
 {
     struct txn_call *c = txn_add(t, STMT_LOCK_COURSE);
 

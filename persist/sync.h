@@ -28,9 +28,9 @@ struct file_change {
     int64_t mtime_ns;
     uint64_t hash;
     /* out: set by sync_course_finish */
-    bool failed;     /* the database refused this file's data (its reason is in db_error) */
-    bool dropped;    /* the database refused even the record of it: nothing was written */
-    char *db_error;  /* heap, owned by the change: free with sync_changes_release */
+    bool failed;    /* the database refused this file's data (its reason is in db_error) */
+    bool dropped;   /* the database refused even the record of it: nothing was written */
+    char *db_error; /* heap, owned by the change: free with sync_changes_release */
 };
 
 /* How the course's project and outline are written in this transaction. */
@@ -60,8 +60,8 @@ struct sync_ctx {
 };
 
 struct sync_stats {
-    long rows;      /* rows inserted, updated or soft-deleted */
-    long failed;    /* files the database refused (recorded as rejected) */
+    long rows;   /* rows inserted, updated or soft-deleted */
+    long failed; /* files the database refused (recorded as rejected) */
 };
 
 /*

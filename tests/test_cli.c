@@ -172,7 +172,8 @@ test_password_never_printed(void **state)
     }
     assert_false(pg_password_span("postgresql://agent@host/db", &off, &len));
     char *shown = pg_redact(urls[0]);
-    assert_string_equal(shown, "postgresql://agent@db.example.supabase.co:5432/postgres?sslmode=require");
+    assert_string_equal(shown,
+                        "postgresql://agent@db.example.supabase.co:5432/postgres?sslmode=require");
     free(shown);
 }
 
@@ -224,9 +225,8 @@ test_binary_help_and_version(void **state)
     assert_non_null(strstr(out, "unknown verb"));
     free(out);
     /* a password in --db never comes back, even in an error */
-    assert_int_equal(run("status --db postgresql://u:S3cretPa55@127.0.0.1:1/x --connect-retry 0",
-                         &out),
-                     2);
+    assert_int_equal(
+        run("status --db postgresql://u:S3cretPa55@127.0.0.1:1/x --connect-retry 0", &out), 2);
     assert_null(strstr(out, "S3cretPa55"));
     assert_non_null(strstr(out, "postgresql://u@127.0.0.1:1/x"));
     free(out);
