@@ -48,18 +48,10 @@ COURSE=atendimento-com-ia
 DBNAME=creatoros
 
 # ---- packages (only what is missing) ------------------------------------------------
-PKGS=(build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev
-      postgresql-15 postgresql-client-15)
-missing=()
-for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=deploy/packages.sh
+. "$SRC/deploy/packages.sh"
+ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev \
+    postgresql-15 postgresql-client-15
 
 # ---- build --------------------------------------------------------------------------
 # Without -Werror: that is for development and CI (deploy/test.sh); a user's newer compiler

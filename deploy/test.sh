@@ -24,19 +24,11 @@ done
 say() { printf '\n== %s\n' "$*"; }
 
 # ---- packages (only what is missing) ------------------------------------------------
-PKGS=(build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev libcmocka-dev
-      postgresql-15 postgresql-client-15 postgresql-15-pgtap clang libclang-rt-14-dev
-      util-linux procps jq systemd valgrind python3)
-missing=()
-for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=deploy/packages.sh
+. "$SRC/deploy/packages.sh"
+ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev \
+    libcmocka-dev postgresql-15 postgresql-client-15 postgresql-15-pgtap clang \
+    libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl
 
 # ---- build ------------------------------------------------------------------------
 BUILD=$SRC/build-asan
