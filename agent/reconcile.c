@@ -602,6 +602,20 @@ flow_finish(struct engine *e, struct flow *fl, struct engine_stats *st, struct e
     return first;
 }
 
+/* Confirm what is still in flight; the first failure (cls, if any) is what is returned. */
+static enum pg_errclass
+flow_close(struct engine *e, struct flow *fl, enum pg_errclass cls, struct engine_stats *st,
+           struct err *err)
+{
+    struct err ignored;
+
+    if (cls == PG_OK) {
+        return flow_finish(e, fl, st, err);
+    }
+    flow_finish(e, fl, st, &ignored);
+    return cls;
+}
+
 /* Hand a built batch to the flow (it takes ownership of *p). */
 static enum pg_errclass
 flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_stats *st,
@@ -750,12 +764,7 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
         }
         cls = flow_push(e, &fl, &p, st, err);
     }
-    if (cls == PG_OK) {
-        cls = flow_finish(e, &fl, st, err);
-    } else {
-        struct err ignored;
-        flow_finish(e, &fl, st, &ignored);
-    }
+    cls = flow_close(e, &fl, cls, st, err);
     strmap_release(&listed);
     scan_names_free(names, (size_t)nnames);
     return cls;
@@ -930,12 +939,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, size_t n, struct e
         }
         cls = flow_push(e, &fl, &p, st, err);
     }
-    if (cls == PG_OK) {
-        cls = flow_finish(e, &fl, st, err);
-    } else {
-        struct err ignored;
-        flow_finish(e, &fl, st, &ignored);
-    }
+    cls = flow_close(e, &fl, cls, st, err);
     for (size_t k = 0; k < nlist; k++) {
         scan_names_free(list[k]->paths, list[k]->n);
         free(list[k]->course);
