@@ -74,9 +74,9 @@ fm_split(const char *buf, size_t len, struct fm_split *out, struct err *err)
 
 /*
  * The depth scan: one pass that counts only what is certainly structure, so that its
- * count is a lower bound of the true depth. Hostile input ("[[[[...", "- - - - ...",
- * 70 indented keys) is refused in linear time before libyaml sees it; anything subtler
- * is left to the exact check in yaml_json.c. Tracked:
+ * count is a lower bound of the true depth. Hostile flow nesting ("[[[[...", which libyaml
+ * parses in quadratic time) is refused in linear time before libyaml sees it; block
+ * nesting and anything subtler is left to the exact check in yaml_json.c. Tracked:
  *  - block depth: a stack of the columns of open block collections ("- " and "? "
  *    entries, "key:" lines), popped by lines indented no deeper;
  *  - flow depth: '[' and '{' where a node starts, and inside flow collections, outside
@@ -92,10 +92,18 @@ struct scan {
     int flow;
 };
 
+/*
+ * Only flow depth (and a chain of "- " entries on one line, below) refuses. Indented block
+ * depth costs libyaml nothing (64 KiB hold at most ~360 indented levels) and a column stack is not a sure lower bound of how libyaml nests
+ * lines dedented to odd columns (fuzzing found "k44:" at column 44 followed by "k45:" at
+ * 43, which libyaml hangs two levels below the root); the exact check in yaml_json.c
+ * rejects deep block nesting with the same message. The block columns are still tracked:
+ * they tell where a value starts, hence where a '[' opens a collection.
+ */
 static bool
 too_deep(const struct scan *sc)
 {
-    return sc->ncols + sc->flow > PARSE_MAX_DEPTH;
+    return sc->flow > PARSE_MAX_DEPTH;
 }
 
 static void
@@ -237,12 +245,18 @@ fm_check_limits(const char *yaml, size_t len, struct err *err)
             sc.ncols--;
         }
         parent = sc.ncols > 0 ? (long)sc.cols[sc.ncols - 1] : -1;
-        /* "- " and "? " entries, possibly several on one line ("- - x"). */
+        /* "- " and "? " entries, possibly several on one line ("- - x"): entries after the
+         * first on one line are certainly nested in it, two bytes a level, so a long chain
+         * is refused here like deep flow nesting. */
+        int compact = 0;
         while (i < le && (yaml[i] == '-' || yaml[i] == '?') &&
                (i + 1 == le || is_blank(yaml[i + 1]))) {
             push_col(&sc, i - ls);
             parent = (long)(i - ls);
             i = skip_token(yaml, le, i);
+            if (++compact > PARSE_MAX_DEPTH) {
+                goto deep;
+            }
         }
         /* The nodes on the rest of the line: "key: key: value" at most, then one value. */
         while (i < le && !too_deep(&sc)) {

@@ -6,6 +6,8 @@
 # sets H_TMP (a 0755 work directory, removed by h_cleanup, which the caller traps on EXIT).
 # Every wait polls with a deadline (STYLE.md: never a fixed sleep for a condition).
 
+# shellcheck shell=bash disable=SC2034 # RC, STOP_RC, APID, BACKENDS: results for the caller
+
 H_PASS=0
 H_FAIL=0
 H_FAILED=()
@@ -142,7 +144,7 @@ SELECT (SELECT count(*) FROM contents c WHERE deleted_at IS NULL AND (SELECT ($2
 # database and compare the rows of URL (restricted by FILTER) with it, row by row.
 H_CLEAN_N=0
 assert_equals_clean() {
-    local desc=$1 root=$2 url=$3 filter=$4 live=$5 out
+    local desc=$1 root=$2 url=$3 filter=$4 live=$5
     shift 5
     H_CLEAN_N=$((H_CLEAN_N + 1))
     local saved_db=${DB:-} saved_url=${DB_URL:-}
@@ -152,7 +154,8 @@ assert_equals_clean() {
     fi
     local clean=$DB_URL
     DB=$saved_db DB_URL=$saved_url
-    out=$("$CO_AGENT" backfill --root "$root" --db "$clean" --log-format json "$@" 2>"$H_TMP/clean$H_CLEAN_N.err")
+    "$CO_AGENT" backfill --root "$root" --db "$clean" --log-format json "$@" \
+        >"$H_TMP/clean$H_CLEAN_N.out" 2>"$H_TMP/clean$H_CLEAN_N.err"
     local rc=$?
     if [[ $rc -gt 1 ]]; then
         fail "$desc: the clean backfill failed (rc=$rc)"

@@ -208,6 +208,13 @@ scen_A() {
     # all bad files but the non-UTF-8 name, plus the unreadable one
     check_listing "backfill as nobody" "$H_TMP/a_nobody.out" "$(grep -c '^bad' "$O/manifest.tsv")" \
         "$NB" "$DB_URL" a-nobody
+    # Fixed by its permissions alone (bytes, size and mtime unchanged): the next run reads it.
+    chmod 644 "$NB/hostile/lessons/perm-denied.md"
+    as_nobody on
+    run_agent a_nobody2 backfill --root "$NB" --db "$DB_URL" --source a-nobody --log-format json
+    as_nobody off
+    assert_eq "after chmod 644, the next backfill syncs the once unreadable file (and lists it no more)" "1|0" \
+        "$(qd "$DB_URL" "SELECT count(*) FROM contents WHERE title = 'GOOD-perm' AND deleted_at IS NULL")|$(grep -c 'perm-denied' "$H_TMP/a_nobody2.out")"
 
     scenario "A3 hostile tree: watch (generated into a watched, empty root)"
     local W=$H_TMP/a/wroot WO=$H_TMP/a/woutside
@@ -246,9 +253,10 @@ scen_A() {
     cp -a "$R/hostile" "$S/hostile-moved"
     rm -f "$S/hostile-moved/lessons/badname-"*
     local want_l want_r
-    want_l=$(qd "$wurl" "SELECT count(*) FROM contents WHERE slug LIKE 'hostile/lessons/%'
-                        AND deleted_at IS NULL AND title LIKE 'GOOD-%'")
-    want_r=$(rejections "$log" | cut -f1 | grep '^hostile/' | grep -v 'badname-' | sort -u | wc -l)
+    # From the manifest: the hostile course's good lessons (titles GOOD-*, not good-course's),
+    # and its bad ones but the non-UTF-8 name (left out of the copy) and bad-brief's brief.
+    want_l=$(grep -P '^good\tGOOD-' "$WO/manifest.tsv" | grep -vc 'GOOD-gc-')
+    want_r=$(grep '^bad' "$WO/manifest.tsv" | grep -v -e 'badname-' -e 'bad-brief/' -c)
     mv "$S/hostile-moved" "$W/hostile-moved"
     _a4_done() {
         [[ $(qd "$wurl" "SELECT count(*) FROM contents WHERE slug LIKE 'hostile-moved/lessons/%'
@@ -282,6 +290,46 @@ scen_A() {
     stop_pid "$wpid"
     assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
     check_sanitizer "$H_TMP/a_watch.err" "$log"
+
+    scenario "A5 watch: a non-UTF-8 file name beside good files (at start, and moved in)"
+    # The name's bytes are not UTF-8, so they can be neither a slug nor a file_state path: the
+    # file must be rejected on its own, and its neighbours (same course, same batch) land.
+    local M=$H_TMP/a/mroot MS=$H_TMP/a/mstage c
+    for c in mixed-start mixed-moved; do
+        mkdir -p "$MS/$c/lessons"
+        printf -- '---\ntitle: "MIX-%s-1"\n---\n# a\n' "$c" >"$MS/$c/lessons/aula-1.1-a.md"
+        printf -- '---\ntitle: "MIX-%s-2"\n---\n# b\n' "$c" >"$MS/$c/lessons/aula-1.2-b.md"
+        printf -- '---\ntitle: [broken\n---\n' >"$MS/$c/lessons/aula-1.3-yaml.md"
+        # (sorted before its neighbours, so that it comes first in the course's batch)
+        printf -- '---\ntitle: "latin-1 name"\n---\n# c\n' >"$MS/$c/lessons/aula-0-"$'\xe7\xe3'"o.md"
+    done
+    mkdir -p "$M"
+    mv "$MS/mixed-start" "$M/"
+    new_db a_mixed || { fail "new_db"; return; }
+    local murl=$DB_URL mlog=$H_TMP/a_mixed.log
+    start_agent a_mixed watch --root "$M" --db "$murl" --source am --log-format json --log-file "$mlog"
+    wpid=$APID
+    expect_log "watch ready" 30 "$mlog" '.msg == "ready"'
+    mv "$MS/mixed-moved" "$M/"
+    _a5_done() {
+        [[ $(qd "$murl" "SELECT count(*) FROM contents WHERE title LIKE 'MIX-%' AND deleted_at IS NULL") == 4 ]]
+    }
+    wait_for 20 _a5_done
+    assert_eq "the good neighbours land (at start and moved in)" \
+        "MIX-mixed-moved-1,MIX-mixed-moved-2,MIX-mixed-start-1,MIX-mixed-start-2" \
+        "$(qd "$murl" "SELECT string_agg(title, ',' ORDER BY title) FROM contents WHERE title LIKE 'MIX-%' AND deleted_at IS NULL")"
+    assert_eq "the broken YAML neighbours are rejected (logged)" 2 \
+        "$(rejections "$mlog" | grep -F 'aula-1.3-yaml.md' | cut -f1 | sort -u | wc -l)"
+    assert_eq "the non-UTF-8 names are rejected (logged) with a reason" 2 \
+        "$(rejections "$mlog" | grep -F 'aula-0-' | grep -Ei 'UTF-8|utf8|name' | cut -f1 | sort -u | wc -l)"
+    assert_eq "the database, up all along, is never reported unreachable" 0 \
+        "$(log_count "$mlog" '.msg | test("unreachable")')"
+    assert_eq "no rescan loop: at most 2 rescans" 1 \
+        "$([[ $(log_count "$mlog" '.msg == "rescan"') -le 2 ]] && echo 1 || echo "0 ($(log_count "$mlog" '.msg == "rescan"') rescans, $(wc -l <"$mlog") log lines)")"
+    check "watch still alive" alive "$wpid"
+    stop_pid "$wpid"
+    assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
+    check_sanitizer "$H_TMP/a_mixed.err" "$mlog"
 }
 
 # =================================================================================================
@@ -335,7 +383,7 @@ wait_exit() {
 
 scen_B() {
     make_corpus
-    local url pids p stopped
+    local url p stopped
 
     scenario "B1 a backend paused beyond the statement deadline (SIGSTOP 4 s)"
     new_db b_stop || { fail "new_db"; return; }
@@ -407,8 +455,9 @@ scen_B() {
     scenario "B2b pg_terminate_backend during a watch"
     local WR=$H_TMP/b/wroot
     mkdir -p "$WR"
-    cp -a "$B_CORPUS"/$(ls "$B_CORPUS" | head -1) "$WR"/
-    cp -a "$B_CORPUS"/$(ls "$B_CORPUS" | sed -n 2p) "$WR"/
+    local first2
+    first2=$(find "$B_CORPUS" -mindepth 1 -maxdepth 1 -type d | sort | head -2)
+    while IFS= read -r p; do cp -a "$p" "$WR"/; done <<<"$first2"
     new_db b_wterm || { fail "new_db"; return; }
     url=$DB_URL
     local log=$H_TMP/b_wterm.log
@@ -420,7 +469,7 @@ scen_B() {
                                AND datname = '$DB'")
     check "the watch's backend was terminated ($killed)" test "$killed" -ge 1
     local course1
-    course1=$(ls "$WR" | head -1)
+    course1=$(basename "$(head -1 <<<"$first2")")
     printf -- '---\ntitle: "after the loss"\nlesson_id: "9.1"\n---\n# x\n' >"$WR/$course1/lessons/9.1-after-loss.md"
     expect_log "the log says the database was unreachable" 20 "$log" \
         '.msg == "database unreachable; keeping dirty paths and retrying"'
@@ -510,9 +559,27 @@ scen_B() {
     assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
     check_sanitizer "$log"
     assert_equals_clean "B4" "$NR" "$url" true 0
-    # Disk full is left out: the database's disk cannot be filled safely on a shared test
-    # cluster (it would fail the other suites' databases too, and a tmpfs tablespace needs
-    # a privileged mount), and the agent itself writes no file except an optional log.
+    # The database's disk full is left out: it cannot be filled safely on the shared test
+    # cluster (the other suites' databases would fail too, and a small tmpfs tablespace needs a
+    # privileged mount). The agent's only file is its optional log: a full one is below.
+
+    scenario "B5 the log target is full (--log-file /dev/full: every write fails with ENOSPC)"
+    new_db b_full || { fail "new_db"; return; }
+    url=$DB_URL
+    run_agent b_full backfill --root "$NR" --db "$url" --source bf --log-format json --log-file /dev/full
+    assert_eq "backfill with a full log still syncs and exits 0" "0|4" \
+        "$RC|$(qd "$url" "SELECT count(*) FROM contents WHERE content_type = 'course_lesson' OR content_type = 'course_outline'")"
+    start_agent b_full_watch watch --root "$NR" --db "$url" --source bf --log-format json --log-file /dev/full
+    wpid=$APID
+    printf -- '---\ntitle: "written with a full log"\n---\n# f\n' >"$NR/perm-course/lessons/modulo-1/aula-1.4-full.md"
+    _b5_synced() {
+        [[ $(qd "$url" "SELECT count(*) FROM contents WHERE title = 'written with a full log'") == 1 ]]
+    }
+    check "watch with a full log still syncs" wait_for 20 _b5_synced
+    check "watch with a full log still alive" alive "$wpid"
+    stop_pid "$wpid"
+    assert_eq "watch with a full log exits 0 on SIGTERM" 0 "$STOP_RC"
+    check_sanitizer "$H_TMP/b_full_watch.err"
 }
 
 # =================================================================================================
@@ -522,7 +589,7 @@ scen_B() {
 # churn ROOT PREFIX SEED UNTIL_MS: write/edit/delete/rename lessons of ROOT's two courses until
 # the deadline (now_ms), with small files.
 churn() {
-    local root=$1 pre=$2 until=$4 op c m l f files n=0 d
+    local root=$1 pre=$2 until=$4 op c m l f files n=0
     RANDOM=$3
     local t=${EPOCHREALTIME//[!0-9]/}
     while ((10#$t / 1000 < until)); do
@@ -942,5 +1009,6 @@ if [[ $H_FAIL -gt 0 ]]; then
     echo "failures:"
     printf '  %s\n' "${H_FAILED[@]}"
 fi
-echo "test_hardening: $H_PASS passed, $H_FAIL failed ($((($(now_ms) - T_START) / 1000)) s)"
+echo "($((($(now_ms) - T_START) / 1000)) s)"
+echo "test_hardening: $H_PASS passed, $H_FAIL failed"
 [[ $H_FAIL -eq 0 ]]
