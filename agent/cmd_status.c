@@ -136,8 +136,14 @@ cmd_status(const struct config *cfg)
         if (PQntuples(errors) > 0) {
             strbuf_addstr(&out, "files in error:\n");
             for (int i = 0; i < PQntuples(errors); i++) {
-                strbuf_addf(&out, "  %s: %s (since %s)\n", PQgetvalue(errors, i, 0),
-                            PQgetvalue(errors, i, 1), PQgetvalue(errors, i, 2));
+                /* one line per file, whatever its name holds */
+                strbuf_addstr(&out, "  ");
+                strbuf_add_escaped(&out, PQgetvalue(errors, i, 0),
+                                   (size_t)PQgetlength(errors, i, 0));
+                strbuf_addstr(&out, ": ");
+                strbuf_add_escaped(&out, PQgetvalue(errors, i, 1),
+                                   (size_t)PQgetlength(errors, i, 1));
+                strbuf_addf(&out, " (since %s)\n", PQgetvalue(errors, i, 2));
             }
         }
     }

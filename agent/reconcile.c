@@ -302,8 +302,13 @@ static void
 log_rejection(struct engine *e, const char *path, const char *reason)
 {
     log_kv(LOG_WARN, "rejected", "path", path, "reason", reason);
+    /* One line per file, whatever its name holds: a newline in a name must not forge a
+     * line of the listing. */
     if (e->rejections.len < 256 * 1024) {
-        strbuf_addf(&e->rejections, "%s: %s\n", path, reason);
+        strbuf_add_escaped(&e->rejections, path, strlen(path));
+        strbuf_addstr(&e->rejections, ": ");
+        strbuf_add_escaped(&e->rejections, reason, strlen(reason));
+        strbuf_addch(&e->rejections, '\n');
     }
 }
 
@@ -415,19 +420,22 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         goto out; /* gone meanwhile: its delete event (or the next reconcile) handles it */
     }
     if (r < 0 || buf == NULL) {
-        /* Unreadable or too large: recorded with what the listing saw, so that an unchanged
-         * file is not opened again on every run. */
         c = pend_add(p, key, CHANGE_REJECTED, is_brief);
+        c->mtime_ns = mtime_ns;
         if (r < 0) {
+            /* Unreadable: a chmod that fixes it changes neither size nor mtime, so it is
+             * recorded with no size, and tried again on every sync until it reads. */
             p->errors[p->n - 1] = xstrdup(err.msg);
+            c->size = -1;
         } else {
+            /* Too large: recorded as the listing saw it, so that it is not opened again
+             * until it changes. */
             struct strbuf sb = STRBUF_INIT;
             strbuf_addf(&sb, "file is %zu bytes, above the limit of %zu (--max-file-bytes)", len,
                         e->o.parse.max_file_bytes);
             p->errors[p->n - 1] = strbuf_detach(&sb, NULL);
+            c->size = size;
         }
-        c->size = size;
-        c->mtime_ns = mtime_ns;
         goto out;
     }
     uint64_t h = hash64(buf, len);

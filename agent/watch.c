@@ -19,10 +19,11 @@
 #include "common/hash.h"
 #include "common/strbuf.h"
 
-/* What a directory watch asks for. Files are never watched: their directory reports them. */
+/* What a directory watch asks for. Files are never watched: their directory reports them.
+ * IN_ATTRIB: a file made readable again (chmod) changes nothing else the agent could see. */
 #define WATCH_MASK                                                                                 \
     (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |            \
-     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+     IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 /* At least 4096 bytes (libuv); a larger buffer means fewer reads in a storm and fewer
  * MOVED_FROM/MOVED_TO pairs cut by a read boundary. */
 #define WATCH_BUF_SIZE 65536
@@ -773,7 +774,9 @@ handle_event(struct watch *w, const struct inotify_event *e)
         } else {
             report_ready(w, rel);
         }
-    } else if (e->mask & IN_CLOSE_WRITE) {
+    } else if ((e->mask & IN_CLOSE_WRITE) || ((e->mask & IN_ATTRIB) && !isdir)) {
+        /* An attribute change (chmod, touch) is cheap to check: the daemon compares size,
+         * mtime and bytes, and writes only what changed. */
         report_ready(w, rel);
     } else if ((e->mask & IN_MODIFY) && w->ops.file_modified != NULL) {
         w->ops.file_modified(w->arg, rel);

@@ -277,3 +277,25 @@ strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
     }
     strbuf_addch(sb, '"');
 }
+
+void
+strbuf_add_escaped(struct strbuf *sb, const char *s, size_t len)
+{
+    strbuf_grow(sb, len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') {
+            strbuf_addstr(sb, "\\n");
+        } else if (c == '\t') {
+            strbuf_addstr(sb, "\\t");
+        } else if (c == '\r') {
+            strbuf_addstr(sb, "\\r");
+        } else if (c == '\\') {
+            strbuf_addstr(sb, "\\\\");
+        } else if (c < 0x20 || c == 0x7F) {
+            strbuf_addf(sb, "\\x%02x", c);
+        } else {
+            strbuf_addch(sb, (int)c);
+        }
+    }
+}

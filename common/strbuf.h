@@ -41,6 +41,10 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 /* Append s as a JSON string literal (quotes included); invalid UTF-8 bytes become U+FFFD. */
 void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len);
 
+/* Append s with control characters and backslashes escaped (\n, \t, \\, \xNN): one
+ * printable line whatever s holds. */
+void strbuf_add_escaped(struct strbuf *sb, const char *s, size_t len);
+
 /* Duplicate len bytes into a new NUL-terminated heap string (free()). Aborts on OOM. */
 char *xstrndup(const char *s, size_t len);
 char *xstrdup(const char *s);

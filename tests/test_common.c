@@ -59,6 +59,19 @@ test_json_string_escapes(void **state)
 }
 
 static void
+test_escaped_is_one_line(void **state)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char in[] = "a\nforged: line\t\\x\x01é";
+
+    (void)state;
+    strbuf_add_escaped(&sb, in, sizeof(in) - 1);
+    assert_string_equal(sb.buf, "a\\nforged: line\\t\\\\x\\x01é");
+    assert_null(strchr(sb.buf, '\n'));
+    strbuf_release(&sb);
+}
+
+static void
 test_hash_depends_on_every_byte(void **state)
 {
     char a[100], b[100];
@@ -128,6 +141,7 @@ main(void)
         cmocka_unit_test(test_strbuf_grows_and_detaches),
         cmocka_unit_test(test_strbuf_keeps_nul_bytes),
         cmocka_unit_test(test_json_string_escapes),
+        cmocka_unit_test(test_escaped_is_one_line),
         cmocka_unit_test(test_hash_depends_on_every_byte),
         cmocka_unit_test(test_pgarr_binary_layout),
     };
