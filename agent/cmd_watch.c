@@ -287,24 +287,14 @@ flush(struct daemon *d)
     n = queue_take_due(d->queue, loop_now_ms(), &items);
     if (n > 0) {
         const char **paths = xmalloc(n * sizeof(char *));
+        bool *subtree = xmalloc(n * sizeof(bool));
         struct engine_stats st = {0};
         struct err err;
         for (size_t i = 0; i < n; i++) {
             paths[i] = items[i].path;
-            if (items[i].subtree && items[i].path[0] != '\0') {
-                /* a directory prefix: the engine knows it by its trailing '/' */
-                size_t len = strlen(items[i].path);
-                if (items[i].path[len - 1] != '/' && strchr(items[i].path, '/') != NULL) {
-                    char *p = xmalloc(len + 2);
-                    memcpy(p, items[i].path, len);
-                    memcpy(p + len, "/", 2);
-                    free(items[i].path);
-                    items[i].path = p;
-                    paths[i] = p;
-                }
-            }
+            subtree[i] = items[i].subtree;
         }
-        enum pg_errclass cls = engine_sync_paths(d->engine, paths, n, &st, &err);
+        enum pg_errclass cls = engine_sync_paths(d->engine, paths, subtree, n, &st, &err);
         d->total.synced += st.synced;
         d->total.rejected += st.rejected;
         d->total.deleted += st.deleted;
@@ -314,6 +304,7 @@ flush(struct daemon *d)
         }
         after_sync(d, cls, &err);
         free(paths);
+        free(subtree);
         queue_items_free(items, n);
         notify_status(d);
     }

@@ -815,6 +815,17 @@ cp_add(struct course_paths *cp, const char *path)
     cp->paths[cp->n++] = xstrdup(path);
 }
 
+static void
+cps_free(struct course_paths **list, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        scan_names_free(list[k]->paths, list[k]->n);
+        free(list[k]->course);
+        free(list[k]);
+    }
+    free(list);
+}
+
 /* Build the batch of one course from the paths events named. */
 static void
 build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct engine_stats *st)
@@ -885,48 +896,48 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
 }
 
 enum pg_errclass
-engine_sync_paths(struct engine *e, const char *const *paths, size_t n, struct engine_stats *st,
-                  struct err *err)
+engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtree, size_t n,
+                  struct engine_stats *st, struct err *err)
 {
     struct strmap m = STRMAP_INIT;
     struct course_paths **list = NULL;
     size_t nlist = 0;
     struct flow fl = {.next = 0};
     enum pg_errclass cls = PG_OK;
+    struct strbuf prefix = STRBUF_INIT;
 
     for (size_t i = 0; i < n; i++) {
         const char *path = paths[i];
         size_t len = strlen(path);
         if (len == 0) {
-            /* the whole tree */
+            cps_free(list, nlist);
             strmap_release(&m);
-            for (size_t k = 0; k < nlist; k++) {
-                scan_names_free(list[k]->paths, list[k]->n);
-                free(list[k]->course);
-                free(list[k]);
-            }
-            free(list);
-            return engine_reconcile(e, st, NULL, NULL, err);
+            strbuf_release(&prefix);
+            return engine_reconcile(e, st, NULL, NULL, err); /* the whole tree */
         }
         const char *slash = strchr(path, '/');
+        if (slash == NULL && !subtree[i]) {
+            continue; /* a file directly under the root is no course file */
+        }
         size_t clen = slash ? (size_t)(slash - path) : len;
         struct course_paths *cp = cp_get(&m, &list, &nlist, path, clen);
-        if (slash == NULL || slash[1] == '\0' || path[len - 1] == '/') {
-            cp->whole = true; /* a course directory, or a directory prefix inside one */
-            if (slash != NULL && slash[1] != '\0') {
-                /* a directory inside the course: its recorded files are re-checked */
-                struct cstate *c = course_get(e, path, clen, false);
-                for (size_t k = 0; c != NULL && k < c->n; k++) {
-                    if (c->files[k]->live && strncmp(c->files[k]->path, path, len) == 0) {
-                        cp_add(cp, c->files[k]->path);
-                    }
+        if (slash == NULL) {
+            cp->whole = true; /* the course directory itself: list it all */
+        } else if (subtree[i]) {
+            /* a directory inside the course: every file recorded under it is re-checked */
+            struct cstate *c = course_get(e, path, clen, false);
+            strbuf_reset(&prefix);
+            strbuf_addf(&prefix, "%s/", path);
+            for (size_t k = 0; c != NULL && k < c->n; k++) {
+                if (c->files[k]->live && strncmp(c->files[k]->path, prefix.buf, prefix.len) == 0) {
+                    cp_add(cp, c->files[k]->path);
                 }
-                cp->whole = false;
             }
-            continue;
+        } else {
+            cp_add(cp, path);
         }
-        cp_add(cp, path);
     }
+    strbuf_release(&prefix);
     for (size_t i = 0; i < nlist && cls == PG_OK; i++) {
         struct course_paths *cp = list[i];
         struct pending p;
@@ -948,12 +959,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, size_t n, struct e
         cls = flow_push(e, &fl, &p, st, err);
     }
     cls = flow_close(e, &fl, cls, st, err);
-    for (size_t k = 0; k < nlist; k++) {
-        scan_names_free(list[k]->paths, list[k]->n);
-        free(list[k]->course);
-        free(list[k]);
-    }
-    free(list);
+    cps_free(list, nlist);
     strmap_release(&m);
     return cls;
 }

@@ -61,11 +61,12 @@ enum pg_errclass engine_reconcile(struct engine *e, struct engine_stats *stats,
                                   engine_progress_cb progress, void *arg, struct err *err);
 
 /*
- * Converge the given paths (relative to the root; a path ending in '/' or "" is a
- * directory prefix: every file recorded under it and present in it). Returns as above.
+ * Converge the given paths (relative to the root). subtree[i] marks a directory: the
+ * course itself when it is one component, else every file recorded below it; "" is the
+ * whole tree. Returns as engine_reconcile.
  */
-enum pg_errclass engine_sync_paths(struct engine *e, const char *const *paths, size_t n,
-                                   struct engine_stats *stats, struct err *err);
+enum pg_errclass engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtree,
+                                   size_t n, struct engine_stats *st, struct err *err);
 
 /* Rejected files as "path: reason" lines of the last sync calls (borrowed, may be ""). */
 const char *engine_rejections(const struct engine *e);
