@@ -361,13 +361,23 @@ pend_add(struct pending *p, const char *path, enum change_kind kind, bool is_bri
     return &p->changes[i];
 }
 
-/* Point the changes at their records (the arrays no longer move) and pick the brief mode. */
+/*
+ * Point the changes at their records (the arrays no longer move) and pick the brief mode.
+ * A course without a brief has its project and outline written as "absent" only when that
+ * can have changed: when it is new, or when its brief is among the changes (gone).
+ */
 static void
 pend_finalize(struct pending *p, bool has_brief)
 {
+    bool brief_changed = false;
+
     p->b.changes = p->changes;
     p->b.nchanges = p->n;
-    p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
+    for (size_t i = 0; i < p->n; i++) {
+        brief_changed = brief_changed || p->changes[i].is_brief;
+    }
+    p->b.brief_mode = has_brief || (p->b.project_live && !brief_changed) ? BRIEF_KEEP
+                                                                         : BRIEF_ABSENT;
     for (size_t i = 0; i < p->n; i++) {
         struct file_change *f = &p->changes[i];
         f->error = p->errors[i];
@@ -682,9 +692,11 @@ build_course(struct engine *e, struct pending *p, const struct scan_course *sc,
             pend_gone(p, f);
         }
     }
-    if (sc->nfiles == 0 && course_live_count(c) > 0) {
+    size_t live = course_live_count(c);
+    if (sc->nfiles == 0 && live > 0) {
         p->b.gone = true; /* no brief and no lesson left: the course is gone */
     }
+    p->b.project_live = live > 0 && !e->o.force; /* --force rewrites the course rows too */
     p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
 }
 
@@ -881,6 +893,7 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
     free(brief);
     /* No brief and no lesson left: the course is gone. */
     size_t live = course_live_count(c);
+    p->b.project_live = live > 0 && !e->o.force;
     long delta = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (p->changes[i].kind == CHANGE_GONE) {

@@ -174,6 +174,9 @@ add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_b
         strbuf_addf(audience_name_buf, "%s audience", b->brief->title);
     }
     const char *audience_name = audience_name_buf->buf;
+    if (b->brief_mode == BRIEF_KEEP && b->project_live) {
+        return; /* written by an earlier sync, nothing of it changed */
+    }
     if (b->brief_mode == BRIEF_KEEP) {
         c = txn_add(t, STMT_PROJECT_ENSURE);
         call_text(c, b->course);
@@ -512,6 +515,8 @@ build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
     add_state(t, ctx, b, only);
     add_lessons(t, b, only);
     add_tags(t, b, only);
+    /* The project's creator may come from a brief read in an earlier sync: only the
+     * database knows, so the links are always brought in line (one indexed pass). */
     c = txn_add(t, STMT_CREATOR_LINKS);
     call_text(c, b->course);
 }

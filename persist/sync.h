@@ -35,14 +35,16 @@ struct file_change {
 
 /* How the course's project and outline are written in this transaction. */
 enum brief_mode {
-    BRIEF_KEEP,   /* the brief was not re-read (unchanged or rejected): ensure rows exist */
+    BRIEF_KEEP,   /* the brief was not re-read (unchanged or rejected): rows exist (ensured
+                     unless project_live) */
     BRIEF_PARSED, /* write project and outline from `brief` */
     BRIEF_ABSENT, /* the course has no brief: name falls back to the slug, content null */
 };
 
 struct course_batch {
     const char *course;
-    bool gone; /* the course directory is gone: archive the project */
+    bool gone;         /* the course directory is gone: archive the project */
+    bool project_live; /* a previous sync of this source wrote the project and outline */
     enum brief_mode brief_mode;
     const struct record *brief; /* BRIEF_PARSED */
     struct file_change *changes;
