@@ -29,6 +29,10 @@ struct fstate {
     char *error; /* why it is rejected; NULL when synced */
     bool live;   /* false once the file is gone; the entry is kept for reuse */
     bool seen;   /* visited by the reconcile in progress */
+    /* a lesson's module facts as last synced (the inputs of its course's module rows) */
+    long module_no;
+    long lesson_no;
+    uint64_t module_title_hash; /* 0: no module title */
 };
 
 /* The recorded files of one course. */
@@ -116,6 +120,12 @@ course_get(struct engine *e, const char *name, size_t len, bool create)
     return c;
 }
 
+static uint64_t
+title_hash(const char *title)
+{
+    return title != NULL ? hash64(title, strlen(title)) | 1 : 0;
+}
+
 static struct fstate *
 state_get(struct engine *e, const char *path)
 {
@@ -138,6 +148,8 @@ state_set(struct engine *e, const char *path, int64_t size, int64_t mtime_ns, ui
         f = *v;
     } else {
         f = xcalloc(1, sizeof(*f));
+        f->module_no = -1;
+        f->lesson_no = -1;
         f->path = xstrndup(path, len);
         strmap_put(&e->files, f->path, len, f);
         const char *slash = strchr(path, '/');
@@ -275,7 +287,8 @@ engine_load_state(struct engine *e, struct err *err)
         return PG_OK; /* a dry run without a database: every file looks new */
     }
     res = pg_exec(e->o.pg,
-                  "SELECT path, size, mtime_ns, hash, kind = 'brief', error "
+                  "SELECT path, size, mtime_ns, hash, kind = 'brief', error, "
+                  "coalesce(module_no, -1), coalesce(lesson_no, -1), module_title "
                   "FROM creatoros_agent.file_state WHERE source = $1",
                   1, vals, &cls, err);
     if (res == NULL) {
@@ -288,11 +301,14 @@ engine_load_state(struct engine *e, struct err *err)
         }
     }
     for (int i = 0; i < PQntuples(res); i++) {
-        state_set(e, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
-                  strtoll(PQgetvalue(res, i, 2), NULL, 10),
-                  (uint64_t)strtoll(PQgetvalue(res, i, 3), NULL, 10),
-                  PQgetvalue(res, i, 4)[0] == 't',
-                  PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5));
+        struct fstate *f = state_set(
+            e, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
+            strtoll(PQgetvalue(res, i, 2), NULL, 10),
+            (uint64_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), PQgetvalue(res, i, 4)[0] == 't',
+            PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5));
+        f->module_no = strtol(PQgetvalue(res, i, 6), NULL, 10);
+        f->lesson_no = strtol(PQgetvalue(res, i, 7), NULL, 10);
+        f->module_title_hash = PQgetisnull(res, i, 8) ? 0 : title_hash(PQgetvalue(res, i, 8));
     }
     PQclear(res);
     return PG_OK;
@@ -376,8 +392,8 @@ pend_finalize(struct pending *p, bool has_brief)
     for (size_t i = 0; i < p->n; i++) {
         brief_changed = brief_changed || p->changes[i].is_brief;
     }
-    p->b.brief_mode = has_brief || (p->b.project_live && !brief_changed) ? BRIEF_KEEP
-                                                                         : BRIEF_ABSENT;
+    p->b.brief_mode =
+        has_brief || (p->b.project_live && !brief_changed) ? BRIEF_KEEP : BRIEF_ABSENT;
     for (size_t i = 0; i < p->n; i++) {
         struct file_change *f = &p->changes[i];
         f->error = p->errors[i];
@@ -467,6 +483,15 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         p->errors[p->n - 1] = xstrdup(err.msg);
     } else {
         const struct record *rec = &p->recs[p->n - 1];
+        /* New rows need creator links; changed module facts need the modules redone. */
+        if (f == NULL || f->error != NULL) {
+            p->b.links_dirty = true;
+        }
+        if (!is_brief &&
+            (f == NULL || f->module_no != rec->module_no || f->lesson_no != rec->lesson_no ||
+             f->module_title_hash != title_hash(rec->module_title))) {
+            p->b.modules_dirty = true;
+        }
         for (size_t i = 0; i < rec->nwarnings; i++) {
             log_kv(LOG_WARN, rec->warnings[i], "path", key);
         }
@@ -480,6 +505,9 @@ static void
 pend_gone(struct pending *p, struct fstate *f)
 {
     pend_add(p, f->path, CHANGE_GONE, f->is_brief);
+    if (!f->is_brief) {
+        p->b.modules_dirty = true;
+    }
 }
 
 /* ---- writing a batch -------------------------------------------------------------------- */
@@ -525,9 +553,14 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
             st->rejected++;
             log_rejection(e, f->path, f->error);
             break;
-        case CHANGE_PARSED:
-            state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief,
-                      f->failed ? f->db_error : NULL);
+        case CHANGE_PARSED: {
+            struct fstate *s = state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief,
+                                         f->failed ? f->db_error : NULL);
+            if (!f->failed && !f->is_brief) {
+                s->module_no = f->rec->module_no;
+                s->lesson_no = f->rec->lesson_no;
+                s->module_title_hash = title_hash(f->rec->module_title);
+            }
             if (f->failed) {
                 st->rejected++;
                 log_rejection(e, f->path, f->db_error);
@@ -537,6 +570,7 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
                        f->rec->slug, "ms", ms);
             }
             break;
+        }
         }
     }
 }
@@ -697,6 +731,9 @@ build_course(struct engine *e, struct pending *p, const struct scan_course *sc,
         p->b.gone = true; /* no brief and no lesson left: the course is gone */
     }
     p->b.project_live = live > 0 && !e->o.force; /* --force rewrites the course rows too */
+    if (e->o.force) {
+        p->b.modules_dirty = p->b.links_dirty = true;
+    }
     p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
 }
 
@@ -894,6 +931,9 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
     /* No brief and no lesson left: the course is gone. */
     size_t live = course_live_count(c);
     p->b.project_live = live > 0 && !e->o.force;
+    if (e->o.force) {
+        p->b.modules_dirty = p->b.links_dirty = true;
+    }
     long delta = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (p->changes[i].kind == CHANGE_GONE) {

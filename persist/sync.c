@@ -373,7 +373,7 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
         pgarr_add_str(&fid, r->fidelity);
         any = true;
     }
-    if (any) {
+    if (any && b->modules_dirty) {
         /* modules first: lessons find their parent module by slug */
         struct txn_call *c = txn_add(t, STMT_MODULES_SYNC);
         call_text(c, b->course);
@@ -516,9 +516,12 @@ build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
     add_lessons(t, b, only);
     add_tags(t, b, only);
     /* The project's creator may come from a brief read in an earlier sync: only the
-     * database knows, so the links are always brought in line (one indexed pass). */
-    c = txn_add(t, STMT_CREATOR_LINKS);
-    call_text(c, b->course);
+     * database knows, so whenever a content is new or the brief changed, the links are
+     * brought in line (one indexed pass over the course). */
+    if (b->links_dirty || b->brief_mode != BRIEF_KEEP) {
+        c = txn_add(t, STMT_CREATOR_LINKS);
+        call_text(c, b->course);
+    }
 }
 
 int

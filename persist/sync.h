@@ -43,8 +43,10 @@ enum brief_mode {
 
 struct course_batch {
     const char *course;
-    bool gone;         /* the course directory is gone: archive the project */
-    bool project_live; /* a previous sync of this source wrote the project and outline */
+    bool gone;          /* the course directory is gone: archive the project */
+    bool project_live;  /* a previous sync of this source wrote the project and outline */
+    bool modules_dirty; /* a lesson came, went or changed its module facts: recompute modules */
+    bool links_dirty;   /* a content is new or the brief changed: bring creator links in line */
     enum brief_mode brief_mode;
     const struct record *brief; /* BRIEF_PARSED */
     struct file_change *changes;
