@@ -136,6 +136,7 @@ cmd_backfill(const struct config *cfg)
      * A connection lost midway (the server restarted, a network blip) costs only the
      * course in flight: what committed is recorded, so the next pass skips it.
      */
+    long delay = 0;
     for (int attempt = 0;; attempt++) {
         cls = engine_load_state(e, &err);
         if (cls == PG_OK) {
@@ -144,7 +145,12 @@ cmd_backfill(const struct config *cfg)
         if (cls != PG_TRANSIENT || attempt >= 5) {
             break;
         }
-        log_kv(LOG_WARN, "database connection lost; resuming", "error", err.msg);
+        log_kv(LOG_WARN, "transient database failure; resuming", "error", err.msg);
+        /* a deadlock or serialization failure is retried too: after a jittered pause, so
+         * that two agents that collided do not collide again in step */
+        delay = cmd_backoff_next(delay, 5000);
+        struct timespec nap = {delay / 1000, (delay % 1000) * 1000000};
+        nanosleep(&nap, NULL);
         if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0 ||
             (pg2 != NULL && cmd_connect_retry(pg2, cfg->connect_retry_s, &err) != 0)) {
             break;
