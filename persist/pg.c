@@ -211,7 +211,7 @@ pg_connect(struct pg *pg, struct err *err)
                           "keepalives_interval", "keepalives_count", "tcp_user_timeout",
                           "application_name",    "dbname",           NULL};
     const char *vals[] = {"10", "1", "30", "10", "3", "30000", "creatoros-agent", pg->url, NULL};
-    char timeout[64];
+    char timeout[128];
     PGresult *res;
 
     if (pg_is_connected(pg)) {
@@ -229,8 +229,12 @@ pg_connect(struct pg *pg, struct err *err)
     int v = PQserverVersion(pg->conn);
     snprintf(pg->version, sizeof(pg->version), "%d.%d", v / 10000, v % 10000);
 
-    /* The server gives up a little after our own deadline would. */
-    snprintf(timeout, sizeof(timeout), "SET statement_timeout = %ld", pg->deadline_ms + 1000);
+    /* The server gives up a little after our own deadline would. Custom plans always: a
+     * generic plan made while the tables were just truncated (no statistics yet) would
+     * scan them whole long after they have grown; re-planning costs a fraction of a ms. */
+    snprintf(timeout, sizeof(timeout),
+             "SET statement_timeout = %ld; SET plan_cache_mode = force_custom_plan",
+             pg->deadline_ms + 1000);
     res = PQexec(pg->conn, timeout);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         PQclear(res);
