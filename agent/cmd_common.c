@@ -18,7 +18,9 @@ log_notice(const char *msg)
 struct pg *
 cmd_pg_create(const struct config *cfg, bool plain)
 {
-    struct pg_opts o = {cfg->db_url, cfg->statement_timeout_ms, plain, log_notice};
+    /* the daemon's connection lives for weeks: it re-plans (see pg_opts.custom_plans) */
+    struct pg_opts o = {cfg->db_url, cfg->statement_timeout_ms, plain, cfg->verb == VERB_WATCH,
+                        log_notice};
 
     return pg_create(&o);
 }

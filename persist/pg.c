@@ -20,6 +20,7 @@ struct pg {
     char version[32];
     bool in_pipeline;
     bool plain;
+    bool custom_plans;
     void (*notice)(const char *msg);
 };
 
@@ -138,6 +139,7 @@ pg_create(const struct pg_opts *opts)
     pg->display = pg_redact(opts->url);
     pg->deadline_ms = opts->statement_timeout_ms > 0 ? opts->statement_timeout_ms : 60000;
     pg->plain = opts->plain;
+    pg->custom_plans = opts->custom_plans;
     pg->notice = opts->notice;
     strcpy(pg->version, "?");
     return pg;
@@ -229,12 +231,9 @@ pg_connect(struct pg *pg, struct err *err)
     int v = PQserverVersion(pg->conn);
     snprintf(pg->version, sizeof(pg->version), "%d.%d", v / 10000, v % 10000);
 
-    /* The server gives up a little after our own deadline would. Custom plans always: a
-     * generic plan made while the tables were just truncated (no statistics yet) would
-     * scan them whole long after they have grown; re-planning costs a fraction of a ms. */
-    snprintf(timeout, sizeof(timeout),
-             "SET statement_timeout = %ld; SET plan_cache_mode = force_custom_plan",
-             pg->deadline_ms + 1000);
+    /* The server gives up a little after our own deadline would. */
+    snprintf(timeout, sizeof(timeout), "SET statement_timeout = %ld%s", pg->deadline_ms + 1000,
+             pg->custom_plans ? "; SET plan_cache_mode = force_custom_plan" : "");
     res = PQexec(pg->conn, timeout);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         PQclear(res);

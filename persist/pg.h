@@ -20,6 +20,11 @@ struct pg_opts {
     const char *url;           /* NULL: libpq's PG* variables */
     long statement_timeout_ms; /* client-side deadline of one round trip (0: 60 s) */
     bool plain; /* connect only: no prepared statements, no pipeline (migrate, status) */
+    /* Re-plan every execution (plan_cache_mode = force_custom_plan): for a long-lived
+     * connection, whose tables may have been truncated or bulk-loaded since its generic
+     * plans were made (a generic plan made with no statistics keeps scanning whole tables
+     * long after they have grown). */
+    bool custom_plans;
     /* Called with each server notice or warning (one line, no newline); NULL drops them.
      * libpq would print them on stderr, past the log and its format. */
     void (*notice)(const char *msg);
