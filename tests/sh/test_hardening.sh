@@ -441,7 +441,7 @@ scen_B() {
     echo "  (terminated $killed backend(s); backfill rc=$EXIT_RC)"
     if [[ $killed -ge 1 ]]; then
         assert_eq "the log says the connection was lost" 1 \
-            "$(_log_has "$H_TMP/b_term.err" '.msg == "database connection lost; resuming" or .msg == "backfill stopped"' && echo 1 || echo 0)"
+            "$(_log_has "$H_TMP/b_term.err" '.msg == "transient database failure; resuming" or .msg == "backfill stopped"' && echo 1 || echo 0)"
     else
         echo "  (the backfill had ended before a backend could be terminated: no fault to log)"
     fi
