@@ -15,7 +15,7 @@
 #include "common/clock.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
-#include "parser/strmap.h"
+#include "common/strmap.h"
 #include "parser/utf8.h"
 #include "persist/sync.h"
 

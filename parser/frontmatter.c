@@ -94,11 +94,11 @@ struct scan {
 
 /*
  * Only flow depth (and a chain of "- " entries on one line, below) refuses. Indented block
- * depth costs libyaml nothing (64 KiB hold at most ~360 indented levels) and a column stack is not a sure lower bound of how libyaml nests
- * lines dedented to odd columns (fuzzing found "k44:" at column 44 followed by "k45:" at
- * 43, which libyaml hangs two levels below the root); the exact check in yaml_json.c
- * rejects deep block nesting with the same message. The block columns are still tracked:
- * they tell where a value starts, hence where a '[' opens a collection.
+ * depth costs libyaml nothing (64 KiB hold at most ~360 indented levels) and a column stack is not
+ * a sure lower bound of how libyaml nests lines dedented to odd columns (fuzzing found "k44:" at
+ * column 44 followed by "k45:" at 43, which libyaml hangs two levels below the root); the exact
+ * check in yaml_json.c rejects deep block nesting with the same message. The block columns are
+ * still tracked: they tell where a value starts, hence where a '[' opens a collection.
  */
 static bool
 too_deep(const struct scan *sc)

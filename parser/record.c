@@ -13,8 +13,8 @@
 #include <cjson/cJSON.h>
 
 #include "common/strbuf.h"
+#include "common/strmap.h"
 #include "parser/frontmatter.h"
-#include "parser/strmap.h"
 #include "parser/utf8.h"
 #include "parser/yaml_json.h"
 

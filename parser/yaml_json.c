@@ -10,8 +10,8 @@
 #include <yaml.h>
 
 #include "common/strbuf.h"
+#include "common/strmap.h"
 #include "parser/record.h"
-#include "parser/strmap.h"
 
 #define YJ_MAX_WARNINGS 16
 #define TAG_PREFIX "tag:yaml.org,2002:"

@@ -1,5 +1,5 @@
 /* strmap.c -- a small open-addressing map from borrowed byte strings to pointers. */
-#include "parser/strmap.h"
+#include "common/strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
