@@ -76,6 +76,22 @@ on_file_ready(void *arg, const char *rel)
     queue_mark_ready(d->queue, rel, loop_now_ms());
 }
 
+/*
+ * A deleted file waits out the settle window, as a written one does: a deletion is often
+ * one step of a larger change. `rm -r course` unlinks the brief, then the lessons, then
+ * the directories; synced at once, the brief's removal alone would rename the project to
+ * its slug (the contract's rule for a course that lost its brief) just before the course
+ * is archived. Settled, the whole removal is seen together and the project is archived
+ * under its name. A file deleted and written again within the window costs no write.
+ */
+static void
+on_file_gone(void *arg, const char *rel)
+{
+    struct daemon *d = arg;
+
+    queue_mark_settle(d->queue, rel, loop_now_ms());
+}
+
 static void
 on_file_modified(void *arg, const char *rel)
 {
@@ -375,8 +391,8 @@ watchdog_cb(struct loop *l, long long id, void *arg)
 int
 cmd_watch(const struct config *cfg)
 {
-    static const struct watch_ops ops = {on_file_ready, on_file_modified, on_subtree_gone,
-                                         on_overflow, on_limit};
+    static const struct watch_ops ops = {on_file_ready,   on_file_gone, on_file_modified,
+                                         on_subtree_gone, on_overflow,  on_limit};
     struct daemon d = {.cfg = cfg};
     struct engine_opts eo;
     struct err err;

@@ -54,7 +54,7 @@ static const struct option_desc option_table[] = {
     {"connections", OPT_LONG, VERB_BACKFILL, FIELD(connections), "2", "N",
      "database connections a backfill writes through at once (1 or 2)"},
     {"settle-ms", OPT_LONG, VERB_WATCH, FIELD(settle_ms), "100", "MS",
-     "a file modified without a close syncs once it has been quiet this long"},
+     "a file modified without a close, or deleted, syncs once it has been quiet this long"},
     {"rescan-interval", OPT_LONG, VERB_WATCH, FIELD(rescan_interval_s), "60", "SECONDS",
      "period of the fallback rescan while some directories cannot be watched"},
     {"queue-limit", OPT_LONG, VERB_WATCH, FIELD(queue_limit), "100000", "N",

@@ -311,6 +311,14 @@ report_ready(struct watch *w, const char *rel)
 }
 
 static void
+report_file_gone(struct watch *w, const char *rel)
+{
+    if (w->ops.file_gone != NULL) {
+        w->ops.file_gone(w->arg, rel);
+    }
+}
+
+static void
 report_gone(struct watch *w, const char *rel)
 {
     if (w->ops.subtree_gone != NULL) {
@@ -634,7 +642,7 @@ moved_from(struct watch *w, struct wnode *dirn, const struct inotify_event *e, c
     struct wnode *child;
 
     if (!(e->mask & IN_ISDIR)) {
-        report_ready(w, rel); /* the old name is gone, wherever the file went */
+        report_file_gone(w, rel); /* the old name is gone, wherever the file went */
         return;
     }
     child = find_child(w, dirn, e->name);
@@ -772,7 +780,7 @@ handle_event(struct watch *w, const struct inotify_event *e)
             }
             report_gone(w, rel);
         } else {
-            report_ready(w, rel);
+            report_file_gone(w, rel);
         }
     } else if ((e->mask & IN_CLOSE_WRITE) || ((e->mask & IN_ATTRIB) && !isdir)) {
         /* An attribute change (chmod, touch) is cheap to check: the daemon compares size,

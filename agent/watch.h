@@ -18,9 +18,12 @@
  * is dropped) and must not call watch_* functions.
  */
 struct watch_ops {
-    /* rel is complete (closed after writing, renamed into place, deleted, moved away, or
-     * found in a newly watched directory): stat it and sync whatever the filesystem says. */
+    /* rel is complete (closed after writing, renamed into place, or found in a newly
+     * watched directory): stat it and sync whatever the filesystem says. */
     void (*file_ready)(void *arg, const char *rel);
+    /* rel (a file) was deleted or moved away: stat it and sync whatever the filesystem says.
+     * A deletion is often one step of a larger change (rm -r of a course); see cmd_watch.c. */
+    void (*file_gone)(void *arg, const char *rel);
     /* rel was written or created but not closed yet: sync it after a quiet settle window. */
     void (*file_modified)(void *arg, const char *rel);
     /* The directory rel_dir was deleted or moved away ("" for the root itself): re-check

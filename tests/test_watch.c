@@ -77,7 +77,7 @@ list_any(const struct list *ls, const char *needle)
 }
 
 struct rec {
-    struct list ready, modified, gone, limit;
+    struct list ready, modified, removed, gone, limit;
     int overflows;
 };
 
@@ -86,6 +86,7 @@ rec_clear(struct rec *r)
 {
     list_clear(&r->ready);
     list_clear(&r->modified);
+    list_clear(&r->removed);
     list_clear(&r->gone);
     list_clear(&r->limit);
     r->overflows = 0;
@@ -101,6 +102,12 @@ static void
 on_modified(void *arg, const char *rel)
 {
     list_add(&((struct rec *)arg)->modified, rel);
+}
+
+static void
+on_removed(void *arg, const char *rel)
+{
+    list_add(&((struct rec *)arg)->removed, rel);
 }
 
 static void
@@ -121,7 +128,8 @@ on_limit(void *arg, const char *rel)
     list_add(&((struct rec *)arg)->limit, rel);
 }
 
-static const struct watch_ops rec_ops = {on_ready, on_modified, on_gone, on_overflow, on_limit};
+static const struct watch_ops rec_ops = {on_ready,   on_removed,  on_modified,
+                                         on_gone,    on_overflow, on_limit};
 
 /* --- a watched temp tree driven by a loop --- */
 
@@ -222,6 +230,12 @@ has_modified(struct fx *f, const char *rel)
 }
 
 static bool
+has_removed(struct fx *f, const char *rel)
+{
+    return list_count(&f->r.removed, rel) > 0;
+}
+
+static bool
 has_gone(struct fx *f, const char *rel)
 {
     return list_count(&f->r.gone, rel) > 0;
@@ -244,6 +258,7 @@ has_seen(struct fx *f, const char *rel)
 #define WAIT_READY(f, rel) assert_true(run_until((f), has_ready, (rel)))
 #define WAIT_SEEN(f, rel) assert_true(run_until((f), has_seen, (rel)))
 #define WAIT_MODIFIED(f, rel) assert_true(run_until((f), has_modified, (rel)))
+#define WAIT_REMOVED(f, rel) assert_true(run_until((f), has_removed, (rel)))
 #define WAIT_GONE(f, rel) assert_true(run_until((f), has_gone, (rel)))
 
 /*
@@ -369,8 +384,34 @@ test_delete(void **state)
     WAIT_READY(f, "d.md");
     rec_clear(&f->r);
     assert_int_equal(unlink(p), 0);
-    WAIT_READY(f, "d.md");
+    WAIT_REMOVED(f, "d.md");
+    barrier(f);
+    assert_int_equal(list_count(&f->r.ready, "d.md"), 0); /* gone, not complete */
+    assert_int_equal(f->r.gone.n, 0);                     /* a file, not a subtree */
     free(p);
+}
+
+/* A file renamed: the old name is removed, the new one is complete; moved out of the tree,
+ * only the removal is told. */
+static void
+test_file_renamed_and_moved_out(void **state)
+{
+    struct fx *f = *state;
+    char *out = tu_mkdtemp("test_watch_out");
+
+    tu_write_str(f->dir, "old.md", "x");
+    WAIT_READY(f, "old.md");
+    rec_clear(&f->r);
+    rename_in(f->dir, "old.md", f->dir, "new.md");
+    WAIT_REMOVED(f, "old.md");
+    WAIT_READY(f, "new.md");
+    rename_in(f->dir, "new.md", out, "new.md");
+    WAIT_REMOVED(f, "new.md");
+    barrier(f);
+    assert_int_equal(list_count(&f->r.ready, "old.md"), 0);
+    assert_int_equal(list_count(&f->r.ready, "new.md"), 1);
+    tu_rmtree(out);
+    free(out);
 }
 
 static void
@@ -1197,6 +1238,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_dir_moved_out_and_in, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlink_not_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_renamed_and_moved_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ten_thousand_dirs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow, setup_unwatched, teardown_sysctl),

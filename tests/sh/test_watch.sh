@@ -10,6 +10,7 @@
 #   s05 rename a lesson                          s13 sd_notify READY/STATUS/WATCHDOG/STOPPING
 #   s06 mkdir -p + 20 files at once              s14 SIGHUP reopens the log file
 #   s07 course directory moved in, out, renamed  s15 a rejected file, then good ones
+#   s07b a course removed file by file: the project keeps its name; delete + rewrite is no write
 #   s08 5,000 files while SIGSTOPped with fs.inotify.max_queued_events=256 (overflow)
 #   s09b an outage with more changes than --queue-limit (rescan when the database is back)
 #
@@ -391,6 +392,42 @@ c7r/module-2|course_module|Module 2|live|c7r|2"
     expect_sql "course directory deleted: project archived" 15 "$(project_sql c7r)" "c7r|Seven|archived|course"
     expect_sql "course directory deleted: contents soft-deleted" 15 \
         "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM contents WHERE split_part(slug, '/', 1) = 'c7r'" "0|7"
+    stop_agent_checked
+}
+
+# ---- 7b. deletions settle: a course removed piece by piece, a file deleted and written back --
+# --settle-ms 1500 makes the window far wider than the steps below, so that a deletion synced
+# at once (the brief's, renaming the project to its slug; the lesson's, soft-deleting its
+# row) would show; with the settle window each is seen with what follows it.
+s07b() {
+    BODY=$'# Gone Soon\n' lesson "$ROOT/c7b/COURSE-BRIEF.md" 'title: Gone Soon'
+    lesson "$ROOT/c7b/lessons/1.1-a.md"
+    lesson "$ROOT/c7b/lessons/1.2-b.md"
+    start_agent agent "$ROOT" --settle-ms 1500
+    wait_ready || return
+    expect_sql "the course is live" 15 "$(project_sql c7b)" "c7b|Gone Soon|in_progress|course"
+    local xmin_sql="SELECT xmin, deleted_at IS NULL FROM contents WHERE slug = 'c7b/lessons/1.2-b'"
+    local before
+    before=$(q "$xmin_sql")
+    cp "$ROOT/c7b/lessons/1.2-b.md" "$SDIR/1.2-b.md"
+    rm "$ROOT/c7b/lessons/1.2-b.md"
+    sleep 0.2
+    cp -p "$SDIR/1.2-b.md" "$ROOT/c7b/lessons/1.2-b.md"
+    # the close of the copy makes the path ready at once; a sentinel written after it syncs
+    # after it (events are handled in order)
+    lesson "$ROOT/c7bs/lessons/1.1-sentinel.md"
+    expect_synced "$AGENT_LOG" c7bs/lessons/1.1-sentinel.md
+    check "deleted and written back within the window: the row was never touched" test \
+        "$(q "$xmin_sql")" = "$before"
+    rm "$ROOT/c7b/COURSE-BRIEF.md"
+    sleep 0.3
+    rm -rf "$ROOT/c7b"
+    expect_sql "brief removed, then the course: archived under its name" 15 "$(project_sql c7b)" \
+        "c7b|Gone Soon|archived|course"
+    expect_sql "brief removed, then the course: contents soft-deleted" 15 \
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM contents WHERE split_part(slug, '/', 1) = 'c7b'" "0|4"
+    sleep 2 # the brief's own deletion has settled by now: nothing renames the archived project
+    expect_sql "the archived project keeps its name" 1 "$(project_sql c7b)" "c7b|Gone Soon|archived|course"
     stop_agent_checked
 }
 
@@ -792,6 +829,7 @@ scenario s04 "delete a lesson, re-create it"
 scenario s05 "rename a lesson"
 scenario s06 "mkdir -p and 20 files at once"
 scenario s07 "a course directory moved in, out, and renamed"
+scenario s07b "deletions settle: a course removed piece by piece"
 scenario s08 "5,000 files while SIGSTOPped, tiny kernel queue: overflow and rescan"
 scenario s09 "the database stopped for 10 s while files change"
 scenario s09b "an outage that overflows --queue-limit 3"
