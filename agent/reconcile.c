@@ -510,6 +510,123 @@ pend_gone(struct pending *p, struct fstate *f)
     }
 }
 
+/* ---- modules: redone only when what they are made of changes -------------------------- */
+
+/* One lesson's module facts, as the module statement orders them. */
+struct mfact {
+    long module_no;
+    long lesson_no;       /* -1: none */
+    uint64_t title_hash;  /* 0: no module title */
+    const char *path;
+};
+
+/* The order of STMT_MODULES_SYNC: module_no, module_title IS NULL, lesson_no NULLS LAST,
+ * path COLLATE "C". The first fact of each module names it. */
+static int
+cmp_mfact(const void *a, const void *b)
+{
+    const struct mfact *x = a, *y = b;
+
+    if (x->module_no != y->module_no) {
+        return x->module_no < y->module_no ? -1 : 1;
+    }
+    if ((x->title_hash == 0) != (y->title_hash == 0)) {
+        return x->title_hash == 0 ? 1 : -1;
+    }
+    if (x->lesson_no != y->lesson_no) {
+        if (x->lesson_no < 0 || y->lesson_no < 0) {
+            return x->lesson_no < 0 ? 1 : -1;
+        }
+        return x->lesson_no < y->lesson_no ? -1 : 1;
+    }
+    return strcmp(x->path, y->path);
+}
+
+/* Sort the facts and keep the first of each module: the modules they make, in order. */
+static size_t
+mfacts_modules(struct mfact *v, size_t n)
+{
+    size_t k = 0;
+
+    if (n > 0) {
+        qsort(v, n, sizeof(*v), cmp_mfact);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (k == 0 || v[k - 1].module_no != v[i].module_no) {
+            v[k++] = v[i];
+        }
+    }
+    return k;
+}
+
+/*
+ * Would the batch change the course's module rows? Modules are made of the recorded module
+ * facts of the course's lessons (STMT_MODULES_SYNC): one per module number, titled by the
+ * first lesson of the order above. The facts of this tree before the batch and after it
+ * are compared; when both make the same modules with the same titles, the statement would
+ * change nothing, whatever other trees hold (the first of a module over all trees is the
+ * first of the per-tree firsts, and this tree's are unchanged). A new lesson in a module
+ * that has one already, the common case of a watched tree, costs no module statement.
+ */
+static bool
+modules_change(struct engine *e, const struct pending *p)
+{
+    struct cstate *c = course_get(e, p->b.course, strlen(p->b.course), false);
+    size_t cap = (c != NULL ? c->n : 0) + p->n, nb = 0, na = 0;
+    struct mfact *before = xmalloc((cap ? cap : 1) * sizeof(*before));
+    struct mfact *after = xmalloc((cap ? cap : 1) * sizeof(*after));
+    struct strmap changed = STRMAP_INIT;
+    bool differ;
+
+    for (size_t i = 0; i < p->n; i++) {
+        strmap_put(&changed, p->changes[i].path, strlen(p->changes[i].path), &p->changes[i]);
+    }
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        const struct fstate *f = c->files[i];
+        if (!f->live || f->is_brief || f->module_no < 0) {
+            continue;
+        }
+        struct mfact m = {f->module_no, f->lesson_no, f->module_title_hash, f->path};
+        before[nb++] = m;
+        if (strmap_find(&changed, f->path, strlen(f->path)) == NULL) {
+            after[na++] = m;
+        }
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const struct file_change *f = &p->changes[i];
+        const struct fstate *old = NULL;
+        if (f->is_brief || f->kind == CHANGE_GONE) {
+            continue;
+        }
+        if (f->kind == CHANGE_PARSED) {
+            const struct record *r = &p->recs[i];
+            if (r->module_no >= 0) {
+                after[na++] = (struct mfact){r->module_no, r->lesson_no,
+                                             title_hash(r->module_title), f->path};
+            }
+            continue;
+        }
+        /* rejected or touched: the recorded facts stay */
+        void **v = strmap_find(&e->files, f->path, strlen(f->path));
+        old = v != NULL ? *v : NULL;
+        if (old != NULL && old->live && old->module_no >= 0) {
+            after[na++] = (struct mfact){old->module_no, old->lesson_no, old->module_title_hash,
+                                         old->path};
+        }
+    }
+    nb = mfacts_modules(before, nb);
+    na = mfacts_modules(after, na);
+    differ = nb != na;
+    for (size_t i = 0; !differ && i < nb; i++) {
+        differ = before[i].module_no != after[i].module_no ||
+                 before[i].title_hash != after[i].title_hash;
+    }
+    strmap_release(&changed);
+    free(before);
+    free(after);
+    return differ;
+}
+
 /* ---- writing a batch -------------------------------------------------------------------- */
 
 /* After the commit: what the database now records becomes what we remember. */
@@ -679,6 +796,9 @@ flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_st
     if (pend_empty(p)) {
         pend_release(p);
         return PG_OK;
+    }
+    if (p->b.modules_dirty && !e->o.force && !p->b.gone && !modules_change(e, p)) {
+        p->b.modules_dirty = false;
     }
     pend_finalize(p, p->b.brief_mode != BRIEF_ABSENT);
     if (e->o.dry_run) {

@@ -232,6 +232,12 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          ") "
          "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
 
+    /* $1 slugs of contents whose front-matter names no tag: their links are removed (the
+     * common case of STMT_TAGS_LINK, far cheaper to plan). */
+    [STMT_TAGS_UNLINK] = {"co_tags_unlink",
+                          "DELETE FROM public.content_tags ct USING public.contents c "
+                          "WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id"},
+
     /* $1 course slug: outline, modules and lessons linked to the project's creator mind. */
     [STMT_CREATOR_LINKS] =
         {"co_creator_links",
@@ -247,6 +253,28 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "    ON c.project_id = p.id "
          "  WHERE p.creator_mind_id IS NOT NULL AND c.ai_generated "
          "    AND c.content_type IN ('course_outline', 'course_module', 'course_lesson') "
+         "  ON CONFLICT (content_id, mind_id) DO NOTHING RETURNING 1"
+         ") "
+         "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
+
+    /* $1 course slug, $2 content slugs: the same for these contents only (new lessons of a
+     * course whose creator did not change, so that every other content is in line). */
+    [STMT_CREATOR_LINKS_SOME] =
+        {"co_creator_links_some",
+         "WITH p AS (SELECT id, creator_mind_id FROM public.content_projects WHERE slug = $1), "
+         "c AS ("
+         "  SELECT c.id FROM public.contents c JOIN p ON c.project_id = p.id "
+         "  WHERE c.slug = ANY($2::text[]) AND c.ai_generated "
+         "    AND c.content_type IN ('course_outline', 'course_module', 'course_lesson')"
+         "), del AS ("
+         "  DELETE FROM public.content_minds cm USING c, p "
+         "  WHERE cm.content_id = c.id AND cm.role = 'creator' "
+         "    AND cm.mind_id IS DISTINCT FROM p.creator_mind_id "
+         "  RETURNING 1"
+         "), ins AS ("
+         "  INSERT INTO public.content_minds (content_id, mind_id, role) "
+         "  SELECT c.id, p.creator_mind_id, 'creator' FROM c, p "
+         "  WHERE p.creator_mind_id IS NOT NULL "
          "  ON CONFLICT (content_id, mind_id) DO NOTHING RETURNING 1"
          ") "
          "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},

@@ -453,6 +453,18 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
     if (ntargets == 0) {
         goto out;
     }
+    if (npairs == 0) {
+        struct pgarr cs;
+        pgarr_init(&cs, PGARR_TEXT);
+        qsort(targets, ntargets, sizeof(*targets), cmp_str);
+        for (size_t i = 0; i < ntargets; i++) {
+            pgarr_add_str(&cs, targets[i]);
+        }
+        struct txn_call *c = txn_add(t, STMT_TAGS_UNLINK);
+        call_array(c, &cs);
+        pgarr_release(&cs);
+        goto out;
+    }
     /* sorted by tag slug: concurrent agents insert shared tags in one order (no deadlock) */
     if (npairs > 0) {
         qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
@@ -494,6 +506,27 @@ out:
     free(targets);
 }
 
+/* Creator links of the lessons this batch writes. */
+static void
+add_lesson_links(struct txn *t, const struct course_batch *b, const bool *only)
+{
+    struct pgarr slugs;
+
+    pgarr_init(&slugs, PGARR_TEXT);
+    for (size_t i = 0; i < b->nchanges; i++) {
+        const struct file_change *f = &b->changes[i];
+        if (included(only, i) && f->kind == CHANGE_PARSED && !f->failed && !f->is_brief) {
+            pgarr_add_str(&slugs, f->rec->slug);
+        }
+    }
+    if (slugs.count > 0) {
+        struct txn_call *c = txn_add(t, STMT_CREATOR_LINKS_SOME);
+        call_text(c, b->course);
+        call_array(c, &slugs);
+    }
+    pgarr_release(&slugs);
+}
+
 /*
  * Build the course's transaction. only (NULL: every change) selects the changes to
  * include; course-level rows are always written.
@@ -516,9 +549,15 @@ build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
     add_lessons(t, b, only);
     add_tags(t, b, only);
     /* The project's creator may come from a brief read in an earlier sync: only the
-     * database knows, so whenever a content is new or the brief changed, the links are
-     * brought in line (one indexed pass over the course). */
-    if (b->links_dirty || b->brief_mode != BRIEF_KEEP) {
+     * database knows, so whenever a content is new (a lesson, or a module its lessons
+     * made) or the brief changed, the links are brought in line (one indexed pass over the
+     * course). When neither the brief nor the modules moved, every other content of a live
+     * course is in line already: only the lessons of this batch are looked at. */
+    if (b->brief_mode == BRIEF_KEEP && b->project_live && !b->modules_dirty) {
+        if (b->links_dirty) {
+            add_lesson_links(t, b, only);
+        }
+    } else if (b->links_dirty || b->modules_dirty || b->brief_mode != BRIEF_KEEP) {
         c = txn_add(t, STMT_CREATOR_LINKS);
         call_text(c, b->course);
     }

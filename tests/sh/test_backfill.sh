@@ -529,6 +529,18 @@ agencia-ia/module-9 Module 9 9 true"
     assert_sql "$STEP: tag row kept (still linked elsewhere too)" "$URL" \
         "SELECT count(*) FROM public.tags WHERE slug = 'agentes-de-ia'" 1
 
+    STEP="remove every tag from a lesson"
+    sed -i 's/^tags: \[IA\]$/tags: []/' "$A/modulo-01/aula-1.1-por-que.md"
+    bf3
+    assert_sql "$STEP: no link left" "$URL" \
+        "SELECT count(*) FROM public.content_tags ct JOIN public.contents c ON c.id = ct.content_id
+         WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" 0
+    sed -i 's/^tags: \[\]$/tags: [IA]/' "$A/modulo-01/aula-1.1-por-que.md"
+    bf3
+    assert_sql "$STEP, then one back: linked again" "$URL" \
+        "SELECT string_agg(t.slug, ',' ORDER BY t.slug) FROM public.content_tags ct JOIN public.contents c
+         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "ia"
+
     STEP="a status set by hand is kept"
     q "$URL" "UPDATE public.content_projects SET status = 'completed' WHERE slug = 'agencia-ia'" >/dev/null
     sed -i 's/^description: Monte uma agência de automação com IA$/description: Nova descrição/' \

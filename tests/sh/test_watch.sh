@@ -13,6 +13,8 @@
 #   s07b a course removed file by file: the project keeps its name; delete + rewrite is no write
 #   s08 5,000 files while SIGSTOPped with fs.inotify.max_queued_events=256 (overflow)
 #   s09b an outage with more changes than --queue-limit (rescan when the database is back)
+#   s16 module titles through every kind of lesson change (the module statement is skipped
+#       only when the modules cannot change)
 #
 # Needs CO_TEST_DB (superuser URL of the local cluster), CO_AGENT (the binary), CO_PGDIR (for
 # s09), CO_SOURCE_DIR; deploy/test.sh sets them. Root for s08 (sysctl). Only processes this
@@ -798,6 +800,62 @@ s15() {
     stop_agent_checked
 }
 
+# ---- 16. module titles through every kind of lesson change --------------------------------
+# A module is titled by its lowest-numbered lesson that names one. The agent skips the module
+# statement when a batch cannot change the modules; each step here changes them, or looks as
+# if it might, and the rows must say what the contract says.
+s16() {
+    local d=$ROOT/c16/lessons
+    local mods="SELECT string_agg(slug || ' ' || title || ' ' || CASE WHEN deleted_at IS NULL
+                   THEN 'live' ELSE 'deleted' END, ', ' ORDER BY slug) FROM contents
+                 WHERE content_type = 'course_module' AND slug LIKE 'c16/%'"
+    lesson "$ROOT/c16/COURSE-BRIEF.md" 'title: Sixteen' 'creator_mind: mind-16'
+    lesson "$d/1.2-b.md" 'module_name: Beta'
+    lesson "$d/1.3-c.md" 'module_name: Gamma'
+    start_agent agent "$ROOT"
+    wait_ready || return
+    expect_sql "the lowest lesson names the module" 15 "$mods" "c16/module-1 Beta live"
+    lesson "$d/1.1-a.md" 'module_name: Alpha'
+    expect_sql "a new lower lesson renames it" 15 "$mods" "c16/module-1 Alpha live"
+    lesson "$d/1.4-d.md" 'module_name: Delta'
+    lesson "$d/1.5-e.md"
+    expect_synced "$AGENT_LOG" c16/lessons/1.5-e.md
+    expect_sql "higher lessons leave it" 5 "$mods" "c16/module-1 Alpha live"
+    rm "$d/1.1-a.md"
+    expect_sql "its namer deleted: the next one names it" 15 "$mods" "c16/module-1 Beta live"
+    lesson "$d/1.2-b.md" 'module_name: Beta Two'
+    expect_sql "the namer's module_name edited" 15 "$mods" "c16/module-1 Beta Two live"
+    lesson "$d/1.3-c.md" 'lesson_id: "2.3"' 'module_name: Gamma'
+    expect_sql "a lesson moved to a new module" 15 "$mods" \
+        "c16/module-1 Beta Two live, c16/module-2 Gamma live"
+    printf -- '---\nmodule_name: [broken\n---\nx\n' >"$d/1.2-b.md"
+    expect_log "the namer rejected" 15 "$AGENT_LOG" '.msg == "rejected" and .path == $p' \
+        c16/lessons/1.2-b.md
+    expect_sql "a rejected namer keeps its module's title" 5 "$mods" \
+        "c16/module-1 Beta Two live, c16/module-2 Gamma live"
+    rm "$d/1.2-b.md"
+    expect_sql "the rejected namer deleted: the next one names it" 15 "$mods" \
+        "c16/module-1 Delta live, c16/module-2 Gamma live"
+    lesson "$d/1.1-n.md"
+    expect_synced "$AGENT_LOG" c16/lessons/1.1-n.md
+    expect_sql "a lower lesson naming no module leaves the title" 5 "$mods" \
+        "c16/module-1 Delta live, c16/module-2 Gamma live"
+    # every content ever written (lessons added to existing modules too) has one creator link
+    expect_sql "each content linked to the creator once" 5 \
+        "SELECT count(*), count(*) FILTER (WHERE n = 1 AND mind = 'mind-16') FROM (
+           SELECT c.slug, count(cm.mind_id) AS n, min(m.slug) AS mind FROM contents c
+           LEFT JOIN content_minds cm ON cm.content_id = c.id AND cm.role = 'creator'
+           LEFT JOIN minds m ON m.id = cm.mind_id
+           WHERE split_part(c.slug, '/', 1) = 'c16' GROUP BY c.slug) x" "9|9"
+    rm "$d/1.3-c.md"
+    expect_sql "the last lesson of a module deleted: the module too" 15 "$mods" \
+        "c16/module-1 Delta live, c16/module-2 Gamma deleted"
+    lesson "$d/1.3-c.md" 'lesson_id: "2.3"' 'module_name: Gamma'
+    expect_sql "back again: the module is live" 15 "$mods" \
+        "c16/module-1 Delta live, c16/module-2 Gamma live"
+    stop_agent_checked
+}
+
 # ---- driver ------------------------------------------------------------------------------------
 scenario() { # scenario NAME DESCRIPTION
     local name=$1 t0 f0=$W_FAIL p0=$W_PASS
@@ -839,6 +897,7 @@ scenario s12 "idle means idle"
 scenario s13 "sd_notify"
 scenario s14 "SIGHUP reopens the log file"
 scenario s15 "a rejected file; the agent keeps going"
+scenario s16 "module titles through every kind of lesson change"
 
 echo
 if [[ $W_FAIL -gt 0 ]]; then
