@@ -515,8 +515,8 @@ pend_gone(struct pending *p, struct fstate *f)
 /* One lesson's module facts, as the module statement orders them. */
 struct mfact {
     long module_no;
-    long lesson_no;       /* -1: none */
-    uint64_t title_hash;  /* 0: no module title */
+    long lesson_no;      /* -1: none */
+    uint64_t title_hash; /* 0: no module title */
     const char *path;
 };
 
@@ -540,6 +540,12 @@ cmp_mfact(const void *a, const void *b)
         return x->lesson_no < y->lesson_no ? -1 : 1;
     }
     return strcmp(x->path, y->path);
+}
+
+static struct mfact
+recorded_fact(const struct fstate *f)
+{
+    return (struct mfact){f->module_no, f->lesson_no, f->module_title_hash, f->path};
 }
 
 /* Sort the facts and keep the first of each module: the modules they make, in order. */
@@ -586,15 +592,13 @@ modules_change(struct engine *e, const struct pending *p)
         if (!f->live || f->is_brief || f->module_no < 0) {
             continue;
         }
-        struct mfact m = {f->module_no, f->lesson_no, f->module_title_hash, f->path};
-        before[nb++] = m;
+        before[nb++] = recorded_fact(f);
         if (strmap_find(&changed, f->path, strlen(f->path)) == NULL) {
-            after[na++] = m;
+            after[na++] = recorded_fact(f);
         }
     }
     for (size_t i = 0; i < p->n; i++) {
         const struct file_change *f = &p->changes[i];
-        const struct fstate *old = NULL;
         if (f->is_brief || f->kind == CHANGE_GONE) {
             continue;
         }
@@ -607,11 +611,9 @@ modules_change(struct engine *e, const struct pending *p)
             continue;
         }
         /* rejected or touched: the recorded facts stay */
-        void **v = strmap_find(&e->files, f->path, strlen(f->path));
-        old = v != NULL ? *v : NULL;
-        if (old != NULL && old->live && old->module_no >= 0) {
-            after[na++] = (struct mfact){old->module_no, old->lesson_no, old->module_title_hash,
-                                         old->path};
+        const struct fstate *old = state_get(e, f->path);
+        if (old != NULL && old->module_no >= 0) {
+            after[na++] = recorded_fact(old);
         }
     }
     nb = mfacts_modules(before, nb);
@@ -954,7 +956,6 @@ struct course_paths {
     char *course;
     char **paths;
     size_t n, cap;
-    bool brief; /* a brief candidate changed: choose the brief again */
     bool whole; /* the course directory itself changed: list it all */
 };
 
@@ -982,6 +983,17 @@ cp_add(struct course_paths *cp, const char *path)
         cp->paths = xrealloc(cp->paths, cp->cap * sizeof(char *));
     }
     cp->paths[cp->n++] = xstrdup(path);
+}
+
+static bool
+cp_has(const struct course_paths *cp, const char *path)
+{
+    for (size_t i = 0; i < cp->n; i++) {
+        if (strcmp(cp->paths[i], path) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void
@@ -1020,7 +1032,15 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
         }
         strmap_put(&done, brief, strlen(brief), brief);
     }
-    if (old_brief != NULL && (brief == NULL || strcmp(brief, old_brief->path) != 0)) {
+    /*
+     * A recorded brief that another candidate replaced is gone. One that is simply missing
+     * is gone once its own removal is reported (it settles, see cmd_watch.c): a directory
+     * of the course reported gone may be a step of `rm -r` of the whole course, and the
+     * brief's absence alone would rename the project to its slug just before the archive.
+     */
+    if (old_brief != NULL && brief != NULL && strcmp(brief, old_brief->path) != 0) {
+        pend_gone(p, old_brief);
+    } else if (old_brief != NULL && brief == NULL && cp_has(cp, old_brief->path)) {
         pend_gone(p, old_brief);
     }
     for (size_t i = 0; i < cp->n; i++) {

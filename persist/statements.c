@@ -5,6 +5,25 @@
 #define COURSE_LOCK                                                                                \
     "SELECT pg_advisory_xact_lock(hashtextextended('creatoros-agent:course:' || $1, 0))"
 
+/* Creator links of the course $1's contents, those of SCOPE (a condition on contents c, or
+ * ""): a link to another mind is removed, the link to the project's creator added. */
+#define CREATOR_LINKS(SCOPE)                                                                       \
+    "WITH p AS (SELECT id, creator_mind_id FROM public.content_projects WHERE slug = $1), "        \
+    "del AS ("                                                                                     \
+    "  DELETE FROM public.content_minds cm USING public.contents c, p "                            \
+    "  WHERE c.project_id = p.id" SCOPE " AND cm.content_id = c.id AND cm.role = 'creator' "       \
+    "    AND cm.mind_id IS DISTINCT FROM p.creator_mind_id "                                       \
+    "  RETURNING 1"                                                                                \
+    "), ins AS ("                                                                                  \
+    "  INSERT INTO public.content_minds (content_id, mind_id, role) "                              \
+    "  SELECT c.id, p.creator_mind_id, 'creator' FROM public.contents c JOIN p "                   \
+    "    ON c.project_id = p.id "                                                                  \
+    "  WHERE p.creator_mind_id IS NOT NULL" SCOPE " AND c.ai_generated "                           \
+    "    AND c.content_type IN ('course_outline', 'course_module', 'course_lesson') "              \
+    "  ON CONFLICT (content_id, mind_id) DO NOTHING RETURNING 1"                                   \
+    ") "                                                                                           \
+    "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"
+
 const struct stmt_def stmt_defs[STMT_COUNT] = {
     [STMT_LOCK_COURSE] = {"co_lock_course", COURSE_LOCK},
 
@@ -239,45 +258,12 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
                           "WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id"},
 
     /* $1 course slug: outline, modules and lessons linked to the project's creator mind. */
-    [STMT_CREATOR_LINKS] =
-        {"co_creator_links",
-         "WITH p AS (SELECT id, creator_mind_id FROM public.content_projects WHERE slug = $1), "
-         "del AS ("
-         "  DELETE FROM public.content_minds cm USING public.contents c, p "
-         "  WHERE c.project_id = p.id AND cm.content_id = c.id AND cm.role = 'creator' "
-         "    AND cm.mind_id IS DISTINCT FROM p.creator_mind_id "
-         "  RETURNING 1"
-         "), ins AS ("
-         "  INSERT INTO public.content_minds (content_id, mind_id, role) "
-         "  SELECT c.id, p.creator_mind_id, 'creator' FROM public.contents c JOIN p "
-         "    ON c.project_id = p.id "
-         "  WHERE p.creator_mind_id IS NOT NULL AND c.ai_generated "
-         "    AND c.content_type IN ('course_outline', 'course_module', 'course_lesson') "
-         "  ON CONFLICT (content_id, mind_id) DO NOTHING RETURNING 1"
-         ") "
-         "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
+    [STMT_CREATOR_LINKS] = {"co_creator_links", CREATOR_LINKS("")},
 
     /* $1 course slug, $2 content slugs: the same for these contents only (new lessons of a
      * course whose creator did not change, so that every other content is in line). */
-    [STMT_CREATOR_LINKS_SOME] =
-        {"co_creator_links_some",
-         "WITH p AS (SELECT id, creator_mind_id FROM public.content_projects WHERE slug = $1), "
-         "c AS ("
-         "  SELECT c.id FROM public.contents c JOIN p ON c.project_id = p.id "
-         "  WHERE c.slug = ANY($2::text[]) AND c.ai_generated "
-         "    AND c.content_type IN ('course_outline', 'course_module', 'course_lesson')"
-         "), del AS ("
-         "  DELETE FROM public.content_minds cm USING c, p "
-         "  WHERE cm.content_id = c.id AND cm.role = 'creator' "
-         "    AND cm.mind_id IS DISTINCT FROM p.creator_mind_id "
-         "  RETURNING 1"
-         "), ins AS ("
-         "  INSERT INTO public.content_minds (content_id, mind_id, role) "
-         "  SELECT c.id, p.creator_mind_id, 'creator' FROM c, p "
-         "  WHERE p.creator_mind_id IS NOT NULL "
-         "  ON CONFLICT (content_id, mind_id) DO NOTHING RETURNING 1"
-         ") "
-         "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
+    [STMT_CREATOR_LINKS_SOME] = {"co_creator_links_some",
+                                 CREATOR_LINKS(" AND c.slug = ANY($2::text[])")},
 
     /* $1 source, $2 course slug: the course directory is gone. */
     [STMT_COURSE_ARCHIVE] =

@@ -453,26 +453,24 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
     if (ntargets == 0) {
         goto out;
     }
+    struct pgarr cs;
+    pgarr_init(&cs, PGARR_TEXT);
+    qsort(targets, ntargets, sizeof(*targets), cmp_str);
+    for (size_t i = 0; i < ntargets; i++) {
+        pgarr_add_str(&cs, targets[i]);
+    }
     if (npairs == 0) {
-        struct pgarr cs;
-        pgarr_init(&cs, PGARR_TEXT);
-        qsort(targets, ntargets, sizeof(*targets), cmp_str);
-        for (size_t i = 0; i < ntargets; i++) {
-            pgarr_add_str(&cs, targets[i]);
-        }
+        /* no tag named: only links to remove, by a statement far cheaper to plan */
         struct txn_call *c = txn_add(t, STMT_TAGS_UNLINK);
         call_array(c, &cs);
         pgarr_release(&cs);
         goto out;
     }
     /* sorted by tag slug: concurrent agents insert shared tags in one order (no deadlock) */
-    if (npairs > 0) {
-        qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
-    }
-    struct pgarr ts, tn, cs, ps, pt;
+    qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
+    struct pgarr ts, tn, ps, pt;
     pgarr_init(&ts, PGARR_TEXT);
     pgarr_init(&tn, PGARR_TEXT);
-    pgarr_init(&cs, PGARR_TEXT);
     pgarr_init(&ps, PGARR_TEXT);
     pgarr_init(&pt, PGARR_TEXT);
     for (size_t i = 0; i < npairs; i++) {
@@ -483,16 +481,10 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
         pgarr_add_str(&ps, pairs[i].content_slug);
         pgarr_add_str(&pt, pairs[i].tag_slug);
     }
-    qsort(targets, ntargets, sizeof(*targets), cmp_str);
-    for (size_t i = 0; i < ntargets; i++) {
-        pgarr_add_str(&cs, targets[i]);
-    }
-    if (ts.count > 0) {
-        struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
-        call_array(c, &ts);
-        call_array(c, &tn);
-    }
-    struct txn_call *c = txn_add(t, STMT_TAGS_LINK);
+    struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
+    call_array(c, &ts);
+    call_array(c, &tn);
+    c = txn_add(t, STMT_TAGS_LINK);
     call_array(c, &cs);
     call_array(c, &ps);
     call_array(c, &pt);

@@ -405,6 +405,7 @@ s07b() {
     BODY=$'# Gone Soon\n' lesson "$ROOT/c7b/COURSE-BRIEF.md" 'title: Gone Soon'
     lesson "$ROOT/c7b/lessons/1.1-a.md"
     lesson "$ROOT/c7b/lessons/1.2-b.md"
+    lesson "$ROOT/c7b/lessons/modulo-02/c.md"
     start_agent agent "$ROOT" --settle-ms 1500
     wait_ready || return
     expect_sql "the course is live" 15 "$(project_sql c7b)" "c7b|Gone Soon|in_progress|course"
@@ -421,14 +422,25 @@ s07b() {
     expect_synced "$AGENT_LOG" c7bs/lessons/1.1-sentinel.md
     check "deleted and written back within the window: the row was never touched" test \
         "$(q "$xmin_sql")" = "$before"
+    # rm -r in the order that bites: the brief, then a directory of the course (reported
+    # at once, while other lessons are still there), then the rest
     rm "$ROOT/c7b/COURSE-BRIEF.md"
     sleep 0.3
+    rm -rf "$ROOT/c7b/lessons/modulo-02"
+    expect_log "a module directory removed: its lesson deleted" 15 "$AGENT_LOG" \
+        '.msg == "deleted" and .path == $p' c7b/lessons/modulo-02/c.md
+    expect_sql "the brief's removal is not taken from a directory's" 1 "$(project_sql c7b)" \
+        "c7b|Gone Soon|in_progress|course"
     rm -rf "$ROOT/c7b"
     expect_sql "brief removed, then the course: archived under its name" 15 "$(project_sql c7b)" \
         "c7b|Gone Soon|archived|course"
     expect_sql "brief removed, then the course: contents soft-deleted" 15 \
-        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM contents WHERE split_part(slug, '/', 1) = 'c7b'" "0|4"
-    sleep 2 # the brief's own deletion has settled by now: nothing renames the archived project
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM contents WHERE split_part(slug, '/', 1) = 'c7b'" "0|6"
+    # a barrier: the sentinel's deletion settles after the brief's (the settle list is
+    # ordered by due time), so once its course is archived the brief's removal was handled
+    rm "$ROOT/c7bs/lessons/1.1-sentinel.md"
+    expect_log "a later deletion is handled" 15 "$AGENT_LOG" \
+        '.msg == "course archived" and .course == $p' c7bs
     expect_sql "the archived project keeps its name" 1 "$(project_sql c7b)" "c7b|Gone Soon|archived|course"
     stop_agent_checked
 }
