@@ -362,6 +362,35 @@ make_corpus() {
     fi
 }
 
+# big_corpus: four copies of the corpus side by side (80 courses), for a fault that must land
+# while a backfill is still at work; sets B_BIG.
+B_BIG=
+big_corpus() {
+    make_corpus
+    [[ -n $B_BIG ]] && return 0
+    B_BIG=$H_TMP/b/big
+    local k c
+    for k in 1 2 3 4; do
+        for c in "$B_CORPUS"/*/; do
+            c=${c%/}
+            mkdir -p "$B_BIG"
+            cp -a "$c" "$B_BIG/copy$k-${c##*/}"
+        done
+    done
+}
+
+# fault_corpus TRY: the tree and extra arguments for a fault scenario's TRY-th backfill (sets
+# F_ROOT, F_ARGS): the corpus first; then, when the fault missed (the backfill was done
+# before it landed), four times the work on one connection.
+fault_corpus() {
+    if [[ $1 -eq 1 ]]; then
+        F_ROOT=$B_CORPUS F_ARGS=()
+    else
+        big_corpus
+        F_ROOT=$B_BIG F_ARGS=(--connections 1)
+    fi
+}
+
 # wait_backends DB TIMEOUT_S: wait until the agent has a backend in DB; sets BACKENDS.
 wait_backends() {
     _have_backends() {
@@ -388,54 +417,65 @@ scen_B() {
     local url p stopped
 
     scenario "B1 a backend paused beyond the statement deadline (SIGSTOP 4 s)"
-    new_db b_stop || { fail "new_db"; return; }
-    url=$DB_URL
-    start_agent b_stop backfill --root "$B_CORPUS" --db "$url" --source b --log-format json \
-        --statement-timeout-ms 2000
-    local bpid=$APID
-    stopped=0
-    # Pause once the first rows are in: the writing phase, where statements carry the deadline
-    # (a pause during the connection handshake is governed by libpq's connect_timeout instead).
-    _b1_rows() { [[ $(qd "$url" "SELECT count(*) FROM contents") -gt 0 ]] || dead "$bpid"; }
-    wait_for 30 _b1_rows
-    if wait_backends "$DB" 5; then
-        for p in $BACKENDS; do
-            if kill -STOP "$p" 2>/dev/null; then
-                H_STOPPED+=("$p")
-                stopped=$((stopped + 1))
-            fi
-        done
-        # The fault itself lasts 4 s (twice the deadline): a duration, not a condition.
-        sleep 4
-        for p in $BACKENDS; do kill -CONT "$p" 2>/dev/null; done
-    fi
-    check "a backend of the backfill was found and paused ($stopped)" test "$stopped" -ge 1
-    wait_exit "$bpid" 120
-    echo "  (backfill under the pause: rc=$EXIT_RC)"
-    check_sanitizer "$H_TMP/b_stop.err"
-    if grep -qE 'within 2000 ms|statement-timeout' "$H_TMP/b_stop.err"; then
-        pass "the log names the passed deadline: $(grep -oE '"msg":"[^"]*"' "$H_TMP/b_stop.err" | grep -m1 -E 'lost|stopped|unreach' ) $(grep -oE '[^"]*within 2000 ms[^"]*' "$H_TMP/b_stop.err" | head -1)"
+    # The fault counts only when it hit the backfill: a backend paused while it was at work,
+    # and the backfill saying the deadline passed. A backfill done first is tried again with
+    # more work (fault_corpus).
+    local try bpid err
+    for try in 1 2 3; do
+        fault_corpus "$try"
+        new_db "b_stop$try" || { fail "new_db"; return; }
+        url=$DB_URL err=$H_TMP/b_stop$try.err
+        start_agent "b_stop$try" backfill --root "$F_ROOT" --db "$url" --source b --log-format json \
+            --statement-timeout-ms 2000 ${F_ARGS[@]+"${F_ARGS[@]}"}
+        bpid=$APID
+        stopped=0
+        # Pause once the first rows are in: the writing phase, where statements carry the
+        # deadline (a pause during the connection handshake is governed by libpq's
+        # connect_timeout instead).
+        _b1_rows() { [[ $(qd "$url" "SELECT count(*) FROM contents") -gt 0 ]] || dead "$bpid"; }
+        wait_for 30 _b1_rows
+        if alive "$bpid" && wait_backends "$DB" 5; then
+            for p in $BACKENDS; do
+                if kill -STOP "$p" 2>/dev/null; then
+                    H_STOPPED+=("$p")
+                    stopped=$((stopped + 1))
+                fi
+            done
+            # The fault itself lasts 4 s (twice the deadline): a duration, not a condition.
+            sleep 4
+            for p in $BACKENDS; do kill -CONT "$p" 2>/dev/null; done
+        fi
+        wait_exit "$bpid" 120
+        check_sanitizer "$err"
+        echo "  (try $try: paused $stopped backend(s); backfill under the pause: rc=$EXIT_RC)"
+        if [[ $stopped -ge 1 ]] && grep -qE 'within 2000 ms|statement-timeout' "$err"; then
+            break
+        fi
+    done
+    check "a backend of the backfill was found and paused ($stopped; try $try)" test "$stopped" -ge 1
+    if grep -qE 'within 2000 ms|statement-timeout' "$err"; then
+        pass "the log names the passed deadline: $(grep -oE '"msg":"[^"]*"' "$err" | grep -m1 -E 'lost|stopped|unreach' ) $(grep -oE '[^"]*within 2000 ms[^"]*' "$err" | head -1)"
     else
         fail "no log line about the passed deadline (2000 ms)"
-        grep -E '"level":"(warn|error)"' "$H_TMP/b_stop.err" | head -5 | cut -c1-300 | sed 's/^/      /'
+        grep -E '"level":"(warn|error)"' "$err" | head -5 | cut -c1-300 | sed 's/^/      /'
     fi
     if [[ $EXIT_RC == 2 ]]; then
-        run_agent b_stop_rerun backfill --root "$B_CORPUS" --db "$url" --source b --log-format json
+        run_agent b_stop_rerun backfill --root "$F_ROOT" --db "$url" --source b --log-format json
         EXIT_RC=$RC
     fi
     assert_eq "backfill finishes (exit 0, or 2 then a re-run exits 0)" 0 "$EXIT_RC"
-    assert_equals_clean "B1" "$B_CORPUS" "$url" true 0
+    assert_equals_clean "B1" "$F_ROOT" "$url" true 0
 
     scenario "B2a pg_terminate_backend during a backfill"
     # The fault counts only when it hit the backfill: a backend terminated and the backfill
-    # saying so in its log. A backfill that ended first is tried again on a fresh database with
-    # --connections 1 (one backend, so slower), then again.
-    local killed=0 try injected=0 b2args=()
+    # saying so in its log. A backfill done first is tried again with more work (fault_corpus).
+    local killed=0 injected=0
     for try in 1 2 3; do
+        fault_corpus "$try"
         new_db "b_term$try" || { fail "new_db"; return; }
         url=$DB_URL
-        start_agent "b_term$try" backfill --root "$B_CORPUS" --db "$url" --source b --log-format json \
-            ${b2args[@]+"${b2args[@]}"}
+        start_agent "b_term$try" backfill --root "$F_ROOT" --db "$url" --source b --log-format json \
+            ${F_ARGS[@]+"${F_ARGS[@]}"}
         bpid=$APID
         # Terminate once the first rows are in, so that the loss hits the writing phase.
         _some_rows() { [[ $(qd "$url" "SELECT count(*) FROM contents") -gt 0 ]] || dead "$bpid"; }
@@ -451,16 +491,15 @@ scen_B() {
             injected=1
             break
         fi
-        b2args=(--connections 1)
     done
     check "the termination hit the backfill, which logged the lost connection (try $try)" \
         test "$injected" -eq 1
     if [[ $EXIT_RC == 2 ]]; then
-        run_agent b_term_rerun backfill --root "$B_CORPUS" --db "$url" --source b --log-format json
+        run_agent b_term_rerun backfill --root "$F_ROOT" --db "$url" --source b --log-format json
         EXIT_RC=$RC
     fi
     assert_eq "backfill finishes (exit 0, or 2 then a re-run exits 0)" 0 "$EXIT_RC"
-    assert_equals_clean "B2a" "$B_CORPUS" "$url" true 0
+    assert_equals_clean "B2a" "$F_ROOT" "$url" true 0
 
     scenario "B2b pg_terminate_backend during a watch"
     local WR=$H_TMP/b/wroot
