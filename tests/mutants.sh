@@ -116,16 +116,18 @@ if [[ $LIST -eq 1 ]]; then
     done
     exit 0
 fi
+for a in ${PICK[@]+"${PICK[@]}"}; do
+    if [[ " ${M_NAME[*]} " != *" $a "* ]]; then
+        echo "mutants.sh: no mutant named $a (--list shows them)" >&2
+        exit 2
+    fi
+done
 SEL=()
 for i in "${!M_NAME[@]}"; do
     if [[ ${#PICK[@]} -eq 0 || " ${PICK[*]} " == *" ${M_NAME[i]} "* ]]; then
         SEL+=("$i")
     fi
 done
-if [[ ${#SEL[@]} -eq 0 ]]; then
-    echo "mutants.sh: no mutant named ${PICK[*]} (--list shows them)" >&2
-    exit 2
-fi
 for v in CO_TEST_DB CO_PGDIR; do
     if [[ -z ${!v:-} ]]; then
         echo "mutants.sh: $v is not set (deploy/test.sh sets it)" >&2
@@ -217,17 +219,20 @@ PY
 }
 
 ERRORS=() KILLED=() SURVIVED=()
+declare -A STALE=()
 
 # Every mutant's text must be where the table says before anything runs: stale ones fail now.
 for i in "${SEL[@]}"; do
     f=$COPY/${M_FILE[i]}
     if [[ ! -f $f ]]; then
-        ERRORS+=("${M_NAME[i]}: STALE: ${M_FILE[i]} does not exist")
-        continue
+        STALE[$i]="${M_FILE[i]} does not exist"
+    else
+        n=$("$PY" -c 'import sys; print(open(sys.argv[1], encoding="utf-8").read().count(sys.argv[2]))' "$f" "${M_FROM[i]}")
+        [[ $n == 1 ]] || STALE[$i]="its text occurs $n times in ${M_FILE[i]} (must be exactly once)"
     fi
-    n=$("$PY" -c 'import sys; print(open(sys.argv[1], encoding="utf-8").read().count(sys.argv[2]))' "$f" "${M_FROM[i]}")
-    if [[ $n != 1 ]]; then
-        ERRORS+=("${M_NAME[i]}: STALE: its text occurs $n times in ${M_FILE[i]} (must be exactly once): fix the table")
+    if [[ -n ${STALE[$i]:-} ]]; then
+        ERRORS+=("${M_NAME[i]}: STALE: ${STALE[$i]}: update the table to the code")
+        say "   STALE     ${M_NAME[i]}: ${STALE[$i]}"
     fi
 done
 
@@ -237,7 +242,7 @@ NBASE=0
 say "== baselines (each test on the unmutated copy)"
 for i in "${SEL[@]}"; do
     spec=${M_TEST[i]}
-    [[ -n ${BASE_OK[$spec]+x} ]] && continue
+    [[ -z ${STALE[$i]:-} && -z ${BASE_OK[$spec]+x} ]] || continue
     NBASE=$((NBASE + 1))
     log=$SCRATCH/baseline-$NBASE.log
     t=$(now_s)
@@ -259,6 +264,7 @@ say "== mutants"
 for i in "${SEL[@]}"; do
     name=${M_NAME[i]} file=${M_FILE[i]} spec=${M_TEST[i]}
     log=$SCRATCH/mutant-${name//\//-}.log
+    [[ -z ${STALE[$i]:-} ]] || continue
     if [[ ${BASE_OK[$spec]:-0} != 1 ]]; then
         ERRORS+=("$name: not judged: its test ($spec) does not pass cleanly without the mutant")
         continue
