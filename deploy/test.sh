@@ -3,10 +3,15 @@
 #
 # Installs what is missing, builds the sanitizer build, starts a throwaway PostgreSQL 15
 # (unix socket in a temp dir, a free port on 127.0.0.1), runs the cmocka tests (ctest),
-# the shell-level suites in tests/sh/ and a bounded fuzz run, stops the server (on failure
-# too) and exits non-zero on any failure.
+# the shell-level suites in tests/sh/, the mutants (tests/mutants.sh: each must be caught)
+# and a bounded fuzz run, stops the server (on failure too) and exits non-zero on any failure.
 #
 #   deploy/test.sh [--no-fuzz] [--fuzz-seconds N] [--keep]
+#
+# Every check runs: the suites run in strict mode (CO_TEST_STRICT=1), where a check skipped
+# although the machine has what it needs (root, a writable /proc/sys, setpriv, ...) fails,
+# and so does a suite that ran no check; the CO_*_ONLY scenario filters of local runs are
+# refused. The summary line counts passed, failed and skipped checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
@@ -21,6 +26,15 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
+# Scenario filters (CO_WATCH_ONLY, CO_HARDEN_ONLY, CO_BACKFILL_ONLY, ...) are for local runs
+# of one suite: the whole suite is run here, every check of it.
+filters=$(env | sed -nE 's/^(CO_[A-Z0-9_]*_ONLY)=.+/\1/p' | tr '\n' ' ')
+if [[ -n $filters ]]; then
+    echo "test.sh: $filters: scenario filters are for local runs; unset them (every check runs here)" >&2
+    exit 2
+fi
+export CO_TEST_STRICT=1
+
 say() { printf '\n== %s\n' "$*"; }
 
 # ---- packages (only what is missing) ------------------------------------------------
@@ -28,7 +42,7 @@ say() { printf '\n== %s\n' "$*"; }
 . "$SRC/deploy/packages.sh"
 ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev \
     libcmocka-dev postgresql-15 postgresql-client-15 postgresql-15-pgtap clang \
-    libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl
+    libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl ccache
 
 # ---- build ------------------------------------------------------------------------
 BUILD=$SRC/build-asan
@@ -59,13 +73,17 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "$CO_TEST_DB"
 
-passed=0 failed=0 failures=()
+passed=0 failed=0 skipped=0 failures=() skips=()
 record() { # record NAME RC
     if [[ $2 -eq 0 ]]; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1)); failures+=("$1")
     fi
+}
+# record_fail NAME: one more failure, named (a count of 0 failures does not hide a bad exit)
+record_fail() {
+    failed=$((failed + 1)); failures+=("$1")
 }
 
 # ---- cmocka tests -----------------------------------------------------------------
@@ -74,14 +92,27 @@ set +e
 (cd "$BUILD" && ctest --output-on-failure --timeout 900 2>&1) | tee "$WORK/ctest.log"
 rc=${PIPESTATUS[0]}
 set -e
-ctest_line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$WORK/ctest.log" | tail -1)
-total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$ctest_line")
-nfail=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$ctest_line")
+ctest_line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$WORK/ctest.log" | tail -1 || true)
 if [[ -z $ctest_line ]]; then
-    record ctest 1
+    record_fail "ctest (no result line: exit $rc)"
 else
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$ctest_line")
+    nfail=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$ctest_line")
     passed=$((passed + total - nfail)); failed=$((failed + nfail))
-    [[ $rc -eq 0 ]] || failures+=(ctest)
+    [[ $nfail -eq 0 ]] || failures+=("ctest ($nfail failed)")
+    # ctest's exit status counts too: it fails for more than failed tests
+    [[ $rc -eq 0 || $nfail -gt 0 ]] || record_fail "ctest (exit $rc)"
+    [[ $total -gt 0 ]] || record_fail "ctest (no test ran)"
+fi
+# Skipped tests, by ctest or inside a cmocka program (its own output is in LastTest.log): on
+# this machine every one of them can run, so each is a failure too.
+n=$( (grep -hE '\*\*\*Skipped|\*\*\*Not Run' "$WORK/ctest.log" || true) | wc -l)
+m=$( (sed -nE 's/^\[  SKIPPED \] ([0-9]+) test\(s\), listed below:.*/\1/p' \
+    "$BUILD/Testing/Temporary/LastTest.log" 2>/dev/null || true) | awk '{ s += $1 } END { print s + 0 }')
+if [[ $((n + m)) -gt 0 ]]; then
+    skipped=$((skipped + n + m)); skips+=("ctest: $((n + m))")
+    record_fail "ctest ($((n + m)) skipped)"
+    grep -hE '^\[  SKIPPED \] [^0-9]' "$BUILD/Testing/Temporary/LastTest.log" 2>/dev/null | sort -u || true
 fi
 
 # ---- shell-level suites (RLS, migrations, end-to-end, deploy) ----------------------
@@ -94,15 +125,40 @@ for t in "$SRC"/tests/sh/test_*.sh; do
     rc=${PIPESTATUS[0]}
     set -e
     echo "$name: $([[ $rc -eq 0 ]] && echo PASS || echo "FAIL (exit $rc)")"
-    # A suite that counts its assertions ("NAME: N passed, M failed") adds them; the others
-    # count as one test each.
-    counts=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$WORK/$name.log" | tail -1 || true)
-    if [[ -n $counts && $rc -eq 0 ]]; then
-        passed=$((passed + $(sed -E 's/^[^:]*: ([0-9]+) passed.*/\1/' <<<"$counts")))
-    else
-        record "$name" $rc
+    # Each suite ends with "NAME: N passed, M failed, K skipped": its counts are added. A suite
+    # that prints no such line, ran no check, or exits non-zero whatever its counts, fails.
+    counts=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" "$WORK/$name.log" | tail -1 || true)
+    if [[ -z $counts ]]; then
+        record_fail "$name (no summary line; exit $rc)"
+        continue
     fi
+    read -r p f k < <(sed -E 's/^[^:]*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/' <<<"$counts")
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k))
+    [[ $k -eq 0 ]] || skips+=("$name: $k")
+    if [[ $f -gt 0 ]]; then
+        failures+=("$name ($f failed)")
+    elif [[ $rc -ne 0 ]]; then
+        record_fail "$name (exit $rc)"
+    fi
+    [[ $((p + f)) -gt 0 ]] || record_fail "$name (ran no check)"
 done
+
+# ---- mutants: the code broken on purpose, each time the test meant for it must fail --------
+say "mutants"
+set +e
+bash "$SRC/tests/mutants.sh" 2>&1 | tee "$WORK/mutants.log"
+rc=${PIPESTATUS[0]}
+set -e
+counts=$(grep -E '^mutants: [0-9]+ killed, [0-9]+ survived, [0-9]+ errors' "$WORK/mutants.log" | tail -1 || true)
+if [[ -z $counts ]]; then
+    record_fail "mutants (no summary line; exit $rc)"
+else
+    read -r k sv er < <(sed -E 's/^mutants: ([0-9]+) killed, ([0-9]+) survived, ([0-9]+) errors.*/\1 \2 \3/' <<<"$counts")
+    passed=$((passed + k)); failed=$((failed + sv + er))
+    [[ $((sv + er)) -eq 0 ]] || failures+=("mutants ($sv survived, $er errors)")
+    [[ $rc -eq 0 || $((sv + er)) -gt 0 ]] || record_fail "mutants (exit $rc)"
+    [[ $k -gt 0 ]] || record_fail "mutants (none killed)"
+fi
 
 # ---- fuzzing ----------------------------------------------------------------------
 if [[ $FUZZ -eq 1 ]]; then
@@ -121,6 +177,7 @@ if [[ $FUZZ -eq 1 ]]; then
 fi
 
 say "summary"
-[[ $failed -eq 0 ]] || echo "failed: ${failures[*]}"
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+[[ ${#skips[@]} -eq 0 ]] || echo "skipped: ${skips[*]}"
+[[ ${#failures[@]} -eq 0 ]] || echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[[ $failed -eq 0 && ${#failures[@]} -eq 0 ]]

@@ -8,6 +8,9 @@
 
 # shellcheck shell=bash disable=SC2034 # RC, STOP_RC, APID, BACKENDS: results for the caller
 
+# shellcheck source=tests/sh/skip_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/skip_lib.sh"
+
 H_PASS=0
 H_FAIL=0
 H_FAILED=()
@@ -95,6 +98,20 @@ new_db() {
 # qd URL SQL: one query, unaligned, tuples only, '|' between columns.
 qd() { psql "$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2" 2>&1; }
 
+# qcmp URL SQL: qd for a result compared with another: a failed query prints its error with a
+# marker unique to the call, so that two failures never compare equal; returns 1.
+qcmp() {
+    local out rc
+    out=$(psql "$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2" 2>&1)
+    rc=$?
+    if [[ $rc -ne 0 ]]; then
+        printf 'QUERY FAILED: %s\nQUERY FAILED (psql exit %s, #%s-%s-%s)\n' "$out" "$rc" \
+            "$BASHPID" "$RANDOM" "$RANDOM"
+        return 1
+    fi
+    printf '%s\n' "$out"
+}
+
 # The agent's server backends in database $1 (application_name creatoros-agent).
 agent_backends() {
     qd "$CO_TEST_DB" "SELECT pid FROM pg_stat_activity WHERE application_name = 'creatoros-agent'
@@ -111,7 +128,7 @@ snapshot() {
     local url=$1 filter=$2 live=$3 cond
     cond="($filter)"
     [[ $live == 1 ]] && cond="$cond AND c.deleted_at IS NULL"
-    qd "$url" "
+    qcmp "$url" "
 SELECT 'content', c.slug, c.content_type, coalesce(c.title, '<null>'),
        coalesce(md5(c.content), '<null>'), coalesce(p.slug, '-'),
        coalesce(c.sequence_order::text, '-'), c.status, coalesce(c.fidelity_score::text, '-'),
@@ -120,7 +137,7 @@ SELECT 'content', c.slug, c.content_type, coalesce(c.title, '<null>'),
        LATERAL (SELECT split_part(c.slug, '/', 1) AS course) x
  WHERE $cond
  ORDER BY c.slug COLLATE \"C\""
-    qd "$url" "
+    qcmp "$url" "
 SELECT 'project', slug, name, status
   FROM content_projects, LATERAL (SELECT slug AS course) x
  WHERE ($filter) $([[ $live == 1 ]] && echo "AND status <> 'archived'")
@@ -129,7 +146,7 @@ SELECT 'project', slug, name, status
 
 # counts URL FILTER: live contents, projects, duplicates (slug; live lesson per file).
 counts() {
-    qd "$1" "
+    qcmp "$1" "
 SELECT (SELECT count(*) FROM contents c WHERE deleted_at IS NULL AND (SELECT ($2) FROM
           (SELECT split_part(c.slug, '/', 1) AS course) x)) AS live,
        (SELECT count(*) FROM content_projects p WHERE status <> 'archived' AND (SELECT ($2) FROM

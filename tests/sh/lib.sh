@@ -2,12 +2,19 @@
 #
 # Source it, then `lib_init NAME`; each test calls `test_begin NAME`, creates what it needs
 # (`new_db`, `agent`), asserts (`assert_eq`, `assert_contains`, ...), and the script ends with
-# `lib_finish`, which prints "NAME: N passed, M failed" and exits non-zero on any failure.
+# `lib_finish`, which prints "NAME: N passed, M failed, K skipped" and exits non-zero on any
+# failure (or when no check ran). A check that cannot run says so with `skip` or
+# `require_capability` (skip_lib.sh): never silently. `lib_run FN...` runs the suite's test
+# functions; CO_<NAME>_ONLY="FN ..." (e.g. CO_BACKFILL_ONLY=t_rerun) runs some of them, in
+# local runs only (deploy/test.sh refuses the filters).
 # Databases (co_bf_<name>_$$) are dropped WITH (FORCE) on exit, on failure too; so is the
 # work directory. Hooks registered with `lib_on_exit CMD` run first (e.g. restart a server).
 #
 # Needs CO_TEST_DB (a superuser URL on the local cluster), CO_AGENT (the binary) and
 # CO_SOURCE_DIR; deploy/test.sh exports them.
+
+# shellcheck source=tests/sh/skip_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/skip_lib.sh"
 
 LIB_NAME=
 LIB_PASS=0
@@ -153,6 +160,22 @@ q() {
     psql "$1" -XAtq -v ON_ERROR_STOP=1 -c "$2"
 }
 
+# qcmp URL SQL: q for a value that is compared with another: on an error it prints the error
+# with a marker unique to this call, so that two failed queries never compare equal (nor
+# equal an expected empty result), and returns 1.
+qcmp() {
+    local out rc
+    out=$(psql "$1" -XAtq -v ON_ERROR_STOP=1 -c "$2" 2>&1)
+    rc=$?
+    if [[ $rc -ne 0 ]]; then
+        # the marker on the last line too: callers may keep only that one (| tail -1)
+        printf 'QUERY FAILED: %s\nQUERY FAILED (psql exit %s, #%s-%s-%s)\n' "$out" "$rc" \
+            "$BASHPID" "$RANDOM" "$RANDOM"
+        return 1
+    fi
+    printf '%s\n' "$out"
+}
+
 # new_db NAME [--no-migrate]: create co_bf_<NAME>_$$ and migrate it with the agent.
 # Sets DB (its name) and URL; dropped at exit. Returns 1 (and counts a failure) on error.
 new_db() {
@@ -195,12 +218,23 @@ ag_summary() {
     grep -E '^(dry run: )?[0-9]+ files: ' <<<"$AG_OUT" | tail -1
 }
 
+# lib_run FN...: run the test functions, those CO_<NAME>_ONLY selects when it is set.
+lib_run() {
+    local fn
+    only_filter "CO_$(tr '[:lower:]' '[:upper:]' <<<"${LIB_NAME#test_}")_ONLY"
+    for fn in "$@"; do
+        if [[ -z $ONLY || " $ONLY " == *" $fn "* ]]; then
+            "$fn"
+        fi
+    done
+}
+
 lib_finish() {
-    printf '\n%s: %d passed, %d failed\n' "$LIB_NAME" "$LIB_PASS" "$LIB_FAIL"
+    echo
     if ((LIB_FAIL > 0)); then
         printf '%s: failures in: %s\n' "$LIB_NAME" \
             "$(printf '%s\n' "${LIB_FAILED_TESTS[@]}" | sort -u | tr '\n' ' ')"
-        exit 1
     fi
+    summary_line "$LIB_NAME" "$LIB_PASS" "$LIB_FAIL" || exit 1
     exit 0
 }

@@ -12,8 +12,11 @@ SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 COURSE=atendimento-com-ia
 DEADLINE_S=${CO_QUICKSTART_TIMEOUT:-600}
 
+# shellcheck source=tests/sh/skip_lib.sh
+. "$SRC/tests/sh/skip_lib.sh"
+OKS=0
 fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
+ok() { OKS=$((OKS + 1)); echo "ok: $*"; }
 
 [[ $(id -u) -eq 0 ]] || fail "needs root (quickstart.sh runs PostgreSQL as the postgres user)"
 
@@ -128,3 +131,4 @@ n=$(q "SELECT count(*) FROM contents WHERE content_type = 'course_module'
 ok "backfill wrote the outline, 2 modules and 3 lessons"
 
 echo "test_quickstart: all checks passed in $(($(date +%s) - start))s"
+summary_line test_quickstart "$OKS" 0

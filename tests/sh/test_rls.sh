@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # test_rls.sh -- the RLS policies and the agent role, checked with pgTAP in a fresh database.
 #
-# Creates a database in the CO_TEST_DB cluster, applies the migrations (with
-# `creatoros-agent migrate` when the binary has that verb, else psql over sql/[0-9]*.sql in
-# name order), installs pgtap, runs tests/sql/rls_test.sql and prints its TAP. Fails on any
-# `not ok`, an unmet plan or a SQL error; drops the database on every path.
-# Needs CO_TEST_DB (a superuser URL; deploy/test.sh sets it) and postgresql-15-pgtap.
+# Creates a database in the CO_TEST_DB cluster, applies the migrations with
+# `creatoros-agent migrate`, installs pgtap, runs tests/sql/rls_test.sql and prints its TAP.
+# Fails on any `not ok`, an unmet plan or a SQL error; drops the database on every path.
+# Needs CO_TEST_DB, CO_AGENT (deploy/test.sh sets them) and postgresql-15-pgtap.
 set -euo pipefail
 
 SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -29,15 +28,9 @@ trap cleanup EXIT INT TERM
 
 psql "$CO_TEST_DB" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB" >/dev/null
 
-if [[ -n ${CO_AGENT:-} && -x $CO_AGENT ]] && "$CO_AGENT" migrate --help >/dev/null 2>&1; then
-    echo "# migrations applied by $CO_AGENT migrate"
-    "$CO_AGENT" migrate --db "$URL" || fail "creatoros-agent migrate failed"
-else
-    echo "# migrations applied by psql (no creatoros-agent with a migrate verb)"
-    for f in "$SRC"/sql/[0-9]*.sql; do
-        psql "$URL" -X -q -v ON_ERROR_STOP=1 -f "$f" >/dev/null || fail "psql -f $f failed"
-    done
-fi
+[[ -n ${CO_AGENT:-} && -x $CO_AGENT ]] || fail "CO_AGENT is not an executable (deploy/test.sh sets it)"
+echo "# migrations applied by $CO_AGENT migrate"
+"$CO_AGENT" migrate --db "$URL" || fail "creatoros-agent migrate failed"
 psql "$URL" -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pgtap' >/dev/null ||
     fail "cannot install pgtap (apt-get install postgresql-15-pgtap)"
 
@@ -54,5 +47,7 @@ passed=$(grep -cE '^ok [0-9]+' <<<"$out" || true)
 failed=$(grep -cE '^not ok' <<<"$out" || true)
 [[ $failed -eq 0 ]] || fail "$failed of $plan pgTAP assertions failed"
 [[ $passed -eq $plan ]] || fail "planned $plan assertions, $passed passed"
+[[ $passed -gt 0 ]] || fail "no pgTAP assertion ran"
 ! grep -q '^# Looks like' <<<"$out" || fail "pgTAP: $(grep '^# Looks like' <<<"$out")"
 echo "# rls: $passed/$plan assertions passed"
+echo "test_rls: $passed passed, $failed failed, 0 skipped"

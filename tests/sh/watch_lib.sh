@@ -5,6 +5,9 @@
 # Sourced, not run. Expects CO_TEST_DB and CO_AGENT; sets W_TMP (removed by w_cleanup).
 # Every wait polls with a deadline (STYLE.md: never a fixed sleep for a condition).
 
+# shellcheck source=tests/sh/skip_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/skip_lib.sh"
+
 W_PASS=0
 W_FAIL=0
 W_FAILED=()
