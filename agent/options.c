@@ -586,6 +586,7 @@ options_man(void)
 
     strbuf_addf(&sb, ".TH CREATOROS\\-AGENT 1 \"\" \"creatoros\\-agent %s\" \"User Commands\"\n",
                 CO_VERSION);
+    strbuf_addstr(&sb, ".nh\n.ad l\n");
     strbuf_addstr(&sb, man_head);
     for (size_t i = 0; i < NVERBS; i++) {
         strbuf_addstr(&sb, ".TP\n.B ");

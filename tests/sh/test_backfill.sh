@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lib_init test_backfill
 
 FIX=$CO_SOURCE_DIR/tests/fixtures/backfill
-BENCH=$CO_SOURCE_DIR/../shared/bench
+BENCH=$CO_SOURCE_DIR/bench
 PY=/usr/bin/python3
 LEAK=LEAK_TOKEN_7f3a9c
 LEFTOVER=LEFTOVER_TOKEN_b41d
@@ -850,10 +850,6 @@ t_outage() {
         echo "skip: CO_PGDIR is not set: cannot stop the server"
         return
     fi
-    if [[ ! -x $BENCH/gen_corpus.py && ! -f $BENCH/gen_corpus.py ]]; then
-        fail "no $BENCH/gen_corpus.py"
-        return
-    fi
     local C=$WORK/corpus clean_url pid rc total
     "$PY" "$BENCH/gen_corpus.py" "$C" --courses 30 --modules 5 --lessons 10 --body-bytes 4096 --seed 7 >/dev/null ||
         { fail "gen_corpus.py failed"; return; }
@@ -888,8 +884,8 @@ t_outage() {
     assert_eq "re-run after the restart: exit 0" 0 "$AG_RC"
     agent backfill --root "$C" --db "$clean_url" --source bf-crash --log-format text
     assert_eq "clean backfill: exit 0" 0 "$AG_RC"
-    local verify=$BENCH/verify.sql
-    assert_eq "verify.sql fingerprint: resumed = clean" \
+    local verify=$BENCH/fingerprint.sql
+    assert_eq "bench/fingerprint.sql: resumed = clean" \
         "$(psql "$clean_url" -XAtq -v ON_ERROR_STOP=1 -f "$verify" 2>&1)" \
         "$(psql "$URL" -XAtq -v ON_ERROR_STOP=1 -f "$verify" 2>&1)"
     local rows_sql="SELECT c.slug, c.content_type, c.title, md5(c.content), p.slug, c.sequence_order, c.status,
