@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_backfill.sh -- `creatoros-agent backfill` and `status` end to end: the fixture tree
 # (tests/fixtures/backfill) into a real PostgreSQL, asserting the exact rows of
-# DATA-CONTRACT.md, then re-runs, edits, bad files, a server crash mid-backfill, dry runs,
+# docs/CONTRACT.md, then re-runs, edits, bad files, a server crash mid-backfill, dry runs,
 # two sources in one database, passwords kept out of the output, and `status`.
 #
 # Each test gets its own database (co_bf_<name>_$$, dropped at exit) and its own copy of

@@ -925,7 +925,7 @@ scen_F() {
     VA=$VB/creatoros-agent
     if [[ ! -x $VA ]]; then
         echo "  (building $VB)"
-        if ! { cmake -S "$CO_SOURCE_DIR" -B "$VB" -DCMAKE_BUILD_TYPE=Debug -DCO_TESTS=OFF &&
+        if ! { cmake -S "$CO_SOURCE_DIR" -B "$VB" -DCMAKE_BUILD_TYPE=Debug &&
             cmake --build "$VB" --target creatoros-agent -j"$(nproc)"; } >"$H_TMP/vg-build.log" 2>&1; then
             fail "cannot build $VB: $(tail -5 "$H_TMP/vg-build.log")"
             return
