@@ -42,7 +42,7 @@ else
     fail "no __stack_chk_fail: built without -fstack-protector-strong"
 fi
 if [[ $FORTIFY -eq 1 ]]; then
-    chk=$(grep -oE '__[a-z0-9_]+_chk' <<<"$symbols" | grep -v __stack_chk_fail | sort -u | tr '\n' ' ')
+    chk=$(grep -oE '__[a-z0-9_]+_chk\b' <<<"$symbols" | grep -vx '__stack_chk' | sort -u | tr '\n' ' ')
     if [[ -n $chk ]]; then
         ok "_FORTIFY_SOURCE (checked functions: $chk)"
     else
