@@ -200,6 +200,7 @@ on_watch_fd(struct loop *l, int fd, uint32_t events, void *arg)
 /* ---- the database ------------------------------------------------------------------------ */
 
 static long retry_timer_cb(struct loop *l, long long id, void *arg);
+static void touch_source(struct daemon *d);
 
 /* The database went away (or never came): keep watching, retry with backoff. */
 static void
@@ -246,6 +247,7 @@ db_try(struct daemon *d)
     if (queue_rescan_needed(d->queue)) {
         d->rescan = true;
     }
+    touch_source(d); /* a sync time that waited for the database */
     return true;
 }
 
