@@ -77,7 +77,7 @@ else
     PGDIR=$(mktemp -d /tmp/co-bench.XXXXXX)
     chmod 0755 "$PGDIR"
     DB=$("$SRC/deploy/pg.sh" start "$PGDIR")
-    psqlq() { psql "$DB" -XAtq -v ON_ERROR_STOP=1 "$@"; }
+    psqlq() { PGOPTIONS='-c client_min_messages=warning' psql "$DB" -XAtq -v ON_ERROR_STOP=1 "$@"; }
     "$AGENT" migrate --db "$DB" --log-level warn >/dev/null
     find "$CORPUS" -name '*.md' -type f -print0 | xargs -0 cat >/dev/null # warm cache
     files=$(find "$CORPUS" -name '*.md' -type f | wc -l)
