@@ -81,7 +81,7 @@ else
     "$AGENT" migrate --db "$DB" --log-level warn >/dev/null
     find "$CORPUS" -name '*.md' -type f -print0 | xargs -0 cat >/dev/null # warm cache
     files=$(find "$CORPUS" -name '*.md' -type f | wc -l)
-    mb=$(du -sm "$CORPUS" | cut -f1)
+    mb=$(find "$CORPUS" -name '*.md' -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')
     echo "corpus: $files files, $mb MB ($CORPUS)"
     # one_run NAME: a backfill under /usr/bin/time; prints "wall_s files_per_s rss_mb fingerprint"
     one_run() {
