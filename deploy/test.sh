@@ -31,7 +31,7 @@ say() { printf '\n== %s\n' "$*"; }
 ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev \
     libcmocka-dev postgresql-15 postgresql-client-15 postgresql-15-pgtap clang \
     libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl \
-    binutils dpkg-dev file man-db curl prometheus-node-exporter
+    binutils dpkg-dev file man-db bsdutils bsdextrautils curl prometheus-node-exporter
 
 passed=0 failed=0 failures=()
 record() { # record NAME RC
