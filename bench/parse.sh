@@ -23,7 +23,7 @@ cmake --build "$build" --target parse_bench >/dev/null
 
 runs=$(mktemp)
 trap 'rm -f "$runs"' EXIT
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
     "$build/parse_bench" "$corpus" | tee -a "$runs"
 done
 # The median run by files_per_s.
