@@ -13,6 +13,10 @@ int cmd_migrate(const struct config *cfg);
 int cmd_status(const struct config *cfg);
 int cmd_parse(const struct config *cfg);
 
+/* Defaults of the verbs' own settings (--rescan-interval, --connect-retry). */
+#define CMD_DEFAULT_RESCAN_INTERVAL_S 60L /* watch: fallback rescans of unwatched directories */
+#define CMD_DEFAULT_CONNECT_RETRY_S 10L   /* backfill, migrate, status: retry an absent database */
+
 /* Exit statuses shared by the verbs. */
 #define EXIT_REJECTED 1 /* backfill: some files rejected; status: tree and database differ */
 #define EXIT_NO_DB 2    /* the database could not be reached (or refused us) */

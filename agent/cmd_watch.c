@@ -8,13 +8,19 @@
 #include "agent/cmd.h"
 #include "agent/log.h"
 #include "agent/loop.h"
+#include "agent/metrics.h"
 #include "agent/queue.h"
 #include "agent/sdnotify.h"
 #include "agent/watch.h"
 #include "common/strbuf.h"
+#include "persist/sync.h"
 
 #define RETRY_CAP_MS 30000    /* database retries back off up to this */
 #define OVERFLOW_CAP_MS 30000 /* repeated overflows rescan at most this often */
+/* The source's last sync time (what `status` prints) is recorded at most this often: one
+ * small transaction, not one per batch. */
+#define TOUCH_INTERVAL_MS 10000
+#define LAST_REJECTED_MAX 300 /* bytes of the last rejection kept for the STATUS= line */
 
 struct daemon {
     const struct config *cfg;
@@ -39,6 +45,11 @@ struct daemon {
     long overflows;
     long watchdog_ms;        /* half the systemd watchdog period; 0 without one */
     long long last_watchdog; /* when WATCHDOG=1 was last sent */
+    struct metrics *metrics; /* --metrics-file; NULL without one (the calls are no-ops) */
+    bool touch_pending;      /* rows were written since the source's last sync time was set */
+    long long last_touch;    /* when it was set (loop ms); 0: not yet */
+    long long touch_timer;
+    char last_rejected[LAST_REJECTED_MAX]; /* "path: reason" of the latest rejection */
 };
 
 /* A long reconcile (the first one, on a big tree) keeps the systemd watchdog fed. */
@@ -60,10 +71,10 @@ static void
 notify_status(struct daemon *d)
 {
     sd_notify_sendf("STATUS=%s; %ld files synced, %ld rejected, %ld deleted; watching %zu "
-                    "directories; %zu paths pending",
+                    "directories; %zu paths pending%s%s",
                     d->db_up ? "database up" : "database unreachable, retrying", d->total.synced,
-                    d->total.rejected, d->total.deleted, watch_count(d->watch),
-                    queue_len(d->queue));
+                    d->total.rejected, d->total.deleted, watch_count(d->watch), queue_len(d->queue),
+                    *d->last_rejected ? "; last rejected: " : "", d->last_rejected);
 }
 
 /* ---- watcher callbacks: events are hints, the filesystem is the truth ---------------------- */
@@ -121,6 +132,7 @@ on_overflow(void *arg)
     long long now = loop_now_ms();
 
     d->overflows++;
+    metrics_count(d->metrics, METRIC_OVERFLOWS, 1);
     /* Repeated overflows back off instead of rescanning in a loop: the next rescan waits
      * until overflow_ms has passed since the last one. */
     if (now - d->last_overflow_rescan >= d->overflow_ms) {
@@ -167,8 +179,10 @@ on_limit(void *arg, const char *rel_dir)
         d->unwatched = true;
         d->rescan_timer =
             loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000, rescan_timer_cb, d);
+        char interval[32];
+        snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
         log_kv(LOG_WARN, "falling back to periodic rescans for unwatched directories", "interval_s",
-               d->cfg->rescan_interval_s > 0 ? "set" : "0");
+               interval);
     }
 }
 
@@ -186,6 +200,7 @@ on_watch_fd(struct loop *l, int fd, uint32_t events, void *arg)
 /* ---- the database ------------------------------------------------------------------------ */
 
 static long retry_timer_cb(struct loop *l, long long id, void *arg);
+static void touch_source(struct daemon *d);
 
 /* The database went away (or never came): keep watching, retry with backoff. */
 static void
@@ -197,6 +212,7 @@ db_down(struct daemon *d, const char *why)
         d->db_down_logged = true;
     }
     d->db_up = false;
+    metrics_gauge(d->metrics, METRIC_DB_UP, 0);
     pg_disconnect(d->pg);
     if (d->retry_timer == 0) {
         d->retry_ms = cmd_backoff_next(d->retry_ms, RETRY_CAP_MS);
@@ -225,11 +241,13 @@ db_try(struct daemon *d)
     }
     cmd_log_versions(d->pg);
     d->db_up = true;
+    metrics_gauge(d->metrics, METRIC_DB_UP, 1);
     d->retry_ms = 0;
     /* What happened while it was away is in the queue, unless the queue overflowed. */
     if (queue_rescan_needed(d->queue)) {
         d->rescan = true;
     }
+    touch_source(d); /* a sync time that waited for the database */
     return true;
 }
 
@@ -246,6 +264,87 @@ retry_timer_cb(struct loop *l, long long id, void *arg)
 }
 
 /* ---- flushing: the before-sleep hook ------------------------------------------------------ */
+
+static long touch_timer_cb(struct loop *l, long long id, void *arg);
+
+/*
+ * Record the source's last sync time (`status`: "last sync that wrote") when rows were
+ * written since it was last recorded: at once, or TOUCH_INTERVAL_MS after the previous
+ * time (a timer, armed only while a time waits). While the database is away it waits for
+ * the next batch that commits.
+ */
+static void
+touch_source(struct daemon *d)
+{
+    long long now = loop_now_ms();
+    struct err err;
+
+    if (!d->touch_pending || !d->db_up || d->pg == NULL || d->cfg->dry_run) {
+        return;
+    }
+    if (d->last_touch != 0 && now - d->last_touch < TOUCH_INTERVAL_MS) {
+        if (d->touch_timer == 0) {
+            d->touch_timer = loop_add_timer(
+                d->loop, (long)(d->last_touch + TOUCH_INTERVAL_MS - now), touch_timer_cb, d);
+        }
+        return;
+    }
+    struct sync_ctx ctx = {.pg = d->pg, .source = engine_source(d->engine), .root = d->cfg->root};
+    if (sync_touch_source(&ctx, &err) != 0) {
+        log_kv(LOG_WARN, "cannot record the sync time", "error", err.msg);
+        return;
+    }
+    d->touch_pending = false;
+    d->last_touch = now;
+}
+
+static long
+touch_timer_cb(struct loop *l, long long id, void *arg)
+{
+    struct daemon *d = arg;
+
+    (void)l;
+    (void)id;
+    d->touch_timer = 0;
+    touch_source(d);
+    return -1;
+}
+
+/*
+ * What a sync call did: totals, metrics, the last rejection. The engine's list of
+ * rejections is the call's own (cleared before each), so it never fills up and stops
+ * recording on a daemon that runs for months.
+ */
+static void
+account(struct daemon *d, const struct engine_stats *st, enum pg_errclass cls)
+{
+    const char *rej = engine_rejections(d->engine);
+    size_t len = strlen(rej);
+
+    d->total.synced += st->synced;
+    d->total.rejected += st->rejected;
+    d->total.deleted += st->deleted;
+    metrics_count(d->metrics, METRIC_SYNCED, st->synced);
+    metrics_count(d->metrics, METRIC_REJECTED, st->rejected);
+    metrics_count(d->metrics, METRIC_DELETED, st->deleted);
+    if (len > 0) {
+        /* the last line, without its newline */
+        size_t end = rej[len - 1] == '\n' ? len - 1 : len;
+        size_t start = end;
+        while (start > 0 && rej[start - 1] != '\n') {
+            start--;
+        }
+        snprintf(d->last_rejected, sizeof(d->last_rejected), "%.*s", (int)(end - start),
+                 rej + start);
+    }
+    if (cls == PG_OK) {
+        metrics_sync_ok(d->metrics);
+        if (st->rows > 0) {
+            d->touch_pending = true;
+        }
+        touch_source(d);
+    }
+}
 
 static void
 after_sync(struct daemon *d, enum pg_errclass cls, const struct err *err)
@@ -270,10 +369,12 @@ do_rescan(struct daemon *d)
     d->rescan = false;
     d->last_overflow_rescan = loop_now_ms();
     log_kv(LOG_INFO, "rescan", "overflows", d->overflows > 0 ? "yes" : NULL);
+    engine_clear_rejections(d->engine);
     enum pg_errclass cls = engine_reconcile(d->engine, &st, reconcile_progress, d, &err);
-    d->total.synced += st.synced;
-    d->total.rejected += st.rejected;
-    d->total.deleted += st.deleted;
+    if (cls == PG_OK) {
+        metrics_reconcile(d->metrics, loop_now_ms() - d->last_overflow_rescan);
+    }
+    account(d, &st, cls);
     snprintf(files, sizeof(files), "%ld", st.seen);
     if (cls == PG_OK) {
         char synced[32];
@@ -310,10 +411,9 @@ flush(struct daemon *d)
             paths[i] = items[i].path;
             subtree[i] = items[i].subtree;
         }
+        engine_clear_rejections(d->engine);
         enum pg_errclass cls = engine_sync_paths(d->engine, paths, subtree, n, &st, &err);
-        d->total.synced += st.synced;
-        d->total.rejected += st.rejected;
-        d->total.deleted += st.deleted;
+        account(d, &st, cls);
         if (cls == PG_TRANSIENT || cls == PG_FATAL) {
             /* nothing of this batch is lost: the paths wait for the database */
             queue_requeue(d->queue, items, n, loop_now_ms());
@@ -353,6 +453,8 @@ before_sleep(struct loop *l, void *arg)
     if (due >= 0) {
         d->settle_timer = loop_add_timer(d->loop, due > 0 ? due : 1, settle_timer_cb, d);
     }
+    metrics_gauge(d->metrics, METRIC_QUEUE_DEPTH, (long)queue_len(d->queue));
+    metrics_gauge(d->metrics, METRIC_WATCHES, (long)watch_count(d->watch));
 }
 
 /* ---- signals ------------------------------------------------------------------------------- */
@@ -410,6 +512,14 @@ cmd_watch(const struct config *cfg)
         rc = 2;
         goto out;
     }
+    if (cfg->metrics_file != NULL) {
+        d.metrics = metrics_create(cfg->metrics_file, d.loop, &err);
+        if (d.metrics == NULL) {
+            log_kv(LOG_ERROR, "cannot start", "error", err.msg);
+            rc = 2;
+            goto out;
+        }
+    }
     d.watchdog_ms = sd_watchdog_ms() / 2;
     d.queue = queue_create((size_t)cfg->queue_limit, cfg->settle_ms);
     if (!cfg->dry_run || cfg->db_url != NULL) {
@@ -436,6 +546,7 @@ cmd_watch(const struct config *cfg)
     }
     char ndirs[32];
     snprintf(ndirs, sizeof(ndirs), "%zu", watch_count(d.watch));
+    metrics_gauge(d.metrics, METRIC_WATCHES, (long)watch_count(d.watch));
     log_kv(LOG_INFO, "watching", "root", cfg->root, "directories", ndirs, "source",
            engine_source(d.engine), "dry_run", cfg->dry_run ? "true" : NULL);
     d.rescan = true;
@@ -464,6 +575,7 @@ cmd_watch(const struct config *cfg)
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
 out:
+    metrics_destroy(d.metrics);
     watch_destroy(d.watch);
     engine_destroy(d.engine);
     queue_destroy(d.queue);

@@ -21,6 +21,16 @@ static struct {
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+static void (*stderr_hook)(void *arg);
+static void *stderr_hook_arg;
+
+void
+log_set_stderr_hook(void (*cb)(void *arg), void *arg)
+{
+    stderr_hook = cb;
+    stderr_hook_arg = arg;
+}
+
 static int
 open_file(const char *path)
 {
@@ -140,6 +150,9 @@ log_write(enum log_level level, const char *msg, const char *const *fields)
         }
     }
     strbuf_addch(&sb, '\n');
+    if (lg.fd == 2 && stderr_hook != NULL) {
+        stderr_hook(stderr_hook_arg);
+    }
     /* One write(2) per line: lines from one process never interleave in O_APPEND files. */
     const char *p = sb.buf;
     size_t left = sb.len;

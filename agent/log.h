@@ -25,6 +25,12 @@ extern enum log_level log_min_level;
  * pass a secret.
  */
 void log_write(enum log_level level, const char *msg, const char *const *fields);
+/*
+ * Call cb(arg) before each line written to stderr (not to a --log-file): a progress line
+ * drawn in place on the terminal clears itself there, so that no log line lands inside it.
+ * cb NULL removes the hook.
+ */
+void log_set_stderr_hook(void (*cb)(void *arg), void *arg);
 /* printf-style message without fields. */
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

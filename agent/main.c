@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -68,8 +69,18 @@ main(int argc, char **argv)
         print_version();
         return 0;
     }
+    /* Hidden: the README's option table, the man page and the bash completion, all printed
+     * from the one option table (the build writes the last two; a test checks the first). */
     if (strcmp(argv[1], "--help-markdown") == 0) {
         options_markdown();
+        return 0;
+    }
+    if (strcmp(argv[1], "--help-man") == 0) {
+        options_man();
+        return 0;
+    }
+    if (strcmp(argv[1], "--help-bash-completion") == 0) {
+        options_bash_completion();
         return 0;
     }
     verb = options_verb(argv[1]);
@@ -84,6 +95,16 @@ main(int argc, char **argv)
             return 0;
         }
         fprintf(stderr, "creatoros-agent %s: %s\n", argv[1], err.msg);
+        return 2;
+    }
+    /*
+     * From here on the process holds the connection string (argv, the environment, libpq's
+     * copy): no core dump, and no ptrace or /proc/PID/mem by another process of the same
+     * user. The systemd unit also sets LimitCORE=0.
+     */
+    if ((verb & VERB_DB) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fprintf(stderr, "creatoros-agent: cannot mark the process not dumpable\n");
+        free(cfg.files);
         return 2;
     }
     char *db_url = hide_password(&cfg, argc, argv);

@@ -29,11 +29,13 @@ struct config {
     const char *source;
     const char *log_file;
     const char *fallback_encoding;
+    const char *metrics_file; /* watch: Prometheus textfile; NULL: none */
     enum log_format log_format;
     enum log_level log_level;
     bool dry_run;
     bool force;
     bool json;
+    bool no_progress; /* backfill: no progress line even on a terminal */
     long max_file_bytes;
     long settle_ms;
     long rescan_interval_s;
@@ -51,8 +53,9 @@ const char *options_verb_name(enum verb verb);
 
 /*
  * Fill cfg from defaults, then the environment (CREATOROS_<NAME>, SUPABASE_DB_URL,
- * DATABASE_URL, CREATOR_OS_DB_PERSIST), then argv (the words after the verb). Returns 0,
- * 1 when --help was printed, or -1 with a message in err.
+ * DATABASE_URL, CREATOR_OS_DB_PERSIST), then argv (the words after the verb). A number
+ * outside its option's range is refused, naming the option (or variable) and the range.
+ * Returns 0, 1 when --help was printed, or -1 with a message in err.
  */
 int options_parse(struct config *cfg, enum verb verb, int argc, char **argv, struct err *err);
 
@@ -61,5 +64,11 @@ void options_help(enum verb verb);
 
 /* Print the option table as Markdown (for the README: `creatoros-agent --help-markdown`). */
 void options_markdown(void);
+
+/* Print the man page, creatoros-agent(1), in man(7) markup (`creatoros-agent --help-man`). */
+void options_man(void);
+
+/* Print a bash completion script for every verb and option (`--help-bash-completion`). */
+void options_bash_completion(void);
 
 #endif

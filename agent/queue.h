@@ -14,6 +14,10 @@
  */
 struct queue;
 
+/* The daemon's defaults (--settle-ms, --queue-limit). */
+#define QUEUE_DEFAULT_SETTLE_MS 100L
+#define QUEUE_DEFAULT_LIMIT 100000L
+
 /* One path handed to the daemon: path relative to the root; subtree: re-check the directory
  * prefix path and every file recorded under it ("" is the whole tree). */
 struct queue_item {

@@ -82,7 +82,7 @@ struct watch {
     char buf[WATCH_BUF_SIZE] __attribute__((aligned(__alignof__(struct inotify_event))));
 };
 
-/* The names DATA-CONTRACT.md ignores: hidden, and editor leftovers (*~, *.swp, *.tmp, #*#). */
+/* The names docs/CONTRACT.md ignores: hidden, and editor leftovers (*~, *.swp, *.tmp, #*#). */
 static bool
 ignored_name(const char *name)
 {

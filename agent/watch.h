@@ -10,7 +10,7 @@
  * Events are hints, the filesystem is the truth: the watcher says which paths to look at,
  * the daemon stats them (AT_SYMLINK_NOFOLLOW) and syncs what it finds. Only directories are
  * watched (one watch each), never files, never through a symlink; hidden names and editor
- * leftovers (see DATA-CONTRACT.md) are skipped. Every inotify call of the project is in
+ * leftovers (see docs/CONTRACT.md) are skipped. Every inotify call of the project is in
  * watch.c.
  *
  * rel paths are relative to the root, '/'-separated, without a leading "./"; the root itself

@@ -57,7 +57,7 @@ ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-
 # Without -Werror: that is for development and CI (deploy/test.sh); a user's newer compiler
 # with a new warning must not stop the quick start.
 say "building creatoros-agent (Release) in $SRC/build"
-cmake -S "$SRC" -B "$SRC/build" -DCMAKE_BUILD_TYPE=Release -DCO_TESTS=OFF -DCO_WERROR=OFF >/dev/null
+cmake -S "$SRC" -B "$SRC/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$SRC/build" --target creatoros-agent -j"$(nproc)"
 
 # ---- where the cluster lives ---------------------------------------------------------

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # test.sh -- the project's whole test suite, from a fresh Debian 12 machine, as root.
 #
-# Installs what is missing, builds the sanitizer build, starts a throwaway PostgreSQL 15
-# (unix socket in a temp dir, a free port on 127.0.0.1), runs the cmocka tests (ctest),
-# the shell-level suites in tests/sh/, the mutants (tests/mutants.sh: each must be caught)
-# and a bounded fuzz run, stops the server (on failure too) and exits non-zero on any failure.
+# Checks that the repository stands alone (no machine path, nothing beside it), installs what
+# is missing, builds the sanitizer build (tests on, warnings as errors), starts a throwaway
+# PostgreSQL 15 (unix socket in a temp dir, a free port on 127.0.0.1), runs the cmocka
+# tests and the build checks (ctest), the shell-level suites in tests/sh/ (among them the
+# .deb, installed and purged), the mutants (tests/mutants.sh: each must be caught) and a
+# bounded fuzz run, stops the server (on failure too) and exits non-zero on any failure.
 #
 #   deploy/test.sh [--no-fuzz] [--fuzz-seconds N] [--keep]
 #
@@ -42,12 +44,34 @@ say() { printf '\n== %s\n' "$*"; }
 . "$SRC/deploy/packages.sh"
 ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev \
     libcmocka-dev postgresql-15 postgresql-client-15 postgresql-15-pgtap clang \
-    libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl ccache
+    libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl ccache \
+    binutils dpkg-dev file man-db bsdutils bsdextrautils curl prometheus-node-exporter
+
+passed=0 failed=0 skipped=0 failures=() skips=()
+record() { # record NAME RC
+    if [[ $2 -eq 0 ]]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1)); failures+=("$1")
+    fi
+}
+# record_fail NAME: one more failure, named (a count of 0 failures does not hide a bad exit)
+record_fail() {
+    failed=$((failed + 1)); failures+=("$1")
+}
+
+# ---- the repository stands alone ----------------------------------------------------------
+say "no machine path, nothing beside the repository"
+set +e
+bash "$SRC/tests/sh/check_paths.sh" "$SRC"
+record check_paths $?
+set -e
 
 # ---- build ------------------------------------------------------------------------
 BUILD=$SRC/build-asan
 say "building (AddressSanitizer + UndefinedBehaviorSanitizer) in $BUILD"
-cmake -S "$SRC" -B "$BUILD" -DCO_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S "$SRC" -B "$BUILD" -DCO_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
+    -DCO_WERROR=ON >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
 
 # ---- a throwaway PostgreSQL -------------------------------------------------------
@@ -72,19 +96,6 @@ export CO_AGENT=$BUILD/creatoros-agent
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "$CO_TEST_DB"
-
-passed=0 failed=0 skipped=0 failures=() skips=()
-record() { # record NAME RC
-    if [[ $2 -eq 0 ]]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1)); failures+=("$1")
-    fi
-}
-# record_fail NAME: one more failure, named (a count of 0 failures does not hide a bad exit)
-record_fail() {
-    failed=$((failed + 1)); failures+=("$1")
-}
 
 # ---- cmocka tests -----------------------------------------------------------------
 say "ctest"
@@ -164,7 +175,7 @@ fi
 if [[ $FUZZ -eq 1 ]]; then
     say "fuzz_frontmatter for ${FUZZ_SECONDS}s"
     set +e
-    CC=clang cmake -S "$SRC" -B "$SRC/build-fuzz" -DCO_FUZZ=ON -DCO_TESTS=OFF \
+    CC=clang cmake -S "$SRC" -B "$SRC/build-fuzz" -DCO_FUZZ=ON -DBUILD_TESTING=OFF -DCO_WERROR=ON \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
         cmake --build "$SRC/build-fuzz" -j"$(nproc)" --target fuzz_frontmatter &&
         mkdir -p "$WORK/fuzz-corpus" &&

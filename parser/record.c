@@ -1,4 +1,4 @@
-/* record.c -- one course file's bytes to the contract's row values (DATA-CONTRACT "Rows"). */
+/* record.c -- one course file's bytes to the contract's row values (docs/CONTRACT.md "Rows"). */
 #include "parser/record.h"
 
 #include <limits.h>
@@ -542,7 +542,7 @@ module_from_fm(const struct yj_doc *doc)
 }
 
 /*
- * N and L (DATA-CONTRACT "Lessons"): the first rule whose pattern matches decides, as the
+ * N and L (docs/CONTRACT.md "Lessons"): the first rule whose pattern matches decides, as the
  * contract's "first that applies" says. A number too large for a long (a 30-digit run) is
  * unknown (-1), never wrapped, and does not hand over to the next rule.
  */

@@ -10,7 +10,7 @@
 
 struct strbuf;
 
-/* What a path relative to the root is (DATA-CONTRACT.md, "The tree"). */
+/* What a path relative to the root is (docs/CONTRACT.md, "The tree"). */
 enum file_kind {
     FILE_IGNORED = 0,
     FILE_BRIEF_CANDIDATE, /* ROOT/<course>/COURSE-BRIEF*.md: the brief if chosen (tree_brief_rank)

@@ -1,5 +1,5 @@
-/* tree.c -- which paths below the root are briefs, lessons, or nothing (DATA-CONTRACT "The tree").
- */
+/* tree.c -- which paths below the root are briefs, lessons, or nothing (docs/CONTRACT.md,
+ * "The tree"). */
 #include <string.h>
 
 #include "parser/record.h"

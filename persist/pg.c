@@ -137,7 +137,8 @@ pg_create(const struct pg_opts *opts)
 
     pg->url = opts->url != NULL ? xstrdup(opts->url) : NULL;
     pg->display = pg_redact(opts->url);
-    pg->deadline_ms = opts->statement_timeout_ms > 0 ? opts->statement_timeout_ms : 60000;
+    pg->deadline_ms = opts->statement_timeout_ms > 0 ? opts->statement_timeout_ms
+                                                     : PG_DEFAULT_STATEMENT_TIMEOUT_MS;
     pg->plain = opts->plain;
     pg->custom_plans = opts->custom_plans;
     pg->notice = opts->notice;

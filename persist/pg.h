@@ -16,9 +16,12 @@ enum pg_errclass {
     PG_FATAL,     /* anything else (schema missing, privileges): an operator must act */
 };
 
+/* The client-side deadline of one round trip when none is given (--statement-timeout-ms). */
+#define PG_DEFAULT_STATEMENT_TIMEOUT_MS 60000L
+
 struct pg_opts {
     const char *url;           /* NULL: libpq's PG* variables */
-    long statement_timeout_ms; /* client-side deadline of one round trip (0: 60 s) */
+    long statement_timeout_ms; /* client-side deadline of one round trip (0: the default) */
     bool plain; /* connect only: no prepared statements, no pipeline (migrate, status) */
     /* Re-plan every execution (plan_cache_mode = force_custom_plan): for a long-lived
      * connection, whose tables may have been truncated or bulk-loaded since its generic

@@ -6,8 +6,8 @@
 -- databases of one cluster migrated at once may race to create them: the DO blocks treat
 -- "already exists" as success.
 --
--- Column names, types and CHECK lists match the CreatorOS schema (and the benchmark
--- stand-in, shared/bench/schema.sql). Safe to apply twice with psql (IF NOT EXISTS,
+-- Column names, types and CHECK lists match the CreatorOS schema (docs/SCHEMA.md).
+-- Safe to apply twice with psql (IF NOT EXISTS,
 -- CREATE OR REPLACE); `creatoros-agent migrate` applies it once and records it.
 -- No BEGIN/COMMIT here: migrate wraps every file in its own transaction.
 

@@ -6,7 +6,7 @@
 -- place for a secret): until the operator runs ALTER ROLE creatoros_agent PASSWORD '...'
 -- it can only log in where pg_hba.conf trusts it. See docs/SCHEMA.md.
 --
--- Grants: read, insert and update the rows of DATA-CONTRACT.md; delete only the
+-- Grants: read, insert and update the rows of docs/CONTRACT.md; delete only the
 -- content_minds/content_tags links (a tag that leaves the front-matter is unlinked).
 -- Never DELETE on contents or content_projects: the agent soft-deletes (deleted_at).
 --

@@ -9,7 +9,10 @@
 
 #include <cmocka.h>
 
+#include "agent/cmd.h"
 #include "agent/options.h"
+#include "agent/queue.h"
+#include "parser/record.h"
 #include "persist/pg.h"
 
 /* A writable argv (the -Wwrite-strings safe way). Free with argv_free. */
@@ -56,6 +59,13 @@ test_defaults(void **state)
     assert_int_equal(cfg.settle_ms, 100);
     assert_int_equal(cfg.rescan_interval_s, 60);
     assert_int_equal(cfg.max_file_bytes, 8 << 20);
+    /* the defaults are the constants the code uses */
+    assert_int_equal(cfg.settle_ms, QUEUE_DEFAULT_SETTLE_MS);
+    assert_int_equal(cfg.queue_limit, QUEUE_DEFAULT_LIMIT);
+    assert_int_equal(cfg.rescan_interval_s, CMD_DEFAULT_RESCAN_INTERVAL_S);
+    assert_int_equal(cfg.statement_timeout_ms, PG_DEFAULT_STATEMENT_TIMEOUT_MS);
+    assert_int_equal(cfg.max_file_bytes, (long)PARSE_DEFAULT_MAX_FILE_BYTES);
+    assert_null(cfg.metrics_file);
     assert_false(cfg.dry_run);
     free(cfg.files);
 }
@@ -104,6 +114,7 @@ test_errors_name_the_option(void **state)
     ARGV(missing, "--root");
     ARGV(bad_format, "--log-format", "xml");
     ARGV(bad_encoding, "--fallback-encoding", "NO-SUCH-CHARSET");
+    ARGV(zero_rescan, "--rescan-interval", "0");
 
     (void)state;
     assert_int_equal(options_parse(&cfg, VERB_WATCH, 2, bad_number, &err), -1);
@@ -127,6 +138,12 @@ test_errors_name_the_option(void **state)
     assert_non_null(strstr(err.msg, "unknown encoding \"NO-SUCH-CHARSET\""));
     free(cfg.files);
     argv_free(bad_encoding, bad_encoding_n);
+    /* 0 would rescan the tree continuously: refused at start, naming the range */
+    assert_int_equal(options_parse(&cfg, VERB_WATCH, 2, zero_rescan, &err), -1);
+    assert_non_null(strstr(err.msg, "--rescan-interval"));
+    assert_non_null(strstr(err.msg, "5 to 86400"));
+    free(cfg.files);
+    argv_free(zero_rescan, zero_rescan_n);
 }
 
 static void

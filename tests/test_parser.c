@@ -1409,7 +1409,7 @@ test_json_lesson(void **state)
 static void
 test_generated_corpus_shape(void **state)
 {
-    /* The shape gen_corpus.py writes (see /work/shared/bench/gen_corpus.py). */
+    /* The shape bench/gen_corpus.py writes for its lessons. */
     static const char *lesson = "---\n"
                                 "lesson_id: \"1.10\"\n"
                                 "title: \"Aula 1.10: Compreender a estratégia\"\n"

@@ -4,7 +4,7 @@
 #
 # Sourced, not run. Expects CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them);
 # sets H_TMP (a 0755 work directory, removed by h_cleanup, which the caller traps on EXIT).
-# Every wait polls with a deadline (STYLE.md: never a fixed sleep for a condition).
+# Every wait polls with a deadline (never a fixed sleep for a condition).
 
 # shellcheck shell=bash disable=SC2034 # RC, STOP_RC, APID, BACKENDS: results for the caller
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_backfill.sh -- `creatoros-agent backfill` and `status` end to end: the fixture tree
 # (tests/fixtures/backfill) into a real PostgreSQL, asserting the exact rows of
-# DATA-CONTRACT.md, then re-runs, edits, bad files, a server crash mid-backfill, dry runs,
+# docs/CONTRACT.md, then re-runs, edits, bad files, a server crash mid-backfill, dry runs,
 # two sources in one database, passwords kept out of the output, and `status`.
 #
 # Each test gets its own database (co_bf_<name>_$$, dropped at exit) and its own copy of
@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lib_init test_backfill
 
 FIX=$CO_SOURCE_DIR/tests/fixtures/backfill
-BENCH=$CO_SOURCE_DIR/../shared/bench
+BENCH=$CO_SOURCE_DIR/bench
 PY=/usr/bin/python3
 LEAK=LEAK_TOKEN_7f3a9c
 LEFTOVER=LEFTOVER_TOKEN_b41d
@@ -866,7 +866,7 @@ pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 t_outage() {
     test_begin "5 server killed mid-backfill"
     require_capability pgdir "5 server killed mid-backfill" || return
-    if [[ ! -x $BENCH/gen_corpus.py && ! -f $BENCH/gen_corpus.py ]]; then
+    if [[ ! -f $BENCH/gen_corpus.py ]]; then
         fail "no $BENCH/gen_corpus.py"
         return
     fi
@@ -906,13 +906,13 @@ t_outage() {
     assert_eq "re-run after the restart: exit 0" 0 "$AG_RC"
     agent backfill --root "$C" --db "$clean_url" --source bf-crash --log-format text
     assert_eq "clean backfill: exit 0" 0 "$AG_RC"
-    local verify=$BENCH/verify.sql fa fb
+    local verify=$BENCH/fingerprint.sql fa fb
     # a failed fingerprint on both sides is no agreement
     if fa=$(psql "$clean_url" -XAtq -v ON_ERROR_STOP=1 -f "$verify" 2>&1) &&
         fb=$(psql "$URL" -XAtq -v ON_ERROR_STOP=1 -f "$verify" 2>&1); then
-        assert_eq "verify.sql fingerprint: resumed = clean" "$fa" "$fb"
+        assert_eq "bench/fingerprint.sql: resumed = clean" "$fa" "$fb"
     else
-        fail "verify.sql fingerprint: a side failed: ${fb:-$fa}"
+        fail "bench/fingerprint.sql: a side failed: ${fb:-$fa}"
     fi
     local rows_sql="SELECT c.slug, c.content_type, c.title, md5(c.content), p.slug, c.sequence_order, c.status,
             c.fidelity_score, c.deleted_at IS NULL

@@ -36,7 +36,7 @@ trap h_cleanup EXIT
 trap 'exit 130' INT TERM
 
 MAKE_TREE=$CO_SOURCE_DIR/tests/hostile/make_tree.sh
-GEN_CORPUS=$CO_SOURCE_DIR/../shared/bench/gen_corpus.py
+GEN_CORPUS=$CO_SOURCE_DIR/bench/gen_corpus.py
 H_AGENT=$CO_AGENT
 T_START=$(now_ms)
 only_filter CO_HARDEN_ONLY # sets ONLY (refused under deploy/test.sh)
@@ -342,24 +342,8 @@ make_corpus() {
     [[ -n $B_CORPUS ]] && return 0
     B_CORPUS=$H_TMP/b/corpus
     mkdir -p "$B_CORPUS"
-    if [[ -f $GEN_CORPUS ]]; then
-        /usr/bin/python3 "$GEN_CORPUS" "$B_CORPUS" --courses 20 --modules 5 --lessons 10 \
-            --body-bytes 2048 --seed 3 >/dev/null
-    else
-        # The bench generator is not in this checkout: an equivalent corpus, by hand.
-        local c m l body
-        body=$(head -c 2048 /dev/zero | tr '\0' 'a' | fold -w 64)
-        for ((c = 1; c <= 20; c++)); do
-            mkdir -p "$B_CORPUS/course-$c/lessons"
-            printf -- '---\ntitle: "Course %d"\n---\n# Course %d\n' "$c" "$c" >"$B_CORPUS/course-$c/COURSE-BRIEF.md"
-            for ((m = 1; m <= 5; m++)); do
-                for ((l = 1; l <= 10; l++)); do
-                    printf -- '---\nlesson_id: "%d.%d"\ntitle: "L %d.%d"\nmodule_name: "M%d"\n---\n%s\n' \
-                        "$m" "$l" "$m" "$l" "$m" "$body" >"$B_CORPUS/course-$c/lessons/$m.$l-x.md"
-                done
-            done
-        done
-    fi
+    /usr/bin/python3 "$GEN_CORPUS" "$B_CORPUS" --courses 20 --modules 5 --lessons 10 \
+        --body-bytes 2048 --seed 3 >/dev/null
 }
 
 # big_corpus: four copies of the corpus side by side (80 courses), for a fault that must land
@@ -997,7 +981,7 @@ scen_F() {
     VA=$VB/creatoros-agent
     if [[ ! -x $VA ]]; then
         echo "  (building $VB)"
-        if ! { cmake -S "$CO_SOURCE_DIR" -B "$VB" -DCMAKE_BUILD_TYPE=Debug -DCO_TESTS=OFF &&
+        if ! { cmake -S "$CO_SOURCE_DIR" -B "$VB" -DCMAKE_BUILD_TYPE=Debug &&
             cmake --build "$VB" --target creatoros-agent -j"$(nproc)"; } >"$H_TMP/vg-build.log" 2>&1; then
             fail "cannot build $VB: $(tail -5 "$H_TMP/vg-build.log")"
             return

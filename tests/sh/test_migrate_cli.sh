@@ -2,7 +2,7 @@
 # test_migrate_cli.sh -- the migrations from the outside: twice through psql, and `creatoros-agent migrate`.
 #
 # 1. sql/[0-9]*.sql applied twice with psql in name order (the files are idempotent-safe)
-#    and the benchmark fingerprint (bench/verify.sql) runs on the resulting schema.
+#    and the row fingerprint (bench/fingerprint.sql) runs on the resulting schema.
 # 2. `creatoros-agent migrate`: a fresh database migrated, again (nothing to do),
 #    --dry-run writing nothing, a password never echoed, and an edited migration refused
 #    with its file named. A binary without the verb is a failure.
@@ -52,11 +52,10 @@ done
 ok "the ${#files[@]} migrations apply twice through psql"
 [[ $(q "$URL" "SELECT count(*) FROM pg_policies WHERE schemaname = 'public'") -gt 20 ]] ||
     fail "policies missing after two passes"
-verify=$SRC/bench/verify.sql
-[[ -f $verify ]] || fail "$verify is missing"
-out=$(psql "$URL" -X -At -v ON_ERROR_STOP=1 -f "$verify") || fail "verify.sql failed on the schema"
-[[ $out == 0\|0\|0\|0\|0\|* ]] || fail "verify.sql printed '$out' on an empty schema"
-ok "bench/verify.sql (the benchmark's row fingerprint) runs on the schema"
+out=$(psql "$URL" -X -At -v ON_ERROR_STOP=1 -f "$SRC/bench/fingerprint.sql") ||
+    fail "bench/fingerprint.sql failed on the schema"
+[[ $out == 0\|0\|0\|0\|0\|0\|0\|* ]] || fail "bench/fingerprint.sql printed '$out' on an empty schema"
+ok "bench/fingerprint.sql runs on the schema"
 
 # ---- 2. the migrate verb -------------------------------------------------------------------
 [[ -n ${CO_AGENT:-} && -x $CO_AGENT ]] || fail "CO_AGENT is not an executable (deploy/test.sh sets it)"

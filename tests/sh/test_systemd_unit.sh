@@ -22,7 +22,8 @@ SYSCALLS=(execve access arch_prctl getcwd geteuid getuid ioctl pread64 set_tid_a
           clock_gettime clock_nanosleep rt_sigprocmask rt_sigaction fcntl
           getsockopt setsockopt getsockname getpeername sendmsg recvmsg
           getpid exit_group uname statx readlink readlinkat prlimit64 timerfd_gettime
-          clone clone3 set_robust_list rseq madvise prctl)
+          clone clone3 set_robust_list rseq madvise prctl
+          rename renameat renameat2 fchmod unlink unlinkat)
 
 # shellcheck source=tests/sh/skip_lib.sh
 . "$SRC/tests/sh/skip_lib.sh"
@@ -100,6 +101,7 @@ expect NotifyAccess main
 expect Restart on-failure
 expect NoNewPrivileges yes
 expect ProtectSystem strict
+expect LimitCORE 0 # the process holds the database password
 nonempty WatchdogSec
 [[ $(last WatchdogSec) != 0 ]] || fail "WatchdogSec=0 disables the watchdog"
 nonempty EnvironmentFile

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_watch.sh -- `creatoros-agent watch` end to end: a real tree, real inotify, the real
-# PostgreSQL of the test run; each scenario checks that the rows converge to DATA-CONTRACT.md.
+# PostgreSQL of the test run; each scenario checks that the rows converge to docs/CONTRACT.md.
 #
 # Scenarios (each with a fresh database co_watch_<pid>_sNN and a fresh root under /tmp):
 #   s01 course created (brief, then lessons)     s09 database stopped 10 s while files change

@@ -3,7 +3,7 @@
 # the agent's life (started by PID, stopped by PID), its JSON log and the rows it writes.
 #
 # Sourced, not run. Expects CO_TEST_DB and CO_AGENT; sets W_TMP (removed by w_cleanup).
-# Every wait polls with a deadline (STYLE.md: never a fixed sleep for a condition).
+# Every wait polls with a deadline (never a fixed sleep for a condition).
 
 # shellcheck source=tests/sh/skip_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/skip_lib.sh"
