@@ -47,6 +47,10 @@ static const struct option_desc option_table[] = {
      "reject files larger than N bytes"},
     {"fallback-encoding", OPT_STRING, VERB_TREE, FIELD(fallback_encoding), NULL, "NAME",
      "convert files that are not UTF-8 from this iconv encoding (e.g. WINDOWS-1252)"},
+    /* clang-format off */
+    {"harden", OPT_BOOL, VERB_MIGRATE, FIELD(harden), "false", NULL, "also close the known holes of an existing CreatorOS database's policies, listing each change"},
+    {"revert", OPT_BOOL, VERB_MIGRATE, FIELD(revert), "false", NULL, "take back everything migrate (and --harden) added to an existing CreatorOS database; rows stay"},
+    /* clang-format on */
     {"force", OPT_BOOL, VERB_BACKFILL, FIELD(force), "false", NULL,
      "re-read and re-write every file, ignoring the recorded file state"},
     {"json", OPT_BOOL, VERB_STATUS | VERB_BACKFILL, FIELD(json), "false", NULL,
@@ -78,7 +82,7 @@ static const struct {
     {VERB_BACKFILL, "backfill", "backfill [options]",
      "reconcile the tree once and exit (progress on a terminal)"},
     {VERB_MIGRATE, "migrate", "migrate [options]",
-     "apply the sql/ migrations compiled into the binary (idempotent, recorded)"},
+     "build the CreatorOS schema in an empty database, or adopt an existing one (recorded)"},
     {VERB_STATUS, "status", "status [options]",
      "what the database holds against the tree; files in error"},
     {VERB_PARSE, "parse", "parse [options] FILE...",
@@ -284,6 +288,9 @@ options_parse(struct config *cfg, enum verb verb, int argc, char **argv, struct 
     }
     if (verb == VERB_PARSE && cfg->nfiles == 0) {
         return err_set(err, "parse needs at least one FILE (see parse --help)");
+    }
+    if (cfg->harden && cfg->revert) {
+        return err_set(err, "--harden and --revert do opposite things; give one of them");
     }
     if (cfg->connections < 1 || cfg->connections > 2) {
         return err_set(err, "--connections: expected 1 or 2, got %ld", cfg->connections);
