@@ -1,4 +1,5 @@
-/* adopt.c -- an existing CreatorOS database: what the agent relies on, its known holes, the way back. */
+/* adopt.c -- an existing CreatorOS database: what the agent needs, its known holes, the way back.
+ */
 #include "persist/adopt.h"
 
 #include <stdlib.h>
@@ -23,17 +24,20 @@ static const char SQL_RECORD_CHANGE[] =
 static const char SQL_INVENTORY[] =
     "SELECT 'role creatoros_agent' FROM pg_catalog.pg_roles WHERE rolname = 'creatoros_agent' "
     "UNION ALL "
-    "SELECT 'schema creatoros_agent' WHERE pg_catalog.to_regnamespace('creatoros_agent') IS NOT NULL "
+    "SELECT 'schema creatoros_agent' "
+    "WHERE pg_catalog.to_regnamespace('creatoros_agent') IS NOT NULL "
     "UNION ALL "
     "SELECT * FROM (SELECT format('%s creatoros_agent.%I', CASE c.relkind WHEN 'r' THEN 'table' "
     "  WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' ELSE 'relation' END, "
     "  c.relname) "
-    "FROM pg_catalog.pg_class c WHERE c.relnamespace = pg_catalog.to_regnamespace('creatoros_agent') "
+    "FROM pg_catalog.pg_class c "
+    "WHERE c.relnamespace = pg_catalog.to_regnamespace('creatoros_agent') "
     "ORDER BY c.relkind DESC, c.relname) t "
     "UNION ALL "
     "SELECT * FROM (SELECT format('function creatoros_agent.%I(%s)', p.proname, "
     "  pg_catalog.pg_get_function_identity_arguments(p.oid)) "
-    "FROM pg_catalog.pg_proc p WHERE p.pronamespace = pg_catalog.to_regnamespace('creatoros_agent') "
+    "FROM pg_catalog.pg_proc p "
+    "WHERE p.pronamespace = pg_catalog.to_regnamespace('creatoros_agent') "
     "ORDER BY p.proname) f";
 static const char SQL_HAS_CHANGES[] =
     "SELECT pg_catalog.to_regclass('creatoros_agent.changes') IS NOT NULL";
@@ -209,7 +213,8 @@ out:
 int
 adopt_revert(PGconn *conn, struct migrate_report *report, struct err *err)
 {
-    PGresult *res = query(conn, SQL_UNDO, 0, NULL, "migrate --revert: cannot read the changes", err);
+    PGresult *res =
+        query(conn, SQL_UNDO, 0, NULL, "migrate --revert: cannot read the changes", err);
     bool drop_role = false;
     char what[ERR_MSG_MAX];
     int rc = -1;

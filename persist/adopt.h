@@ -1,4 +1,5 @@
-/* adopt.h -- an existing CreatorOS database: what the agent relies on, its known holes, the way back. */
+/* adopt.h -- an existing CreatorOS database: what the agent needs, its known holes, the way back.
+ */
 #ifndef CO_ADOPT_H
 #define CO_ADOPT_H
 

@@ -415,10 +415,8 @@ compare_all(PGconn *conn, const PGresult *recorded, checksum_t *sums, const char
     return 0;
 }
 
-
 void
-migrate_report_add(struct migrate_report *report, enum migrate_line_kind kind, const char *fmt,
-                   ...)
+migrate_report_add(struct migrate_report *report, enum migrate_line_kind kind, const char *fmt, ...)
 {
     struct strbuf sb = STRBUF_INIT;
     va_list ap;
@@ -488,8 +486,8 @@ dry_run_existing(PGconn *conn, const struct db_state *st, checksum_t *sums, cons
 
     if (adopt_inventory(conn, &before, err) < 0 ||
         exec_command(conn, SQL_BEGIN, "migrate --dry-run: cannot begin", err) < 0 ||
-        exec_command(conn, SQL_BOOTSTRAP, "migrate: cannot create creatoros_agent.schema_migrations",
-                     err) < 0) {
+        exec_command(conn, SQL_BOOTSTRAP,
+                     "migrate: cannot create creatoros_agent.schema_migrations", err) < 0) {
         goto out;
     }
     for (size_t i = 0; i < migrations_count; i++) {
@@ -530,8 +528,8 @@ apply(PGconn *conn, const struct db_state *st, checksum_t *sums, const char **wa
 
     if ((existing && adopt_inventory(conn, &before, err) < 0) ||
         exec_command(conn, SQL_BEGIN, "migrate: cannot begin", err) < 0 ||
-        exec_command(conn, SQL_BOOTSTRAP, "migrate: cannot create creatoros_agent.schema_migrations",
-                     err) < 0 ||
+        exec_command(conn, SQL_BOOTSTRAP,
+                     "migrate: cannot create creatoros_agent.schema_migrations", err) < 0 ||
         exec_command(conn, "COMMIT", "migrate: cannot commit", err) < 0) {
         goto out;
     }

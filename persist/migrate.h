@@ -103,8 +103,8 @@ int migrate_run(PGconn *conn, bool dry_run, enum migrate_mode mode, struct migra
 void migrate_report_release(struct migrate_report *report);
 
 /* Append a line of kind (printf-style) to report. */
-void migrate_report_add(struct migrate_report *report, enum migrate_line_kind kind,
-                        const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void migrate_report_add(struct migrate_report *report, enum migrate_line_kind kind, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
 
 /*
  * How many migrations this database still needs, into *pending, without the lock or any write;

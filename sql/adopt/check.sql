@@ -1,5 +1,6 @@
 -- check.sql -- what an existing CreatorOS database must hold for the agent: one row per
--- difference (a text naming the object and what is wrong), none when all is as expected.
+-- difference (a text naming the object and what is wrong, without a ';': migrate joins them
+-- with '; '), none when all is as expected.
 --
 -- Read by `creatoros-agent migrate` (compiled into the binary, like the migrations) before it
 -- changes anything in a database it did not build, and on every later run. It reads the catalog
@@ -77,10 +78,10 @@ SELECT p FROM (
     SELECT r.tord, w.cord, CASE
         WHEN a.attnum IS NULL THEN format('public.%s has no column %s', r.tbl, w.col)
         WHEN pg_catalog.format_type(a.atttypid, NULL) <> w.typ
-            THEN format('public.%s.%s is %s; the agent writes %s', r.tbl, w.col,
+            THEN format('public.%s.%s is %s, the agent writes %s', r.tbl, w.col,
                         pg_catalog.format_type(a.atttypid, a.atttypmod), w.typ)
         WHEN w.nul AND a.attnotnull
-            THEN format('public.%s.%s is NOT NULL; the agent writes NULL there', r.tbl, w.col)
+            THEN format('public.%s.%s is NOT NULL, the agent writes NULL there', r.tbl, w.col)
         END
     FROM rel r
     JOIN want w ON w.tbl = r.tbl
@@ -91,7 +92,7 @@ SELECT p FROM (
     UNION ALL
     -- a NOT NULL column the agent's inserts leave to a default that does not exist
     SELECT r.tord, 100 + a.attnum,
-           format('public.%s.%s is NOT NULL without a default; the agent''s inserts leave it out',
+           format('public.%s.%s is NOT NULL without a default, and the agent''s inserts leave it out',
                   r.tbl, a.attname)
     FROM rel r
     JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
