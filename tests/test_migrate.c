@@ -649,6 +649,78 @@ test_existing_harden_and_revert(void **state)
     assert_int_equal(query_long(fx->conn, "SELECT count(*) FROM public.contents"), 5);
 }
 
+/* Whether role creatoros_agent exists in the cluster. */
+static long
+agent_role_exists(PGconn *conn)
+{
+    return query_long(conn, "SELECT count(*) FROM pg_roles WHERE rolname = 'creatoros_agent'");
+}
+
+/* Drop the agent's role, so that the next migrate creates it (and records that it did). The
+ * test cluster must hold no other database that uses it (deploy/test.sh runs ctest first). */
+static void
+drop_agent_role(void)
+{
+    PGconn *admin = connect_db("postgres");
+    PGresult *res = PQexec(admin, "DROP ROLE IF EXISTS creatoros_agent");
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(admin));
+        PQclear(res);
+        PQfinish(admin);
+        fail_msg("this test drops role creatoros_agent, which another database of the test "
+                 "cluster still uses: %s",
+                 msg);
+    }
+    PQclear(res);
+    PQfinish(admin);
+}
+
+static void
+test_revert_drops_its_role(void **state)
+{
+    struct fixture *fx = *state;
+    struct migrate_report r;
+    struct err err = {{0}};
+    char other[80];
+    PGconn *oc;
+
+    load_production(fx->conn);
+    drop_agent_role();
+    assert_int_equal(migrate_run(fx->conn, false, MIGRATE_APPLY, &r, &err), 0);
+    lines_of(&r, MIGRATE_LINE_CREATED, "role creatoros_agent");
+    migrate_report_release(&r);
+
+    /* another database uses the role: --revert keeps it, and says so */
+    snprintf(other, sizeof(other), "%s_other", fx->dbname);
+    admin_exec("DROP DATABASE IF EXISTS ", other, " WITH (FORCE)");
+    admin_exec("CREATE DATABASE ", other, "");
+    oc = connect_db(other);
+    assert_int_equal(migrate_run(oc, false, MIGRATE_APPLY, &r, &err), 0);
+    migrate_report_release(&r);
+    PQfinish(oc);
+    assert_int_equal(migrate_run(fx->conn, false, MIGRATE_REVERT, &r, &err), 0);
+    lines_of(&r, MIGRATE_LINE_NOTE,
+             "kept role creatoros_agent (role \"creatoros_agent\" cannot be "
+             "dropped because some objects depend on it)");
+    assert_int_equal(lines_of(&r, MIGRATE_LINE_REMOVED, "schema creatoros_agent") > 0, 1);
+    migrate_report_release(&r);
+    assert_int_equal(agent_role_exists(fx->conn), 1);
+    admin_exec("DROP DATABASE IF EXISTS ", other, " WITH (FORCE)");
+
+    /* no other database uses it: the role migrate created goes with --revert */
+    drop_agent_role();
+    assert_int_equal(migrate_run(fx->conn, false, MIGRATE_APPLY, &r, &err), 0);
+    lines_of(&r, MIGRATE_LINE_CREATED, "role creatoros_agent");
+    migrate_report_release(&r);
+    assert_int_equal(migrate_run(fx->conn, false, MIGRATE_REVERT, &r, &err), 0);
+    lines_of(&r, MIGRATE_LINE_REMOVED, "role creatoros_agent");
+    assert_int_equal(lines_of(&r, MIGRATE_LINE_NOTE, NULL), 0);
+    migrate_report_release(&r);
+    assert_int_equal(agent_role_exists(fx->conn), 0);
+}
+
 static void
 test_revert_refuses_fresh(void **state)
 {
@@ -721,6 +793,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_existing_problems_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_existing_harden_and_revert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revert_refuses_fresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revert_drops_its_role, setup, teardown),
     };
 
     if (tu_db_url() == NULL) {

@@ -24,10 +24,10 @@ export PGOPTIONS='-c client_min_messages=warning'
 
 # The CO_TEST_DB URL with another database name (the path of a postgresql:// URL).
 db_url() { sed -E "s#^(postgres(ql)?://[^/?]*/)[^?]*#\1$1#" <<<"$CO_TEST_DB"; }
-new_db() { # new_db NAME: create it, remember it for cleanup, print its URL
-    psql "$CO_TEST_DB" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >/dev/null
+new_db() { # new_db NAME: create it, remember it for cleanup, set URL
     DBS+=("$1")
-    db_url "$1"
+    psql "$CO_TEST_DB" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >/dev/null
+    URL=$(db_url "$1")
 }
 
 cleanup() {
@@ -70,7 +70,7 @@ smoke() { # smoke URL LABEL: the v0.9.1 RLS test's equivalent runs without an er
 }
 
 # ---- 1. a fresh database -----------------------------------------------------------------------
-URL=$(new_db "co_rls_fresh_$$")
+new_db "co_rls_fresh_$$"
 "$CO_AGENT" migrate --db "$URL" --log-level warn >/dev/null || fail "migrate of a fresh database failed"
 pgtap "$URL"
 suite "$URL" fresh
@@ -81,7 +81,7 @@ FRESH=$PASS
 smoke "$URL" fresh
 
 # ---- 2. the production-shaped fixture, adopted ----------------------------------------------------
-URL=$(new_db "co_rls_fixture_$$")
+new_db "co_rls_fixture_$$"
 "$SRC/tests/fixtures/production/load.sh" "$URL"
 report=$("$CO_AGENT" migrate --db "$URL" --log-level warn) || fail "migrate of the fixture failed"
 reported=$(grep -oE '^hole [a-z_]+:' <<<"$report" | sed -E 's/^hole (.*):$/\1/' | sort -u)
