@@ -602,9 +602,15 @@ test_existing_harden_and_revert(void **state)
     migrate_report_release(&r);
 
     load_production(fx->conn);
+    /* one more hole than production has: a definer function without a fixed search_path */
+    exec_ok(fx->conn, "CREATE FUNCTION public.adopt_probe() RETURNS int LANGUAGE sql "
+                      "SECURITY DEFINER AS 'SELECT 1'");
     policies = query_long(fx->conn, "SELECT count(*) FROM pg_policy");
     assert_int_equal(migrate_run(fx->conn, true, MIGRATE_HARDEN, &r, &err), 0);
-    assert_int_equal(r.holes, 6);
+    assert_int_equal(r.holes, 7);
+    lines_of(&r, MIGRATE_LINE_HOLE,
+             "definer_search_path: SECURITY DEFINER function public.adopt_probe() has no fixed "
+             "search_path");
     lines_of(&r, MIGRATE_LINE_CHANGED,
              "policy user_profiles_update_hardened on public.user_profiles");
     describe_has(&r, "which --harden would close");
@@ -612,11 +618,16 @@ test_existing_harden_and_revert(void **state)
     assert_int_equal(query_long(fx->conn, "SELECT count(*) FROM pg_policy"), policies);
 
     assert_int_equal(migrate_run(fx->conn, false, MIGRATE_HARDEN, &r, &err), 0);
-    assert_int_equal(r.holes, 6);
+    assert_int_equal(r.holes, 7);
     lines_of(&r, MIGRATE_LINE_CHANGED, "public.tags: ENABLE ROW LEVEL SECURITY");
     lines_of(&r, MIGRATE_LINE_CHANGED,
+             "function public.adopt_probe(): SET search_path = public, pg_temp");
+    lines_of(&r, MIGRATE_LINE_CHANGED,
              "function public.provision_user_profile(): revoke EXECUTE from PUBLIC and anon");
-    describe_has(&r, "6 known holes in the policies, closed");
+    describe_has(&r, "7 known holes in the policies, closed");
+    assert_int_equal(query_long(fx->conn, "SELECT count(*) FROM pg_proc WHERE proname = "
+                                          "'adopt_probe' AND proconfig IS NOT NULL"),
+                     1);
     migrate_report_release(&r);
     assert_int_equal(query_long(fx->conn, "SELECT relrowsecurity::int FROM pg_class "
                                           "WHERE oid = 'public.tags'::regclass"),
@@ -645,6 +656,9 @@ test_existing_harden_and_revert(void **state)
     assert_int_equal(query_long(fx->conn, "SELECT relrowsecurity::int FROM pg_class "
                                           "WHERE oid = 'public.tags'::regclass"),
                      0);
+    assert_int_equal(query_long(fx->conn, "SELECT count(*) FROM pg_proc WHERE proname = "
+                                          "'adopt_probe' AND proconfig IS NULL"),
+                     1);
     /* the rows stay */
     assert_int_equal(query_long(fx->conn, "SELECT count(*) FROM public.contents"), 5);
 }
