@@ -117,9 +117,13 @@ static int
 teardown(void **state)
 {
     struct fixture *fx = *state;
+    char other[80];
 
     PQfinish(fx->conn);
     admin_exec("DROP DATABASE IF EXISTS ", fx->dbname, " WITH (FORCE)");
+    /* the second database a test may have made (test_revert_drops_its_role) */
+    snprintf(other, sizeof(other), "%s_other", fx->dbname);
+    admin_exec("DROP DATABASE IF EXISTS ", other, " WITH (FORCE)");
     free(fx);
     return 0;
 }
