@@ -76,6 +76,12 @@ static const struct option_desc option_table[] = {
           1L << 30, "reject files larger than N bytes"),
     OPT_S("fallback-encoding", VERB_TREE, fallback_encoding, "NAME", NULL,
           "convert files that are not UTF-8 from this iconv encoding (e.g. WINDOWS-1252)"),
+    OPT_F("harden", VERB_MIGRATE, harden,
+          "also close the known holes of an existing CreatorOS database's policies, listing each "
+          "change"),
+    OPT_F("revert", VERB_MIGRATE, revert,
+          "take back everything migrate (and --harden) added to an existing CreatorOS database; "
+          "rows stay"),
     OPT_F("force", VERB_BACKFILL, force,
           "re-read and re-write every file, ignoring the recorded file state"),
     OPT_F("json", VERB_STATUS | VERB_BACKFILL, json, "print the result as one JSON object"),
@@ -117,7 +123,7 @@ static const struct {
     {VERB_BACKFILL, "backfill", "backfill [options]",
      "reconcile the tree once and exit (progress on a terminal)"},
     {VERB_MIGRATE, "migrate", "migrate [options]",
-     "apply the sql/ migrations compiled into the binary (idempotent, recorded)"},
+     "build the CreatorOS schema in an empty database, or adopt an existing one (recorded)"},
     {VERB_STATUS, "status", "status [options]",
      "what the database holds against the tree; files in error"},
     {VERB_PARSE, "parse", "parse [options] FILE...",
@@ -366,6 +372,9 @@ options_parse(struct config *cfg, enum verb verb, int argc, char **argv, struct 
     }
     if (verb == VERB_PARSE && cfg->nfiles == 0) {
         return err_set(err, "parse needs at least one FILE (see parse --help)");
+    }
+    if (cfg->harden && cfg->revert) {
+        return err_set(err, "--harden and --revert do opposite things; give one of them");
     }
     if (cfg->fallback_encoding != NULL) {
         /* every file would be rejected with "cannot convert": say it once, now */

@@ -33,6 +33,8 @@ struct config {
     enum log_format log_format;
     enum log_level log_level;
     bool dry_run;
+    bool harden; /* migrate: close the known holes of the policies */
+    bool revert; /* migrate: take back what migrate added to an existing database */
     bool force;
     bool json;
     bool no_progress; /* backfill: no progress line even on a terminal */

@@ -1,5 +1,9 @@
 -- 0010_agent_state.sql -- the agent's own bookkeeping, in its own schema (not public).
 --
+-- Migrations from 0010 on hold what the agent itself needs and run on every database: a fresh
+-- one after 0001-0003, and an existing CreatorOS database, which keeps its own schema. Nothing
+-- here touches the app's objects.
+--
 -- file_state holds one row per file the agent has seen under a root: what it looked like
 -- when it was last synced (size, mtime, content hash), the module facts of its last good
 -- version (module rows are computed from them) and, while the file is rejected, the
@@ -7,7 +11,7 @@
 -- never run ahead of the data.
 CREATE SCHEMA IF NOT EXISTS creatoros_agent;
 
-CREATE TABLE IF NOT EXISTS creatoros_agent.file_state (
+CREATE TABLE creatoros_agent.file_state (
     source       text        NOT NULL,  -- one tree: --source, default <hostname>:<root>
     path         text        NOT NULL,  -- relative to the root
     course       text        NOT NULL,
@@ -24,22 +28,37 @@ CREATE TABLE IF NOT EXISTS creatoros_agent.file_state (
     PRIMARY KEY (source, path)
 );
 
-CREATE INDEX IF NOT EXISTS file_state_course_idx
+CREATE INDEX file_state_course_idx
     ON creatoros_agent.file_state (course, kind, module_no);
-CREATE INDEX IF NOT EXISTS file_state_error_idx
+CREATE INDEX file_state_error_idx
     ON creatoros_agent.file_state (source) WHERE error IS NOT NULL;
 
-CREATE TABLE IF NOT EXISTS creatoros_agent.sources (
+CREATE TABLE creatoros_agent.sources (
     source       text PRIMARY KEY,
     root         text NOT NULL,
     last_sync_at timestamptz          -- last time a sync of this tree wrote something
 );
 
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'creatoros_agent') THEN
-        GRANT USAGE ON SCHEMA creatoros_agent TO creatoros_agent;
-        GRANT SELECT, INSERT, UPDATE, DELETE ON creatoros_agent.file_state,
-            creatoros_agent.sources TO creatoros_agent;
-    END IF;
-END $$;
+-- Which source claimed which course: the first writer wins, and a course claimed by another
+-- source is refused, naming that source. A claim is inserted in the course's transaction
+-- before any row of the course is written; the agent role's policies (0011) let it write only
+-- the projects, audience profiles and contents of claimed courses.
+CREATE TABLE creatoros_agent.courses (
+    course     text PRIMARY KEY,
+    source     text NOT NULL,
+    claimed_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- What migrate changed outside this schema (policies, grants and an index on the app's tables,
+-- the role) and what `migrate --harden` changed, each with the SQL that takes it back:
+-- `migrate --revert` runs the undo statements newest first, then drops this schema.
+-- Written and read by the migrating administrator only.
+CREATE TABLE creatoros_agent.changes (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    made_at     timestamptz NOT NULL DEFAULT now(),
+    made_by     text NOT NULL CHECK (made_by IN ('migrate', 'harden')),
+    kind        text NOT NULL CHECK (kind IN ('role', 'grant', 'policy', 'index', 'rls', 'view',
+                                              'privileges', 'function')),
+    description text NOT NULL,
+    undo        text NOT NULL
+);
