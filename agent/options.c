@@ -61,6 +61,8 @@ static const struct option_desc option_table[] = {
      "dirty paths kept while the database is away; beyond it, rescan when it is back"},
     {"statement-timeout-ms", OPT_LONG, VERB_DB, FIELD(statement_timeout_ms), "60000", "MS",
      "a database round trip that takes longer drops the connection and retries"},
+    {"pool-mode", OPT_STRING, VERB_DB, FIELD(pool_mode), "session", "session|transaction",
+     "transaction: through a transaction pooler (PgBouncer, Supabase port 6543)"},
     {"connect-retry", OPT_LONG, VERB_BACKFILL | VERB_MIGRATE | VERB_STATUS, FIELD(connect_retry_s),
      "10", "SECONDS", "how long backfill, migrate and status retry an unreachable database"},
 };
@@ -288,6 +290,11 @@ options_parse(struct config *cfg, enum verb verb, int argc, char **argv, struct 
     if (cfg->connections < 1 || cfg->connections > 2) {
         return err_set(err, "--connections: expected 1 or 2, got %ld", cfg->connections);
     }
+    if (strcmp(cfg->pool_mode, "session") != 0 && strcmp(cfg->pool_mode, "transaction") != 0) {
+        return err_set(err, "--pool-mode: expected session or transaction, got \"%s\"",
+                       cfg->pool_mode);
+    }
+    cfg->pool_transaction = strcmp(cfg->pool_mode, "transaction") == 0;
     if (cfg->max_file_bytes < 1) {
         return err_set(err, "--max-file-bytes: expected at least 1");
     }

@@ -29,6 +29,8 @@ struct config {
     const char *source;
     const char *log_file;
     const char *fallback_encoding;
+    const char *pool_mode; /* "session" or "transaction" (checked by options_parse) */
+    bool pool_transaction; /* pool_mode is "transaction": no state outlives a transaction */
     enum log_format log_format;
     enum log_level log_level;
     bool dry_run;
