@@ -36,6 +36,7 @@ struct config {
     bool dry_run;
     bool force;
     bool json;
+    bool poll; /* watch: rescan every rescan_interval_s even on a local filesystem */
     long max_file_bytes;
     long settle_ms;
     long rescan_interval_s;
