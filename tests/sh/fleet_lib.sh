@@ -26,10 +26,11 @@ now_ms() {
 
 # ---- trees ------------------------------------------------------------------------------------
 
-# fl_lesson FILE TITLE MODULE: one lesson in one open/write/close.
+# fl_lesson FILE TITLE MODULE: one lesson in one open/write/close. Every lesson carries the
+# tag "comum", so that agents on different trees insert and link one shared tag row.
 fl_lesson() {
-    printf -- '---\ntitle: "%s"\nmodule_name: "Module %d"\nstatus: draft\n---\n# %s\n\nbody of %s\n' \
-        "$2" "$3" "$2" "$2" >"$1"
+    printf -- '---\ntitle: "%s"\nmodule_name: "Module %d"\nstatus: draft\ntags: [comum, "m%d"]\n---\n# %s\n\nbody of %s\n' \
+        "$2" "$3" "$3" "$2" "$2" >"$1"
 }
 
 # fl_make_tree ROOT PREFIX COURSES MODULES LESSONS: ROOT/PREFIX-<c>/COURSE-BRIEF.md and
@@ -82,7 +83,8 @@ fl_write_loop() {
 # ---- fingerprints -------------------------------------------------------------------------------
 
 # fl_fingerprint URL SOURCE: one line per row this source owns, sorted: its file records, its
-# courses' live contents (slug, type, title, body hash, parent, order, status) and projects.
+# courses' live contents (slug, type, title, body hash, parent, order, status), their tags and
+# creator links, and projects.
 # Two databases that agree on every row a source wrote print the same text.
 fl_rows() {
     psql "$1" -XAtq -v ON_ERROR_STOP=1 -v src="$2" 2>&1 <<'SQL'
@@ -97,6 +99,15 @@ SELECT 'content', c.slug, c.content_type, coalesce(c.title, '<null>'),
   FROM contents c LEFT JOIN contents p ON p.id = c.parent_content_id
  WHERE c.deleted_at IS NULL AND split_part(c.slug, '/', 1) IN (SELECT course FROM fl_courses)
  ORDER BY c.slug COLLATE "C";
+SELECT 'tags', c.slug, string_agg(t.slug, ',' ORDER BY t.slug COLLATE "C")
+  FROM contents c JOIN content_tags ct ON ct.content_id = c.id JOIN tags t ON t.id = ct.tag_id
+ WHERE c.deleted_at IS NULL AND split_part(c.slug, '/', 1) IN (SELECT course FROM fl_courses)
+ GROUP BY c.slug ORDER BY c.slug COLLATE "C";
+SELECT 'creator', c.slug, m.slug
+  FROM contents c JOIN content_minds cm ON cm.content_id = c.id AND cm.role = 'creator'
+  JOIN minds m ON m.id = cm.mind_id
+ WHERE c.deleted_at IS NULL AND split_part(c.slug, '/', 1) IN (SELECT course FROM fl_courses)
+ ORDER BY c.slug COLLATE "C", m.slug COLLATE "C";
 SELECT 'project', slug, name, status FROM content_projects
  WHERE slug IN (SELECT course FROM fl_courses) ORDER BY slug COLLATE "C";
 SQL
