@@ -276,23 +276,25 @@ engine_clear_rejections(struct engine *e)
     strbuf_reset(&e->rejections);
 }
 
+/*
+ * The recorded state is read in pages of LOAD_PAGE rows, in the order of the primary key
+ * (source, path): one result of the whole table would be held next to the state it fills
+ * (about 33 MB for 100,000 files, more than the state itself), and the allocator keeps
+ * that peak as the daemon's size for good.
+ */
+#define LOAD_PAGE 4096
+
 enum pg_errclass
 engine_load_state(struct engine *e, struct err *err)
 {
-    const char *vals[1] = {e->source};
-    enum pg_errclass cls;
+    char limit[16];
+    char *after = NULL; /* the last path of the previous page */
+    enum pg_errclass cls = PG_OK;
     PGresult *res;
+    int n;
 
     if (e->o.pg == NULL) {
         return PG_OK; /* a dry run without a database: every file looks new */
-    }
-    res = pg_exec(e->o.pg,
-                  "SELECT path, size, mtime_ns, hash, kind = 'brief', error, "
-                  "coalesce(module_no, -1), coalesce(lesson_no, -1), module_title "
-                  "FROM creatoros_agent.file_state WHERE source = $1",
-                  1, vals, &cls, err);
-    if (res == NULL) {
-        return cls;
     }
     /* what is recorded now replaces what we remembered */
     for (size_t i = 0; i < e->nclist; i++) {
@@ -300,18 +302,35 @@ engine_load_state(struct engine *e, struct err *err)
             e->clist[i]->files[k]->live = false;
         }
     }
-    for (int i = 0; i < PQntuples(res); i++) {
-        struct fstate *f = state_set(
-            e, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
-            strtoll(PQgetvalue(res, i, 2), NULL, 10),
-            (uint64_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), PQgetvalue(res, i, 4)[0] == 't',
-            PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5));
-        f->module_no = strtol(PQgetvalue(res, i, 6), NULL, 10);
-        f->lesson_no = strtol(PQgetvalue(res, i, 7), NULL, 10);
-        f->module_title_hash = PQgetisnull(res, i, 8) ? 0 : title_hash(PQgetvalue(res, i, 8));
-    }
-    PQclear(res);
-    return PG_OK;
+    snprintf(limit, sizeof(limit), "%d", LOAD_PAGE);
+    do {
+        const char *vals[3] = {e->source, after != NULL ? after : "", limit};
+        res = pg_exec(e->o.pg,
+                      "SELECT path, size, mtime_ns, hash, kind = 'brief', error, "
+                      "coalesce(module_no, -1), coalesce(lesson_no, -1), module_title "
+                      "FROM creatoros_agent.file_state WHERE source = $1 AND path > $2 "
+                      "ORDER BY path LIMIT $3::int",
+                      3, vals, &cls, err);
+        if (res == NULL) {
+            break;
+        }
+        n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+            struct fstate *f = state_set(
+                e, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                strtoll(PQgetvalue(res, i, 2), NULL, 10),
+                (uint64_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), PQgetvalue(res, i, 4)[0] == 't',
+                PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5));
+            f->module_no = strtol(PQgetvalue(res, i, 6), NULL, 10);
+            f->lesson_no = strtol(PQgetvalue(res, i, 7), NULL, 10);
+            f->module_title_hash = PQgetisnull(res, i, 8) ? 0 : title_hash(PQgetvalue(res, i, 8));
+        }
+        free(after);
+        after = n > 0 ? xstrdup(PQgetvalue(res, n - 1, 0)) : NULL;
+        PQclear(res);
+    } while (n == LOAD_PAGE);
+    free(after);
+    return cls;
 }
 
 static void

@@ -122,7 +122,7 @@ measure() {
         --log-level debug --poll --rescan-interval 4 &
     AGENT_PID=$!
     wait_log "$log" '.msg == "ready"' 600 || { echo "watch never ready" >&2; exit 1; }
-    t1=$(now_ms)
+    t1=$(ts_ms "$(jq -r -R 'fromjson? | select(.msg == "ready") | .ts' "$log" | head -1)")
     R[$label.ready]=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", (b - a) / 1000}')
     sleep 3
     R[$label.d_rss]=$(awk '/VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
