@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "agent/log.h"
 #include "agent/scan.h"
+#include "common/arena.h"
 #include "common/clock.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
@@ -19,20 +21,24 @@
 #include "parser/utf8.h"
 #include "persist/sync.h"
 
-/* What the agent recorded of one file (mirror of creatoros_agent.file_state). */
+/*
+ * What the agent recorded of one file (mirror of creatoros_agent.file_state). One per file
+ * of the tree, so its size is the agent's size: the path lives in the same allocation, and
+ * the flags after the wide fields.
+ */
 struct fstate {
-    char *path;
     int64_t size;
     int64_t mtime_ns;
     uint64_t hash;
-    bool is_brief;
     char *error; /* why it is rejected; NULL when synced */
-    bool live;   /* false once the file is gone; the entry is kept for reuse */
-    bool seen;   /* visited by the reconcile in progress */
     /* a lesson's module facts as last synced (the inputs of its course's module rows) */
     long module_no;
     long lesson_no;
     uint64_t module_title_hash; /* 0: no module title */
+    bool is_brief;
+    bool live; /* false once the file is gone; the entry is kept for reuse */
+    bool seen; /* visited by the reconcile in progress */
+    char path[];
 };
 
 /* The recorded files of one course. */
@@ -48,6 +54,7 @@ struct engine {
     char *source;
     int rootfd;
     struct strmap files;   /* path -> struct fstate */
+    struct arena fstates;  /* where every struct fstate lives (freed with the engine) */
     struct strmap courses; /* course -> struct cstate */
     struct cstate **clist;
     size_t nclist, capclist;
@@ -147,10 +154,10 @@ state_set(struct engine *e, const char *path, int64_t size, int64_t mtime_ns, ui
     if (v != NULL) {
         f = *v;
     } else {
-        f = xcalloc(1, sizeof(*f));
+        f = arena_alloc(&e->fstates, offsetof(struct fstate, path) + len + 1);
         f->module_no = -1;
         f->lesson_no = -1;
-        f->path = xstrndup(path, len);
+        memcpy(f->path, path, len);
         strmap_put(&e->files, f->path, len, f);
         const char *slash = strchr(path, '/');
         struct cstate *c = course_get(e, path, slash ? (size_t)(slash - path) : len, true);
@@ -238,15 +245,14 @@ engine_destroy(struct engine *e)
     for (size_t i = 0; i < e->nclist; i++) {
         struct cstate *c = e->clist[i];
         for (size_t k = 0; k < c->n; k++) {
-            free(c->files[k]->path);
             free(c->files[k]->error);
-            free(c->files[k]);
         }
         free(c->files);
         free(c->name);
         free(c);
     }
     free(e->clist);
+    arena_release(&e->fstates);
     strmap_release(&e->files);
     strmap_release(&e->courses);
     strbuf_release(&e->rejections);
