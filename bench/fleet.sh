@@ -13,9 +13,10 @@
 # its tree alone into a fresh database (the per-source fingerprint of tests/sh/fleet_lib.sh:
 # file records, live contents, tags, creator links, projects).
 #
-# Rows of the table: agents, connection (direct, or pgbouncer transaction pool of
-# --pool-size server connections), wall of the slowest agent, total files/s, x one direct
-# agent, fingerprints equal.
+# Rows of the table: agents, connection (direct; direct with --pool-mode transaction, i.e.
+# unnamed statements planned each time; a PgBouncer transaction pool of --pool-size server
+# connections), wall of the slowest agent, total files/s, x one direct agent, fingerprints
+# equal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
@@ -64,7 +65,8 @@ fl_pgb_start transaction "$POOL_SIZE"
 
 db_url() { sed -E "s#^(postgres(ql)?://[^/?]*/)[^?]*#\1$1#" <<<"$ADMIN"; }
 fresh_db() {
-    psql "$ADMIN" -XAtq -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+    psql "$ADMIN" -XAtq -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" \
+        >/dev/null 2>&1
     "$AGENT" migrate --db "$(db_url "$1")" --log-level warn >/dev/null
 }
 
@@ -143,12 +145,9 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo
 echo "| agents | connection | wall s | total files/s | x one agent | sources equal to their tree alone |"
 echo "|---:|---|---:|---:|---:|---:|"
+# Interleaved, so that a change of the machine's load during the run hits every mode alike.
 for n in 1 2 4; do
     run "$n" direct
-done
-for n in 1 4; do
     run "$n" txn-direct
-done
-for n in 1 2 4; do
     run "$n" pooled
 done
