@@ -122,7 +122,12 @@ measure() {
         --log-level debug --poll --rescan-interval 4 &
     AGENT_PID=$!
     wait_log "$log" '.msg == "ready"' 600 || { echo "watch never ready" >&2; exit 1; }
-    t1=$(ts_ms "$(jq -r -R 'fromjson? | select(.msg == "ready") | .ts' "$log" | head -1)")
+    local ready_ts=""
+    while [[ -z $ready_ts ]]; do
+        ready_ts=$(jq -r -R 'fromjson? | select(.msg == "ready") | .ts' "$log" | head -n 1)
+        [[ -n $ready_ts ]] || sleep 0.05
+    done
+    t1=$(ts_ms "$ready_ts")
     R[$label.ready]=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", (b - a) / 1000}')
     sleep 3
     R[$label.d_rss]=$(awk '/VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
