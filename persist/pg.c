@@ -182,12 +182,6 @@ pg_is_connected(const struct pg *pg)
     return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
 }
 
-bool
-pg_txn_pool(const struct pg *pg)
-{
-    return pg->txn_pool;
-}
-
 PGconn *
 pg_conn(struct pg *pg)
 {

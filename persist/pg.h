@@ -56,8 +56,6 @@ void pg_disconnect(struct pg *pg);
  * 0 or -1 (err). */
 int pg_enter_pipeline(struct pg *pg, struct err *err);
 bool pg_is_connected(const struct pg *pg);
-/* True when the connection goes through a transaction pooler (pg_opts.txn_pool). */
-bool pg_txn_pool(const struct pg *pg);
 /* The live connection, borrowed (NULL when disconnected). */
 PGconn *pg_conn(struct pg *pg);
 /* The URL for logs: user, host, port and database, never a password. Borrowed. */
