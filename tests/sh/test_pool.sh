@@ -6,7 +6,7 @@
 #   P1  migrate refuses --pool-mode transaction (it needs a session lock); bad values refused
 #   P2  four backfills through two server connections; the pool never grows past two
 #   P3  four watchers, writes into every tree, PgBouncer killed and restarted mid-run: every
-#       source's rows equal a direct backfill's, no duplicate, no error left
+#       source's rows equal a direct backfill's, no duplicate, no error left; status agrees
 #   P4  nothing of the agents' sessions is left on the pooled server connections
 #
 # Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them) and pgbouncer.
@@ -145,6 +145,10 @@ for ((i = 1; i <= NTREES; i++)); do
     fi
 done
 assert_eq "no live lesson is duplicated" 0 "$(fl_dup_count "$POOLED")"
+st=$(env -u PGOPTIONS "$CO_AGENT" status --root "$WORK/t1" --db "$BOUNCE" --source s1 \
+    --pool-mode transaction --json 2>&1)
+assert_eq "status through the pooler: tree 1 and the database agree" true \
+    "$(jq -r '.in_agreement' <<<"$st" 2>&1)"
 for ((i = 1; i <= NTREES; i++)); do
     check "watcher $i alive" kill -0 "${wpids[i - 1]}"
     check "watcher $i is back on the database" fl_log_has "w$i" '.msg == "database is back"'
