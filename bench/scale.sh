@@ -2,8 +2,8 @@
 # bench/scale.sh -- how the agent's costs grow with the tree: 10,000 and 100,000 lessons (and,
 # with --huge, 1,000,000 small ones), fresh database each, one run, one growth table.
 #
-#   bench/scale.sh [--gen PATH] [--work DIR] [--huge] [--fsync on|off] [--sizes "100 1000"]
-#                  [--probe-n 200]
+#   bench/scale.sh [--gen PATH] [--work DIR] [--huge] [--huge-courses 10000] [--fsync on|off]
+#                  [--sizes "100 1000"] [--probe-n 200]
 #
 # The corpus: COURSES courses x 10 modules x 10 lessons of ~4 KB (the shape of bench/run.sh;
 # 100 courses = 10,000 lessons, 1,000 = 100,000, ~470 MB); --huge adds 10,000 courses of
@@ -31,6 +31,7 @@ GEN=${CO_GEN_CORPUS:-$SRC/bench/gen_corpus.py}
 WORK=${BENCH_WORK:-/tmp/co-scale}
 SIZES="100 1000"
 HUGE=0
+HUGE_COURSES=10000
 FSYNC=off
 PROBE_N=200
 while [[ $# -gt 0 ]]; do
@@ -38,6 +39,7 @@ while [[ $# -gt 0 ]]; do
         --gen) GEN=$2; shift 2 ;;
         --work) WORK=$2; shift 2 ;;
         --huge) HUGE=1; shift ;;
+        --huge-courses) HUGE_COURSES=$2; shift 2 ;;
         --fsync) FSYNC=$2; shift 2 ;;
         --sizes) SIZES=$2; shift 2 ;;
         --probe-n) PROBE_N=$2; shift 2 ;;
@@ -98,7 +100,7 @@ measure() {
     local label=$1 courses=$2 body=$3 dir db url out log t0 t1 files
     dir=$(corpus "$courses" "$body" 42)
     files=$(find "$dir" -name '*.md' | wc -l)
-    db=co_scale_$label
+    db=co_scale_${label//-/_}
     psql "$ADMIN" -XAtq -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
     url=$(db_url "$db")
     "$AGENT" migrate --db "$url" --log-level warn >/dev/null
@@ -184,8 +186,8 @@ for c in $SIZES; do
     measure "$((c * 100))" "$c" 4096
 done
 if [[ $HUGE -eq 1 ]]; then
-    LABELS+=("1M-small")
-    measure "1M-small" 10000 512
+    LABELS+=("$((HUGE_COURSES * 100))-small")
+    measure "$((HUGE_COURSES * 100))-small" "$HUGE_COURSES" 512
 fi
 
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
