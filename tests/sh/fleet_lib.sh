@@ -181,7 +181,7 @@ INI
     fi
     local deadline=$((SECONDS + 20))
     until [[ -s $PGB_DIR/pgbouncer.pid ]] &&
-        PGOPTIONS= psql "postgresql://postgres@127.0.0.1:$PGB_PORT/postgres" -XAtqc 'SELECT 1' >/dev/null 2>&1; do
+        PGOPTIONS='' psql "postgresql://postgres@127.0.0.1:$PGB_PORT/postgres" -XAtqc 'SELECT 1' >/dev/null 2>&1; do
         if ((SECONDS >= deadline)); then
             echo "pgbouncer did not start" >&2
             tail -n 20 "$PGB_DIR/pgbouncer.log" >&2
@@ -232,6 +232,7 @@ fl_log_has() { # fl_log_has NAME JQ-CONDITION
 }
 
 # fl_stop PID: SIGTERM and wait (SIGKILL after 20 s); sets FL_RC (999 when killed).
+# shellcheck disable=SC2034 # FL_RC is for the caller
 fl_stop() {
     local pid=$1 deadline=$((SECONDS + 20))
     kill -TERM "$pid" 2>/dev/null

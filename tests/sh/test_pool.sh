@@ -169,7 +169,7 @@ wl=$FL_PID
 check "a last watcher is ready" wait_until 60 fl_log_has w-last '.msg == "ready"'
 fl_stop "$wl"
 for k in 1 2 3 4; do
-    got=$(PGOPTIONS= psql "$BOUNCE" -XAtq -c "SHOW statement_timeout" -c "SHOW plan_cache_mode" \
+    got=$(PGOPTIONS='' psql "$BOUNCE" -XAtq -c "SHOW statement_timeout" -c "SHOW plan_cache_mode" \
         -c "SELECT count(*) FROM pg_prepared_statements" 2>&1 | tr '\n' ' ')
     assert_eq "client $k through the pooler sees the defaults" "0 auto 0 " "$got"
 done
