@@ -19,8 +19,12 @@ struct pg *
 cmd_pg_create(const struct config *cfg, bool plain)
 {
     /* the daemon's connection lives for weeks: it re-plans (see pg_opts.custom_plans) */
-    struct pg_opts o = {cfg->db_url, cfg->statement_timeout_ms, plain, cfg->verb == VERB_WATCH,
-                        log_notice};
+    struct pg_opts o = {.url = cfg->db_url,
+                        .statement_timeout_ms = cfg->statement_timeout_ms,
+                        .plain = plain,
+                        .custom_plans = cfg->verb == VERB_WATCH,
+                        .txn_pool = cfg->pool_mode == POOL_TRANSACTION,
+                        .notice = log_notice};
 
     return pg_create(&o);
 }

@@ -50,6 +50,17 @@ cmd_migrate(const struct config *cfg)
     struct err err;
     int rc = 0;
 
+    /* Concurrent migrations are serialized by a session advisory lock held across several
+     * transactions, which a transaction pooler cannot keep: refuse before connecting. */
+    if (cfg->pool_mode == POOL_TRANSACTION) {
+        log_kv(LOG_ERROR,
+               "migrate cannot run through a transaction pooler: it holds a session lock across "
+               "transactions; run it on a direct connection (or a session pooler) without "
+               "--pool-mode transaction",
+               "db", pg_display(pg));
+        rc = 2;
+        goto out;
+    }
     if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0) {
         log_kv(LOG_ERROR, "cannot reach the database", "db", pg_display(pg), "error", err.msg);
         rc = EXIT_NO_DB;

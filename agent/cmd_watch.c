@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 
 #include "agent/cmd.h"
+#include "agent/fstype.h"
 #include "agent/log.h"
 #include "agent/loop.h"
 #include "agent/metrics.h"
@@ -35,6 +36,8 @@ struct daemon {
     bool db_down_logged; /* the outage in progress was logged (once, not per attempt) */
     bool rescan;         /* the whole tree must be reconciled (start, overflow, lost events) */
     bool unwatched;      /* some directories could not be watched: periodic rescans */
+    bool polling;        /* a network filesystem (or --poll): periodic rescans */
+    bool poll_due;       /* the rescan about to run is a periodic one (logged at debug) */
     long retry_ms;       /* current database retry delay */
     long long retry_timer;
     long long settle_timer;
@@ -166,7 +169,48 @@ rescan_timer_cb(struct loop *l, long long id, void *arg)
     (void)l;
     (void)id;
     d->rescan = true;
+    d->poll_due = true;
     return d->cfg->rescan_interval_s * 1000;
+}
+
+/* The periodic rescan, armed once for whichever reason comes first. */
+static void
+arm_rescan_timer(struct daemon *d)
+{
+    if (d->rescan_timer == 0) {
+        d->rescan_timer =
+            loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000, rescan_timer_cb, d);
+    }
+}
+
+/*
+ * Network filesystems: inotify reports what this kernel does, so a file written by another
+ * host on NFS, SMB, FUSE or 9p raises no event here. Such a tree (or a mount below it) is
+ * rescanned every --rescan-interval, as is every tree with --poll; inotify still reports
+ * this host's own writes at once. A rescan of an unchanged tree reads no file: the recorded
+ * size and mtime of each one match its lstat.
+ */
+static void
+start_polling(struct daemon *d)
+{
+    struct fstype_remote *r = NULL;
+    size_t n = fstype_remote_scan(d->cfg->root, &r);
+    char interval[32];
+
+    snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
+    for (size_t i = 0; i < n; i++) {
+        log_kv(LOG_INFO,
+               "network filesystem: inotify does not see writes made by other hosts; polling it",
+               "path", r[i].path, "fstype", r[i].fstype, "interval_s", interval);
+    }
+    if (d->cfg->poll) {
+        log_kv(LOG_INFO, "polling the tree (--poll)", "root", d->cfg->root, "interval_s", interval);
+    }
+    if (n > 0 || d->cfg->poll) {
+        d->polling = true;
+        arm_rescan_timer(d); /* the option's range keeps the interval above zero */
+    }
+    fstype_remote_free(r, n);
 }
 
 static void
@@ -177,8 +221,7 @@ on_limit(void *arg, const char *rel_dir)
     (void)rel_dir; /* the watcher logged the one clear error, with the sysctl to raise */
     if (!d->unwatched) {
         d->unwatched = true;
-        d->rescan_timer =
-            loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000, rescan_timer_cb, d);
+        arm_rescan_timer(d);
         char interval[32];
         snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
         log_kv(LOG_WARN, "falling back to periodic rescans for unwatched directories", "interval_s",
@@ -365,10 +408,14 @@ do_rescan(struct daemon *d)
     struct err err;
     char files[32];
 
+    /* a periodic poll that finds nothing is not news: it logs at debug */
+    enum log_level level = d->poll_due && d->polling ? LOG_DEBUG : LOG_INFO;
+
     queue_clear_rescan(d->queue);
     d->rescan = false;
+    d->poll_due = false;
     d->last_overflow_rescan = loop_now_ms();
-    log_kv(LOG_INFO, "rescan", "overflows", d->overflows > 0 ? "yes" : NULL);
+    log_kv(level, "rescan", "overflows", d->overflows > 0 ? "yes" : NULL);
     engine_clear_rejections(d->engine);
     enum pg_errclass cls = engine_reconcile(d->engine, &st, reconcile_progress, d, &err);
     if (cls == PG_OK) {
@@ -379,7 +426,8 @@ do_rescan(struct daemon *d)
     if (cls == PG_OK) {
         char synced[32];
         snprintf(synced, sizeof(synced), "%ld", st.synced);
-        log_kv(LOG_INFO, "rescan done", "files", files, "synced", synced);
+        log_kv(st.synced > 0 || st.deleted > 0 ? LOG_INFO : level, "rescan done", "files", files,
+               "synced", synced);
     } else {
         d->rescan = true;
     }
@@ -549,6 +597,7 @@ cmd_watch(const struct config *cfg)
     metrics_gauge(d.metrics, METRIC_WATCHES, (long)watch_count(d.watch));
     log_kv(LOG_INFO, "watching", "root", cfg->root, "directories", ndirs, "source",
            engine_source(d.engine), "dry_run", cfg->dry_run ? "true" : NULL);
+    start_polling(&d);
     d.rescan = true;
     if (db_try(&d)) {
         flush(&d);

@@ -20,6 +20,10 @@ enum verb {
 #define VERB_DB (VERB_WATCH | VERB_BACKFILL | VERB_MIGRATE | VERB_STATUS)
 #define VERB_TREE (VERB_WATCH | VERB_BACKFILL | VERB_STATUS | VERB_PARSE)
 
+/* How connections reach the server: directly or through a session pooler, or through a
+ * transaction pooler (PgBouncer pool_mode=transaction, Supabase's port 6543). */
+enum pool_mode { POOL_SESSION, POOL_TRANSACTION };
+
 /* The configuration every verb reads. Strings point into argv/environ or are static. */
 struct config {
     enum verb verb;
@@ -30,6 +34,7 @@ struct config {
     const char *log_file;
     const char *fallback_encoding;
     const char *metrics_file; /* watch: Prometheus textfile; NULL: none */
+    enum pool_mode pool_mode; /* session, or behind a transaction pooler */
     enum log_format log_format;
     enum log_level log_level;
     bool dry_run;
@@ -38,6 +43,7 @@ struct config {
     bool force;
     bool json;
     bool no_progress; /* backfill: no progress line even on a terminal */
+    bool poll; /* watch: rescan every rescan_interval_s even on a local filesystem */
     long max_file_bytes;
     long settle_ms;
     long rescan_interval_s;

@@ -16,8 +16,9 @@ strmap_release(struct strmap *m)
     m->n = 0;
 }
 
+/* A map's slot array of 100,000 paths is 6 MB; each byte of a slot counts. */
 static struct strmap_ent *
-slot_of(const struct strmap *m, const char *key, size_t len, uint64_t h)
+slot_of(const struct strmap *m, const char *key, size_t len, uint32_t h)
 {
     size_t mask = m->cap - 1;
     size_t i = (size_t)h & mask;
@@ -32,6 +33,12 @@ slot_of(const struct strmap *m, const char *key, size_t len, uint64_t h)
     }
 }
 
+static uint32_t
+key_hash(const char *key, size_t len)
+{
+    return (uint32_t)hash64(key, len);
+}
+
 void **
 strmap_find(const struct strmap *m, const char *key, size_t len)
 {
@@ -40,7 +47,10 @@ strmap_find(const struct strmap *m, const char *key, size_t len)
     if (m->cap == 0) {
         return NULL;
     }
-    e = slot_of(m, key, len, hash64(key, len));
+    if (len > UINT32_MAX) {
+        return NULL;
+    }
+    e = slot_of(m, key, len, key_hash(key, len));
     return e->key != NULL ? &e->val : NULL;
 }
 
@@ -63,9 +73,12 @@ grow(struct strmap *m)
 void
 strmap_put(struct strmap *m, const char *key, size_t len, void *val)
 {
-    uint64_t h = hash64(key, len);
+    uint32_t h = key_hash(key, len);
     struct strmap_ent *e;
 
+    if (len > UINT32_MAX) {
+        return; /* never found anyway; see strmap.h */
+    }
     /* Keep the load factor under 1/2 so that probes stay short. */
     if ((m->n + 1) * 2 > m->cap) {
         grow(m);
@@ -75,7 +88,7 @@ strmap_put(struct strmap *m, const char *key, size_t len, void *val)
         m->n++;
     }
     e->key = key;
-    e->len = len;
+    e->len = (uint32_t)len;
     e->hash = h;
     e->val = val;
 }

@@ -12,9 +12,9 @@
  */
 struct strmap_ent {
     const char *key; /* NULL: empty slot */
-    size_t len;
-    uint64_t hash;
     void *val;
+    uint32_t len;  /* keys are shorter than 4 GiB (a longer one is never found) */
+    uint32_t hash; /* the low half of hash64(key): 24 bytes a slot, not 32 */
 };
 
 struct strmap {

@@ -45,7 +45,8 @@ say() { printf '\n== %s\n' "$*"; }
 ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev \
     libcmocka-dev postgresql-15 postgresql-client-15 postgresql-15-pgtap clang \
     libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl ccache \
-    binutils dpkg-dev file man-db bsdutils bsdextrautils curl prometheus-node-exporter
+    binutils dpkg-dev file man-db bsdutils bsdextrautils curl prometheus-node-exporter \
+    pgbouncer python3-psycopg2
 
 passed=0 failed=0 skipped=0 failures=() skips=()
 record() { # record NAME RC

@@ -21,6 +21,8 @@ struct pg {
     bool in_pipeline;
     bool plain;
     bool custom_plans;
+    bool txn_pool;
+    char timeout_text[32]; /* txn_pool: the statement_timeout each transaction sets */
     void (*notice)(const char *msg);
 };
 
@@ -141,6 +143,9 @@ pg_create(const struct pg_opts *opts)
                                                      : PG_DEFAULT_STATEMENT_TIMEOUT_MS;
     pg->plain = opts->plain;
     pg->custom_plans = opts->custom_plans;
+    pg->txn_pool = opts->txn_pool;
+    /* The server gives up a little after our own deadline would. */
+    snprintf(pg->timeout_text, sizeof(pg->timeout_text), "%ld", pg->deadline_ms + 1000);
     pg->notice = opts->notice;
     strcpy(pg->version, "?");
     return pg;
@@ -232,8 +237,12 @@ pg_connect(struct pg *pg, struct err *err)
     int v = PQserverVersion(pg->conn);
     snprintf(pg->version, sizeof(pg->version), "%d.%d", v / 10000, v % 10000);
 
-    /* The server gives up a little after our own deadline would. */
-    snprintf(timeout, sizeof(timeout), "SET statement_timeout = %ld%s", pg->deadline_ms + 1000,
+    if (pg->txn_pool) {
+        /* A session setting would stay on a server connection the pooler hands to others:
+         * each transaction sets its own timeout instead (send_timeout). */
+        return pg->plain ? 0 : pg_enter_pipeline(pg, err);
+    }
+    snprintf(timeout, sizeof(timeout), "SET statement_timeout = %s%s", pg->timeout_text,
              pg->custom_plans ? "; SET plan_cache_mode = force_custom_plan" : "");
     res = PQexec(pg->conn, timeout);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -254,7 +263,9 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
     if (pg->in_pipeline) {
         return 0;
     }
-    for (int i = 0; i < STMT_COUNT; i++) {
+    /* Behind a transaction pooler a prepared statement would live on one server connection
+     * while our next transaction may run on another: statements are sent unnamed. */
+    for (int i = 0; i < STMT_COUNT && !pg->txn_pool; i++) {
         res = PQprepare(pg->conn, stmt_defs[i].name, stmt_defs[i].sql, 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             const char *m = PQresultErrorMessage(res);
@@ -344,6 +355,24 @@ flush_all(struct pg *pg, long long deadline, struct err *err)
     }
 }
 
+/*
+ * Behind a transaction pooler: the first statement of every transaction sets its
+ * statement_timeout for that transaction only (as SET LOCAL would). Its result comes first
+ * and is not one of the caller's. Returns 0 or -1 (sending failed).
+ */
+#define TIMEOUT_SQL "SELECT set_config('statement_timeout', $1, true)"
+
+static int
+send_timeout(struct pg *pg)
+{
+    const char *vals[1] = {pg->timeout_text};
+
+    if (!pg->txn_pool) {
+        return 0;
+    }
+    return PQsendQueryParams(pg->conn, TIMEOUT_SQL, 1, NULL, vals, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
 int
 pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err)
 {
@@ -354,10 +383,18 @@ pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct er
     }
     /* Everything up to the sync point runs as one implicit transaction: committed at the
      * sync, rolled back whole at the first error (protocol: Sync closes it). */
+    if (send_timeout(pg) != 0) {
+        set_conn_err(err, "cannot send to the database", pg->conn);
+        pg_disconnect(pg);
+        return -1;
+    }
     for (size_t i = 0; i < ncalls; i++) {
         const struct pg_call *c = &calls[i];
-        if (PQsendQueryPrepared(pg->conn, stmt_defs[c->stmt].name, c->nparams, c->values,
-                                c->lengths, c->formats, 0) != 1) {
+        int ok = pg->txn_pool ? PQsendQueryParams(pg->conn, stmt_defs[c->stmt].sql, c->nparams,
+                                                  NULL, c->values, c->lengths, c->formats, 0)
+                              : PQsendQueryPrepared(pg->conn, stmt_defs[c->stmt].name, c->nparams,
+                                                    c->values, c->lengths, c->formats, 0);
+        if (ok != 1) {
             set_conn_err(err, "cannot send to the database", pg->conn);
             pg_disconnect(pg);
             return -1;
@@ -412,6 +449,7 @@ pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, st
     enum pg_errclass cls = PG_OK;
     bool timed_out;
     size_t i = 0;
+    bool timeout_result = pg->txn_pool; /* send_timeout's result is still to come */
 
     *failed_call = 0;
     if (!pg_is_connected(pg)) {
@@ -441,6 +479,18 @@ pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, st
         if (st == PGRES_PIPELINE_SYNC) {
             PQclear(res);
             break;
+        }
+        if (timeout_result) {
+            /* send_timeout's, not a call of the caller's; should it fail, every call after
+             * it is aborted and the first call carries its message */
+            timeout_result = false;
+            if (st != PGRES_TUPLES_OK && cls == PG_OK) {
+                const char *m = PQresultErrorMessage(res);
+                cls = pg_classify(res);
+                err_set(err, "cannot set statement_timeout: %.*s", (int)strcspn(m, "\n"), m);
+            }
+            PQclear(res);
+            continue;
         }
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
             if (rows != NULL && i < ncalls) {
@@ -489,7 +539,8 @@ pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
         err_set(err, "not connected to the database");
         return NULL;
     }
-    if (PQsendQueryParams(pg->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
+    if (send_timeout(pg) != 0 ||
+        PQsendQueryParams(pg->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
         PQpipelineSync(pg->conn) != 1 || flush_all(pg, deadline, err) != 0) {
         set_conn_err(err, "cannot send to the database", pg->conn);
         pg_disconnect(pg);

@@ -28,6 +28,13 @@ struct pg_opts {
      * plans were made (a generic plan made with no statistics keeps scanning whole tables
      * long after they have grown). */
     bool custom_plans;
+    /* Behind a transaction pooler (PgBouncer pool_mode=transaction, Supabase port 6543): a
+     * server connection is ours only for one transaction, so nothing may outlive one. No
+     * statement is prepared (each is sent unnamed, parsed and planned with its parameters),
+     * no session setting is made (statement_timeout is set for each transaction with
+     * set_config(..., true)), and custom_plans is moot (an unnamed statement is planned for
+     * its parameters every time). */
+    bool txn_pool;
     /* Called with each server notice or warning (one line, no newline); NULL drops them.
      * libpq would print them on stderr, past the log and its format. */
     void (*notice)(const char *msg);
@@ -43,11 +50,13 @@ void pg_destroy(struct pg *pg);
 /*
  * Connect (if not connected) with keepalives, tcp_user_timeout and connect_timeout
  * defaults that the URL can override, set statement_timeout, prepare the statements of
- * persist/statements.h. Returns 0, or -1 with a message that never holds the password.
+ * persist/statements.h (with txn_pool: neither; see pg_opts). Returns 0, or -1 with a
+ * message that never holds the password.
  */
 int pg_connect(struct pg *pg, struct err *err);
 void pg_disconnect(struct pg *pg);
-/* Prepare the statements and enter pipeline mode on a plain connection. 0 or -1 (err). */
+/* Prepare the statements (not with txn_pool) and enter pipeline mode on a plain connection.
+ * 0 or -1 (err). */
 int pg_enter_pipeline(struct pg *pg, struct err *err);
 bool pg_is_connected(const struct pg *pg);
 /* The live connection, borrowed (NULL when disconnected). */

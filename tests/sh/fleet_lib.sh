@@ -1,0 +1,268 @@
+# shellcheck shell=bash
+# fleet_lib.sh -- helpers for the many-agents suites (test_pool.sh, test_fleet.sh): trees of
+# generated courses, a PgBouncer of the test's own, per-source fingerprints, agents by PID.
+#
+# Sourced after tests/sh/lib.sh (it uses WORK, q, pass, fail, lib_on_exit). Every wait polls
+# with a deadline; every process started here is stopped by its PID.
+
+FL_PIDS=() # agents and writers this suite started
+
+fl_cleanup() {
+    local pid
+    for pid in ${FL_PIDS[@]+"${FL_PIDS[@]}"}; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -CONT "$pid" 2>/dev/null
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
+    fl_pgb_stop
+}
+
+now_ms() {
+    local t=${EPOCHREALTIME//[!0-9]/}
+    echo $((10#$t / 1000))
+}
+
+# ---- trees ------------------------------------------------------------------------------------
+
+# fl_lesson FILE TITLE MODULE: one lesson in one open/write/close. Every lesson carries the
+# tag "comum", so that agents on different trees insert and link one shared tag row.
+fl_lesson() {
+    printf -- '---\ntitle: "%s"\nmodule_name: "Module %d"\nstatus: draft\ntags: [comum, "m%d"]\n---\n# %s\n\nbody of %s\n' \
+        "$2" "$3" "$3" "$2" "$2" >"$1"
+}
+
+# fl_make_tree ROOT PREFIX COURSES MODULES LESSONS: ROOT/PREFIX-<c>/COURSE-BRIEF.md and
+# ROOT/PREFIX-<c>/lessons/modulo-<m>/aula-<m>.<l>-x.md.
+fl_make_tree() {
+    local root=$1 pre=$2 nc=$3 nm=$4 nl=$5 c m l d
+    for ((c = 1; c <= nc; c++)); do
+        d=$root/$pre-$c
+        mkdir -p "$d/lessons"
+        printf -- '---\ntitle: "Course %s %d"\n---\n# Course %s %d\n' "$pre" "$c" "$pre" "$c" \
+            >"$d/COURSE-BRIEF.md"
+        for ((m = 1; m <= nm; m++)); do
+            mkdir -p "$d/lessons/modulo-$m"
+            for ((l = 1; l <= nl; l++)); do
+                fl_lesson "$d/lessons/modulo-$m/aula-$m.$l-x.md" "$pre $c $m.$l" "$m"
+            done
+        done
+    done
+}
+
+# fl_write_loop ROOT PREFIX SEED UNTIL_MS OUT: create, edit and delete lessons of ROOT's courses
+# (PREFIX-1, PREFIX-2, ...) every 20 ms until the deadline; creates go through a hidden temp
+# file and a rename, as generators do. Writes the number of operations to OUT.
+fl_write_loop() {
+    local root=$1 pre=$2 until=$4 out=$5 n=0 op c f files courses
+    RANDOM=$3
+    courses=("$root/$pre"-*)
+    while (($(now_ms) < until)); do
+        c=${courses[RANDOM % ${#courses[@]}]}
+        op=$((RANDOM % 10))
+        if ((op < 6)); then
+            mkdir -p "$c/lessons/modulo-9"
+            fl_lesson "$c/lessons/modulo-9/.new-$n.tmp" "$pre new $n" 9
+            mv "$c/lessons/modulo-9/.new-$n.tmp" "$c/lessons/modulo-9/aula-9.$n-new.md"
+        else
+            files=("$c"/lessons/modulo-*/*.md)
+            f=${files[RANDOM % ${#files[@]}]}
+            if ((op < 9)); then
+                fl_lesson "$f" "$pre edited $n" 8
+            else
+                rm -f "$f"
+            fi
+        fi
+        n=$((n + 1))
+        sleep 0.02
+    done
+    echo "$n" >"$out"
+}
+
+# ---- fingerprints -------------------------------------------------------------------------------
+
+# fl_fingerprint URL SOURCE: one line per row this source owns, sorted: its file records, its
+# courses' live contents (slug, type, title, body hash, parent, order, status), their tags and
+# creator links, and projects.
+# Two databases that agree on every row a source wrote print the same text.
+fl_rows() {
+    psql "$1" -XAtq -v ON_ERROR_STOP=1 -v src="$2" 2>&1 <<'SQL'
+CREATE TEMP TABLE fl_courses AS
+  SELECT DISTINCT course FROM creatoros_agent.file_state WHERE source = :'src';
+SELECT 'file', path, size, hash, error IS NULL, coalesce(module_no::text, '-'),
+       coalesce(lesson_no::text, '-')
+  FROM creatoros_agent.file_state WHERE source = :'src' ORDER BY path COLLATE "C";
+SELECT 'content', c.slug, c.content_type, coalesce(c.title, '<null>'),
+       coalesce(md5(c.content), '<null>'), coalesce(p.slug, '-'),
+       coalesce(c.sequence_order::text, '-'), c.status
+  FROM contents c LEFT JOIN contents p ON p.id = c.parent_content_id
+ WHERE c.deleted_at IS NULL AND split_part(c.slug, '/', 1) IN (SELECT course FROM fl_courses)
+ ORDER BY c.slug COLLATE "C";
+SELECT 'tags', c.slug, string_agg(t.slug, ',' ORDER BY t.slug COLLATE "C")
+  FROM contents c JOIN content_tags ct ON ct.content_id = c.id JOIN tags t ON t.id = ct.tag_id
+ WHERE c.deleted_at IS NULL AND split_part(c.slug, '/', 1) IN (SELECT course FROM fl_courses)
+ GROUP BY c.slug ORDER BY c.slug COLLATE "C";
+SELECT 'creator', c.slug, m.slug
+  FROM contents c JOIN content_minds cm ON cm.content_id = c.id AND cm.role = 'creator'
+  JOIN minds m ON m.id = cm.mind_id
+ WHERE c.deleted_at IS NULL AND split_part(c.slug, '/', 1) IN (SELECT course FROM fl_courses)
+ ORDER BY c.slug COLLATE "C", m.slug COLLATE "C";
+SELECT 'project', slug, name, status FROM content_projects
+ WHERE slug IN (SELECT course FROM fl_courses) ORDER BY slug COLLATE "C";
+SQL
+}
+fl_fingerprint() {
+    fl_rows "$1" "$2" | md5sum | cut -d' ' -f1
+}
+
+# fl_dup_count URL: live lesson rows that share a file (0 when nothing is duplicated).
+fl_dup_count() {
+    q "$1" "SELECT count(*) FROM (SELECT 1 FROM contents WHERE deleted_at IS NULL
+              AND content_type = 'course_lesson' GROUP BY project_id, file_path
+              HAVING count(*) > 1) d"
+}
+
+# ---- PgBouncer ------------------------------------------------------------------------------------
+
+PGB_DIR=
+PGB_PORT=
+PGB_PID=
+
+fl_port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+_fl_as_postgres() {
+    if [[ $(id -un) == postgres ]]; then
+        "$@"
+    else
+        runuser -u postgres -- "$@"
+    fi
+}
+
+# fl_pgb_start POOL_MODE POOL_SIZE: a PgBouncer of our own (as the postgres OS user, config in
+# WORK, 127.0.0.1 and a free port, auth_type trust) in front of CO_TEST_DB's cluster. Sets
+# PGB_PORT and PGB_PID. Called again after fl_pgb_kill, it starts on the same port.
+fl_pgb_start() {
+    local mode=$1 size=$2 sock port
+    if [[ -z $PGB_DIR ]]; then
+        PGB_DIR=$WORK/pgbouncer
+        mkdir -p "$PGB_DIR"
+        sock=$(q "$CO_TEST_DB" "SELECT split_part(current_setting('unix_socket_directories'), ',', 1)")
+        port=$(q "$CO_TEST_DB" "SELECT current_setting('port')")
+        PGB_PORT=56432
+        while ! fl_port_free "$PGB_PORT"; do PGB_PORT=$((PGB_PORT + 1)); done
+        cat >"$PGB_DIR/pgbouncer.ini" <<INI
+[databases]
+* = host=$sock port=$port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGB_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $PGB_DIR/userlist.txt
+pool_mode = $mode
+default_pool_size = $size
+min_pool_size = 0
+reserve_pool_size = 0
+max_client_conn = 200
+server_login_retry = 1
+logfile = $PGB_DIR/pgbouncer.log
+pidfile = $PGB_DIR/pgbouncer.pid
+INI
+        echo '"postgres" ""' >"$PGB_DIR/userlist.txt"
+        chown -R postgres: "$PGB_DIR" 2>/dev/null || true
+    fi
+    rm -f "$PGB_DIR/pgbouncer.pid"
+    if ! _fl_as_postgres pgbouncer -d "$PGB_DIR/pgbouncer.ini" >>"$PGB_DIR/start.log" 2>&1; then
+        cat "$PGB_DIR/start.log" "$PGB_DIR/pgbouncer.log" >&2
+        return 1
+    fi
+    local deadline=$((SECONDS + 20))
+    until [[ -s $PGB_DIR/pgbouncer.pid ]] &&
+        PGOPTIONS='' psql "postgresql://postgres@127.0.0.1:$PGB_PORT/postgres" -XAtqc 'SELECT 1' >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            echo "pgbouncer did not start" >&2
+            tail -n 20 "$PGB_DIR/pgbouncer.log" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+    PGB_PID=$(cat "$PGB_DIR/pgbouncer.pid")
+}
+
+# fl_pgb_kill: immediate shutdown (SIGTERM: every client and server connection is dropped,
+# transactions in flight are lost); waits until the process is gone.
+fl_pgb_kill() {
+    [[ -n $PGB_PID ]] || return 0
+    kill -TERM "$PGB_PID" 2>/dev/null
+    local deadline=$((SECONDS + 20))
+    while kill -0 "$PGB_PID" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            kill -KILL "$PGB_PID" 2>/dev/null
+        fi
+        sleep 0.05
+    done
+    PGB_PID=
+}
+fl_pgb_stop() { fl_pgb_kill; }
+
+# fl_pgb_url DBNAME: the database through the pooler.
+fl_pgb_url() {
+    echo "postgresql://postgres@127.0.0.1:$PGB_PORT/$1"
+}
+
+# ---- agents ------------------------------------------------------------------------------------
+
+# fl_start NAME ARGS...: start the agent in the background with a JSON log in WORK/NAME.log
+# (stderr in WORK/NAME.err); sets FL_PID. Environment: FL_ENV=(K=V ...).
+fl_start() {
+    local name=$1
+    shift
+    # PGOPTIONS (lib.sh sets it) is a startup parameter a pooler refuses
+    env -u PGOPTIONS ${FL_ENV[@]+"${FL_ENV[@]}"} "$CO_AGENT" "$@" --log-format json \
+        --log-file "$WORK/$name.log" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    FL_PID=$!
+    FL_PIDS+=("$FL_PID")
+}
+
+fl_log_has() { # fl_log_has NAME JQ-CONDITION
+    [[ $(jq -c -R "fromjson? | select($2)" "$WORK/$1.log" 2>/dev/null | wc -l) -ge 1 ]]
+}
+
+# fl_stop PID: SIGTERM and wait (SIGKILL after 20 s); sets FL_RC (999 when killed).
+# shellcheck disable=SC2034 # FL_RC is for the caller
+fl_stop() {
+    local pid=$1 deadline=$((SECONDS + 20))
+    kill -TERM "$pid" 2>/dev/null
+    while kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            FL_RC=999
+            return
+        fi
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null
+    FL_RC=$?
+}
+
+# fl_sanitizer_clean FILE...: no sanitizer report in the files.
+fl_sanitizer_clean() {
+    ! grep -qE 'Sanitizer|runtime error:' "$@" 2>/dev/null
+}
+
+# fl_max_backends DB OUT STOPFILE: sample the server backends of DB (not ours) every 20 ms until
+# STOPFILE exists; write the largest count seen to OUT.
+fl_max_backends() {
+    local db=$1 out=$2 stop=$3 max=0 n
+    while [[ ! -e $stop ]]; do
+        n=$(q "$CO_TEST_DB" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db'
+                               AND backend_type = 'client backend' AND pid <> pg_backend_pid()" 2>/dev/null || echo 0)
+        ((n > max)) && max=$n
+        sleep 0.02
+    done
+    echo "$max" >"$out"
+}
