@@ -29,7 +29,7 @@ cmd_migrate(const struct config *cfg)
     migrate_report_describe(&report, &line);
     log_kv(LOG_INFO, report.applied == 0 ? "schema up to date, nothing to apply" : "migrated",
            "result", line.buf, "db", pg_display(pg));
-    printf("%s\n", line.buf);
+    log_print(stdout, "%s\n", line.buf);
 out:
     strbuf_release(&line);
     pg_destroy(pg);

@@ -43,22 +43,22 @@ cmd_status(const struct config *cfg)
     int rc = 0;
 
     if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0) {
-        fprintf(stderr, "creatoros-agent status: cannot reach the database %s: %s\n",
-                pg_display(pg), err.msg);
+        log_print(stderr, "creatoros-agent status: cannot reach the database %s: %s\n",
+                  pg_display(pg), err.msg);
         rc = EXIT_NO_DB;
         goto out;
     }
     if (migrate_pending(pg_conn(pg), &pending, &err) != 0 || pending != 0) {
-        fprintf(stderr, "creatoros-agent status: %s\n",
-                pending != 0 ? (pending < 0 ? err.msg
-                                            : "the schema is not up to date: run "
-                                              "`creatoros-agent migrate`")
-                             : err.msg);
+        log_print(stderr, "creatoros-agent status: %s\n",
+                  pending != 0 ? (pending < 0 ? err.msg
+                                              : "the schema is not up to date: run "
+                                                "`creatoros-agent migrate`")
+                               : err.msg);
         rc = EXIT_NO_DB;
         goto out;
     }
     if (pg_enter_pipeline(pg, &err) != 0) {
-        fprintf(stderr, "creatoros-agent status: %s\n", err.msg);
+        log_print(stderr, "creatoros-agent status: %s\n", err.msg);
         rc = EXIT_NO_DB;
         goto out;
     }
@@ -69,7 +69,7 @@ cmd_status(const struct config *cfg)
     cmd_engine_opts(&dry, pg, &eo);
     e = engine_create(&eo, &err);
     if (e == NULL) {
-        fprintf(stderr, "creatoros-agent status: %s\n", err.msg);
+        log_print(stderr, "creatoros-agent status: %s\n", err.msg);
         rc = 2;
         goto out;
     }
@@ -88,7 +88,7 @@ cmd_status(const struct config *cfg)
         errors = pg_exec(pg, STATUS_ERRORS_SQL, 1, src, &cls, &err);
     }
     if (cls != PG_OK) {
-        fprintf(stderr, "creatoros-agent status: %s\n", err.msg);
+        log_print(stderr, "creatoros-agent status: %s\n", err.msg);
         rc = EXIT_NO_DB;
         goto out;
     }
@@ -147,7 +147,7 @@ cmd_status(const struct config *cfg)
             }
         }
     }
-    fputs(out.buf, stdout);
+    log_print(stdout, "%s", out.buf);
     rc = agree ? 0 : EXIT_REJECTED;
 out:
     PQclear(counts);
