@@ -4,6 +4,7 @@
 
 #include "agent/cmd.h"
 #include "agent/log.h"
+#include "agent/scan.h"
 #include "common/strbuf.h"
 #include "persist/migrate.h"
 
@@ -42,6 +43,11 @@ cmd_status(const struct config *cfg)
     int pending = 0;
     int rc = 0;
 
+    if (scan_check_root(cfg->root, &err) != 0) {
+        log_print(stderr, "creatoros-agent status: %s\n", err.msg);
+        rc = 2;
+        goto out;
+    }
     if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0) {
         log_print(stderr, "creatoros-agent status: cannot reach the database %s: %s\n",
                   pg_display(pg), err.msg);
@@ -67,6 +73,7 @@ cmd_status(const struct config *cfg)
     dry.dry_run = true;
     dry.force = false;
     cmd_engine_opts(&dry, pg, &eo);
+    eo.allow_mass_delete = true; /* a comparison: it reports what a backfill would remove */
     e = engine_create(&eo, &err);
     if (e == NULL) {
         log_print(stderr, "creatoros-agent status: %s\n", err.msg);

@@ -49,6 +49,8 @@ static const struct option_desc option_table[] = {
      "convert files that are not UTF-8 from this iconv encoding (e.g. WINDOWS-1252)"},
     {"force", OPT_BOOL, VERB_BACKFILL, FIELD(force), "false", NULL,
      "re-read and re-write every file, ignoring the recorded file state"},
+    {"allow-mass-delete", OPT_BOOL, VERB_WATCH | VERB_BACKFILL, FIELD(allow_mass_delete), "false",
+     NULL, "let a reconcile delete or archive most of what the tree recorded (an empty tree)"},
     {"json", OPT_BOOL, VERB_STATUS | VERB_BACKFILL, FIELD(json), "false", NULL,
      "print the result as one JSON object"},
     {"connections", OPT_LONG, VERB_BACKFILL, FIELD(connections), "2", "N",

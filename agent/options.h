@@ -33,6 +33,7 @@ struct config {
     enum log_level log_level;
     bool dry_run;
     bool force;
+    bool allow_mass_delete;
     bool json;
     long max_file_bytes;
     long settle_ms;

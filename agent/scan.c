@@ -125,6 +125,31 @@ scan_open_root(const char *root, struct err *err)
     return fd;
 }
 
+int
+scan_check_root(const char *root, struct err *err)
+{
+    struct stat st;
+    int fd;
+
+    if (stat(root, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+            return err_set(err,
+                           "the root %s does not exist (a volume not mounted? a wrong --root?)",
+                           root);
+        }
+        return err_set(err, "cannot look at the root %s: %s", root, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return err_set(err, "the root %s is not a directory", root);
+    }
+    fd = scan_open_root(root, err);
+    if (fd < 0) {
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 static int
 cmp_name(const void *a, const void *b)
 {

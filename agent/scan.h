@@ -41,6 +41,12 @@ struct scan_course {
  */
 int scan_open_root(const char *root, struct err *err);
 
+/*
+ * The root exists and is a directory that can be opened: 0, or -1 with err naming the root
+ * and what is wrong with it (a missing root suggests an unmounted volume or a wrong --root).
+ */
+int scan_check_root(const char *root, struct err *err);
+
 /* The courses under the root: immediate, non-hidden, real directories, sorted (free with
  * scan_names_free). Returns the count, or -1 with err when the root cannot be read. */
 long scan_course_names(int rootfd, char ***names, struct err *err);

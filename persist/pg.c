@@ -24,7 +24,20 @@ struct pg {
     void (*notice)(const char *msg);
     char **masks; /* every form of the URL's secrets, longest first (pg_secret_forms) */
     size_t nmasks;
+    /* what pg_poll_txn has read of the results of the calls sent last */
+    size_t poll_i;            /* results read */
+    bool poll_mid;            /* a call's result was read, the NULL that closes it not yet */
+    long long poll_deadline;  /* 0 until the first poll */
+    enum pg_errclass poll_cls; /* the first failure */
+    size_t poll_failed;       /* its call */
+    struct err poll_err;      /* its message */
 };
+
+/*
+ * The largest message the server reads: a Bind carries every parameter of one statement, and
+ * one above this is refused by closing the connection, which would look like an outage.
+ */
+#define PG_MESSAGE_MAX ((size_t)0x3fffffff - 65536)
 
 static void
 notice_cb(void *arg, const char *message)
@@ -627,35 +640,82 @@ flush_all(struct pg *pg, long long deadline, struct err *err)
     }
 }
 
-int
-pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err)
+static void
+poll_reset(struct pg *pg)
+{
+    pg->poll_i = 0;
+    pg->poll_mid = false;
+    pg->poll_deadline = 0;
+    pg->poll_cls = PG_OK;
+    pg->poll_failed = 0;
+}
+
+/* Bytes a call puts into its Bind message (parameters and their lengths). */
+static size_t
+call_bytes(const struct pg_call *c)
+{
+    size_t bytes = 0;
+
+    for (int k = 0; k < c->nparams; k++) {
+        bytes += 4;
+        if (c->values[k] != NULL) {
+            bool binary = c->formats != NULL && c->formats[k] != 0;
+            bytes += binary ? (size_t)c->lengths[k] : strlen(c->values[k]);
+        }
+    }
+    return bytes;
+}
+
+enum pg_errclass
+pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sync,
+              struct err *err)
 {
     long long deadline = clock_ms() + pg->deadline_ms;
 
+    /* Refused here, as the data error it is, rather than by the server as a lost connection. */
+    for (size_t i = 0; i < ncalls; i++) {
+        size_t bytes = call_bytes(&calls[i]);
+        if (bytes > PG_MESSAGE_MAX) {
+            err_set(err,
+                    "a statement's parameters hold %zu bytes, above the %zu that one protocol "
+                    "message may carry",
+                    bytes, PG_MESSAGE_MAX);
+            return PG_DATA;
+        }
+    }
     if (!pg_is_connected(pg) || !pg->in_pipeline) {
-        return err_set(err, "not connected to the database");
+        err_set(err, "not connected to the database");
+        return PG_TRANSIENT;
     }
     /* Everything up to the sync point runs as one implicit transaction: committed at the
-     * sync, rolled back whole at the first error (protocol: Sync closes it). */
+     * sync, rolled back whole at the first error (protocol: Sync closes it). Calls sent
+     * without a sync join the transaction the next sync ends. */
     for (size_t i = 0; i < ncalls; i++) {
         const struct pg_call *c = &calls[i];
         if (PQsendQueryPrepared(pg->conn, stmt_defs[c->stmt].name, c->nparams, c->values,
                                 c->lengths, c->formats, 0) != 1) {
             set_conn_err(pg, err, "cannot send to the database");
             pg_disconnect(pg);
-            return -1;
+            return PG_TRANSIENT;
         }
     }
-    if (PQpipelineSync(pg->conn) != 1) {
+    if (sync && PQpipelineSync(pg->conn) != 1) {
         set_conn_err(pg, err, "cannot send to the database");
         pg_disconnect(pg);
-        return -1;
+        return PG_TRANSIENT;
     }
-    if (flush_all(pg, deadline, err) != 0) {
+    if ((!sync && PQsendFlushRequest(pg->conn) != 1) || flush_all(pg, deadline, err) != 0) {
         pg_disconnect(pg);
-        return -1;
+        return PG_TRANSIENT;
     }
-    return 0;
+    poll_reset(pg);
+    return PG_OK;
+}
+
+int
+pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err)
+{
+    return pg_send_calls(pg, calls, ncalls, true, err) == PG_OK ? 0 : -1;
 }
 
 /* Next result, waiting with the deadline. *timed_out set when it passed. */
@@ -688,74 +748,152 @@ rows_affected(const PGresult *res)
     return *t ? atol(t) : 0;
 }
 
-enum pg_errclass
-pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
+/*
+ * Calls sent without a sync failed: the server skips what follows until a sync, which
+ * then ends the transaction with a rollback. Send it and read up to it (a failure here
+ * drops the connection, which rolls back too).
+ */
+static void
+end_aborted(struct pg *pg)
 {
     long long deadline = clock_ms() + pg->deadline_ms;
-    enum pg_errclass cls = PG_OK;
+    struct err ignored;
     bool timed_out;
-    size_t i = 0;
 
-    *failed_call = 0;
-    if (!pg_is_connected(pg)) {
-        err_set(err, "not connected to the database");
-        return PG_TRANSIENT;
+    if (PQpipelineSync(pg->conn) != 1 || flush_all(pg, deadline, &ignored) != 0) {
+        pg_disconnect(pg);
+        return;
     }
-    /* Each call yields one result then NULL; the sync yields PGRES_PIPELINE_SYNC. */
     for (;;) {
         PGresult *res = next_result(pg, deadline, &timed_out);
         if (res == NULL) {
-            if (timed_out) {
-                err_set(err,
-                        "database did not answer within %ld ms; dropping the connection "
-                        "(--statement-timeout-ms)",
-                        pg->deadline_ms);
+            if (timed_out || PQstatus(pg->conn) != CONNECTION_OK) {
                 pg_disconnect(pg);
-                return PG_TRANSIENT;
+                return;
             }
-            if (!pg_is_connected(pg) || PQstatus(pg->conn) != CONNECTION_OK) {
-                set_conn_err(pg, err, "lost the database connection");
-                pg_disconnect(pg);
-                return PG_TRANSIENT;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            return;
+        }
+    }
+}
+
+/* The connection failed while results were awaited. */
+static enum pg_errclass
+poll_lost(struct pg *pg, bool timed_out, struct err *err)
+{
+    if (timed_out) {
+        err_set(err,
+                "database did not answer within %ld ms; dropping the connection "
+                "(--statement-timeout-ms)",
+                pg->deadline_ms);
+    } else {
+        set_conn_err(pg, err, "lost the database connection");
+    }
+    pg_disconnect(pg);
+    poll_reset(pg);
+    return PG_TRANSIENT;
+}
+
+enum pg_errclass
+pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, bool *done,
+            size_t *failed_call, struct err *err)
+{
+    *done = false;
+    *failed_call = 0;
+    if (!pg_is_connected(pg)) {
+        err_set(err, "not connected to the database");
+        poll_reset(pg);
+        return PG_TRANSIENT;
+    }
+    if (pg->poll_deadline == 0) {
+        pg->poll_deadline = clock_ms() + pg->deadline_ms;
+    }
+    /* Each call yields one result then NULL; the sync yields PGRES_PIPELINE_SYNC. */
+    for (;;) {
+        if (!sync && pg->poll_i >= ncalls && !pg->poll_mid) {
+            break; /* no sync point: the part ends with its last call's NULL */
+        }
+        if (PQisBusy(pg->conn)) {
+            if (PQconsumeInput(pg->conn) == 0) {
+                return poll_lost(pg, false, err);
             }
-            continue; /* end of one call's results */
+            if (PQisBusy(pg->conn)) {
+                if (clock_ms() >= pg->poll_deadline) {
+                    return poll_lost(pg, true, err);
+                }
+                if (!wait) {
+                    return PG_OK; /* not yet: *done stays false */
+                }
+                int w = wait_socket(pg, POLLIN, pg->poll_deadline);
+                if (w <= 0) {
+                    return poll_lost(pg, w == 0, err);
+                }
+                continue;
+            }
+        }
+        PGresult *res = PQgetResult(pg->conn);
+        if (res == NULL) {
+            if (PQstatus(pg->conn) != CONNECTION_OK) {
+                return poll_lost(pg, false, err);
+            }
+            pg->poll_mid = false; /* end of one call's results */
+            continue;
         }
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_PIPELINE_SYNC) {
             PQclear(res);
             break;
         }
+        pg->poll_mid = true;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            if (rows != NULL && i < ncalls) {
-                rows[i] = rows_affected(res);
+            if (rows != NULL && pg->poll_i < ncalls) {
+                rows[pg->poll_i] = rows_affected(res);
             }
-            i++;
-        } else if (st == PGRES_PIPELINE_ABORTED) {
-            i++;
-        } else {
-            if (cls == PG_OK) {
-                const char *m = PQresultErrorMessage(res);
-                const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-                cls = pg_classify(res);
-                *failed_call = i;
-                err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m,
-                        state != NULL ? state : "none");
-            }
-            i++;
+        } else if (st != PGRES_PIPELINE_ABORTED && pg->poll_cls == PG_OK) {
+            const char *m = PQresultErrorMessage(res);
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            pg->poll_cls = pg_classify(res);
+            pg->poll_failed = pg->poll_i;
+            err_set(&pg->poll_err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m,
+                    state != NULL ? state : "none");
         }
+        pg->poll_i++;
         PQclear(res);
         if (PQstatus(pg->conn) == CONNECTION_BAD) {
-            if (cls == PG_OK) {
-                set_conn_err(pg, err, "lost the database connection");
+            if (pg->poll_cls != PG_OK) {
+                *err = pg->poll_err;
+                pg_disconnect(pg);
+                poll_reset(pg);
+                return PG_TRANSIENT;
             }
-            pg_disconnect(pg);
-            return PG_TRANSIENT;
+            return poll_lost(pg, false, err);
         }
     }
-    if (cls == PG_TRANSIENT && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+    enum pg_errclass cls = pg->poll_cls;
+    if (cls != PG_OK) {
+        *err = pg->poll_err;
+        *failed_call = pg->poll_failed;
+    }
+    poll_reset(pg);
+    *done = true;
+    if (cls != PG_OK && !sync) {
+        end_aborted(pg);
+    } else if (cls == PG_TRANSIENT && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
         pg_disconnect(pg);
     }
     return cls;
+}
+
+enum pg_errclass
+pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
+{
+    bool done;
+
+    return pg_poll_txn(pg, ncalls, true, true, rows, &done, failed_call, err);
 }
 
 PGresult *

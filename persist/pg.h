@@ -116,6 +116,27 @@ struct pg_call {
 int pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err);
 
 /*
+ * Queue the calls; with sync, end them with the sync point that commits (as pg_send_txn);
+ * without, they join the implicit transaction that a later sync ends (a course written in
+ * parts), and a flush request makes the server answer them at once. Returns PG_OK,
+ * PG_TRANSIENT (connection dropped) or PG_DATA (a call's parameters are larger than one
+ * protocol message may be: nothing was sent, and the server was never asked).
+ */
+enum pg_errclass pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sync,
+                               struct err *err);
+
+/*
+ * Read the results of the ncalls calls sent last (sync: as sent with their sync point).
+ * wait false: return as soon as nothing more has arrived, with *done false (call again with
+ * the same arguments; the statement deadline counts from the first call). When *done: PG_OK
+ * and rows[i] the rows of call i, or the class of the first failure (failed_call, err); a
+ * part without a sync that failed has been closed (its transaction rolled back). A passed
+ * deadline or a lost connection disconnects (PG_TRANSIENT, *done false).
+ */
+enum pg_errclass pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows,
+                             bool *done, size_t *failed_call, struct err *err);
+
+/*
  * Wait (with the statement deadline) for the results of the transaction sent last.
  * On success returns PG_OK and, when rows is not NULL, rows[i] = rows affected by call i.
  * On failure returns the class, with failed_call = the index of the failing call and the
