@@ -52,8 +52,8 @@ struct engine {
     struct engine_opts o;
     char *root;
     char *source;
-    int rootfd;     /* open while an operation runs (root_open), else -1 */
-    int root_depth; /* nesting of root_open */
+    int rootfd;            /* open while an operation runs (root_open), else -1 */
+    int root_depth;        /* nesting of root_open */
     struct strmap files;   /* path -> struct fstate */
     struct strmap courses; /* course -> struct cstate */
     struct cstate **clist;
@@ -93,16 +93,16 @@ struct pending {
  * the usual path that finds the culprit.
  */
 struct job {
-    struct scan_course sc;   /* the course's listing */
-    size_t next;             /* the next listed file to look at */
-    struct pending p;        /* every change so far (parted), or the current part (split) */
-    struct sync_ctx *ctx;    /* the connection of the transaction; NULL in a dry run */
-    size_t sent;             /* changes of p already sent */
-    size_t parts;            /* parts sent in the open transaction */
-    bool inflight;           /* a part is at the server, not collected yet */
-    bool listed;             /* every listed file looked at, the gone ones added */
-    bool final;              /* the last part (the commit) is sent */
-    bool split;              /* after a data error: each part its own transaction */
+    struct scan_course sc; /* the course's listing */
+    size_t next;           /* the next listed file to look at */
+    struct pending p;      /* every change so far (parted), or the current part (split) */
+    struct sync_ctx *ctx;  /* the connection of the transaction; NULL in a dry run */
+    size_t sent;           /* changes of p already sent */
+    size_t parts;          /* parts sent in the open transaction */
+    bool inflight;         /* a part is at the server, not collected yet */
+    bool listed;           /* every listed file looked at, the gone ones added */
+    bool final;            /* the last part (the commit) is sent */
+    bool split;            /* after a data error: each part its own transaction */
     bool has_brief;
     struct engine_stats cst; /* what looking at the files counted (added when done) */
 };
@@ -1116,7 +1116,7 @@ push_now(struct engine *e, struct sync_ctx *ctx, struct pending *p, struct engin
         return PG_OK;
     }
     cls = sync_course_send(ctx, &p->b, err) != 0 ? PG_TRANSIENT
-                                                  : sync_course_finish(ctx, &p->b, &ss, err);
+                                                 : sync_course_finish(ctx, &p->b, &ss, err);
     if (cls == PG_OK) {
         st->rows += ss.rows;
         pend_apply(e, p, st);
@@ -1279,8 +1279,8 @@ job_send(struct engine *e, struct job *j, bool last, struct engine_stats *st, st
  * next one, the last (the commit) once the listing is done; JOB_DONE once committed.
  */
 static enum pg_errclass
-job_step(struct engine *e, struct job *j, bool wait, enum job_state *state,
-         struct engine_stats *st, struct err *err)
+job_step(struct engine *e, struct job *j, bool wait, enum job_state *state, struct engine_stats *st,
+         struct err *err)
 {
     *state = JOB_MORE;
     if (!j->listed && !j->final) {
@@ -1348,9 +1348,8 @@ job_run(struct engine *e, struct job *j, struct engine_stats *st, struct err *er
  * writes it now. Takes p (and sc, when given).
  */
 static enum pg_errclass
-write_big(struct engine *e, struct flow *fl, struct pending *p, struct scan_course *sc,
-          size_t next, const struct engine_stats *looked, struct engine_stats *st,
-          struct err *err)
+write_big(struct engine *e, struct flow *fl, struct pending *p, struct scan_course *sc, size_t next,
+          const struct engine_stats *looked, struct engine_stats *st, struct err *err)
 {
     enum pg_errclass cls;
     struct job *j;

@@ -133,9 +133,8 @@ scan_check_root(const char *root, struct err *err)
 
     if (stat(root, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
-            return err_set(err,
-                           "the root %s does not exist (a volume not mounted? a wrong --root?)",
-                           root);
+            return err_set(
+                err, "the root %s does not exist (a volume not mounted? a wrong --root?)", root);
         }
         return err_set(err, "cannot look at the root %s: %s", root, strerror(errno));
     }

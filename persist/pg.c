@@ -25,12 +25,12 @@ struct pg {
     char **masks; /* every form of the URL's secrets, longest first (pg_secret_forms) */
     size_t nmasks;
     /* what pg_poll_txn has read of the results of the calls sent last */
-    size_t poll_i;            /* results read */
-    bool poll_mid;            /* a call's result was read, the NULL that closes it not yet */
-    long long poll_deadline;  /* 0 until the first poll */
+    size_t poll_i;             /* results read */
+    bool poll_mid;             /* a call's result was read, the NULL that closes it not yet */
+    long long poll_deadline;   /* 0 until the first poll */
     enum pg_errclass poll_cls; /* the first failure */
-    size_t poll_failed;       /* its call */
-    struct err poll_err;      /* its message */
+    size_t poll_failed;        /* its call */
+    struct err poll_err;       /* its message */
 };
 
 /*
@@ -667,8 +667,7 @@ call_bytes(const struct pg_call *c)
 }
 
 enum pg_errclass
-pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sync,
-              struct err *err)
+pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sync, struct err *err)
 {
     long long deadline = clock_ms() + pg->deadline_ms;
 

@@ -785,8 +785,8 @@ sync_part_poll(struct sync_ctx *ctx, bool wait, bool *done, struct sync_stats *s
 {
     size_t failed_call;
     struct sync_stats part = {0, 0};
-    enum pg_errclass cls = pg_poll_txn(ctx->pg, ctx->sent_n, ctx->part_last, wait,
-                                       ctx->sent_rows, done, &failed_call, err);
+    enum pg_errclass cls = pg_poll_txn(ctx->pg, ctx->sent_n, ctx->part_last, wait, ctx->sent_rows,
+                                       done, &failed_call, err);
 
     if (cls != PG_OK || !*done) {
         if (cls != PG_OK) {

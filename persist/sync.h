@@ -61,10 +61,10 @@ struct sync_ctx {
     /* private: the statements of the transaction in flight */
     int sent_stmts[24];
     size_t sent_n;
-    bool refused;        /* the last send was too large for one message: nothing was sent */
-    long sent_rows[24];  /* a part's rows, as they arrive */
-    long part_rows;      /* rows of the parts collected so far (counted at the commit) */
-    bool part_last;      /* the part in flight ends with the commit */
+    bool refused;       /* the last send was too large for one message: nothing was sent */
+    long sent_rows[24]; /* a part's rows, as they arrive */
+    long part_rows;     /* rows of the parts collected so far (counted at the commit) */
+    bool part_last;     /* the part in flight ends with the commit */
 };
 
 /*
