@@ -1261,9 +1261,10 @@ job_send(struct engine *e, struct job *j, bool last, struct engine_stats *st, st
     if (cls != PG_OK) {
         return cls;
     }
-    char part[32];
+    char part[32], bytes[32];
     snprintf(part, sizeof(part), "%zu", j->parts + 1);
-    log_kv(LOG_DEBUG, "part sent", "course", p->b.course, "part", part, "last",
+    snprintf(bytes, sizeof(bytes), "%zu", p->held);
+    log_kv(LOG_DEBUG, "part sent", "course", p->b.course, "part", part, "bytes", bytes, "last",
            last ? "true" : NULL);
     pend_shed(p, j->sent, p->n);
     j->sent = p->n;
