@@ -309,6 +309,8 @@ check_timer_cb(struct loop *l, long long id, void *arg)
             free(d->away[i].rel);
             back = true;
         } else {
+            log_kv(LOG_DEBUG, "the volume is still away", "path",
+                   d->away[i].rel[0] != '\0' ? d->away[i].rel : d->cfg->root);
             d->away[k++] = d->away[i];
         }
     }
