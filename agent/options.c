@@ -58,7 +58,8 @@ static const struct option_desc option_table[] = {
     {"settle-ms", OPT_LONG, VERB_WATCH, FIELD(settle_ms), "100", "MS",
      "a file modified without a close, or deleted, syncs once it has been quiet this long"},
     {"rescan-interval", OPT_LONG, VERB_WATCH, FIELD(rescan_interval_s), "60", "SECONDS",
-     "period of the fallback rescan while some directories cannot be watched"},
+     "period of the fallback rescan while some directories cannot be watched, and of the "
+     "checks while a volume is away"},
     {"queue-limit", OPT_LONG, VERB_WATCH, FIELD(queue_limit), "100000", "N",
      "dirty paths kept while the database is away; beyond it, rescan when it is back"},
     {"statement-timeout-ms", OPT_LONG, VERB_DB, FIELD(statement_timeout_ms), "60000", "MS",
