@@ -28,7 +28,7 @@ say() { printf '\n== %s\n' "$*"; }
 . "$SRC/deploy/packages.sh"
 ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev \
     libcmocka-dev postgresql-15 postgresql-client-15 postgresql-15-pgtap clang \
-    libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl
+    libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl time
 
 # ---- build ------------------------------------------------------------------------
 BUILD=$SRC/build-asan

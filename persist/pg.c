@@ -581,7 +581,10 @@ pg_classify(const PGresult *res)
     if (state == NULL) {
         return PG_TRANSIENT; /* no SQLSTATE: the connection, not the statement */
     }
-    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) {
+    /* 54: a program limit (an index entry too large for a very long path, an array too
+     * large): the size of a file's data, so that file's fault, never an outage. */
+    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+        strncmp(state, "54", 2) == 0) {
         return PG_DATA;
     }
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||

@@ -12,7 +12,7 @@
 enum pg_errclass {
     PG_OK = 0,
     PG_TRANSIENT, /* connection lost, deadline passed, 40001, 40P01, 57P01...: retry later */
-    PG_DATA,      /* 22xxx, 23xxx: the data of the file at hand is at fault */
+    PG_DATA,      /* 22xxx, 23xxx, 54xxx: the data of the file at hand is at fault */
     PG_FATAL,     /* anything else (schema missing, privileges): an operator must act */
 };
 

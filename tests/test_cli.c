@@ -272,6 +272,29 @@ test_secrets_every_form(void **state)
     free(dir);
 }
 
+/* A statement whose parameters exceed one protocol message is refused before it is sent, as
+ * a data error (the server would close the connection: an outage to the caller). */
+static void
+test_message_too_large_is_a_data_error(void **state)
+{
+    struct pg_opts o = {.url = "postgresql://u@127.0.0.1:1/x"};
+    struct pg *pg = pg_create(&o);
+    static const char none[1] = "";
+    const char *values[2] = {none, none};
+    int lengths[2] = {0x20000000, 0x20000000}; /* 512 MiB each: never read, only counted */
+    int formats[2] = {1, 1};
+    struct pg_call call = {0, 2, values, lengths, formats};
+    struct err err;
+
+    (void)state;
+    assert_int_equal(pg_send_calls(pg, &call, 1, true, &err), PG_DATA);
+    assert_non_null(strstr(err.msg, "above the"));
+    assert_non_null(strstr(err.msg, "one protocol message"));
+    lengths[0] = lengths[1] = 1000; /* small: it would be sent, but there is no connection */
+    assert_int_equal(pg_send_calls(pg, &call, 1, true, &err), PG_TRANSIENT);
+    pg_destroy(pg);
+}
+
 /* Run the binary; returns its exit status and its output in out (free()). */
 static int
 run(const char *args, char **out)
@@ -321,7 +344,9 @@ test_binary_help_and_version(void **state)
     free(out);
     /* a password in --db never comes back, even in an error */
     assert_int_equal(
-        run("status --db postgresql://u:S3cretPa55@127.0.0.1:1/x --connect-retry 0", &out), 2);
+        run("status --root /tmp --db postgresql://u:S3cretPa55@127.0.0.1:1/x --connect-retry 0",
+            &out),
+        2);
     assert_null(strstr(out, "S3cretPa55"));
     assert_non_null(strstr(out, "postgresql://u@127.0.0.1:1/x"));
     free(out);
@@ -337,6 +362,7 @@ main(void)
         cmocka_unit_test(test_parse_files),
         cmocka_unit_test(test_password_never_printed),
         cmocka_unit_test(test_secrets_every_form),
+        cmocka_unit_test(test_message_too_large_is_a_data_error),
         cmocka_unit_test(test_binary_help_and_version),
     };
 

@@ -1199,6 +1199,29 @@ t_big_refused() {
           AND path = 'pois/lessons/aula-1.7-big.md' AND error LIKE '%t11_poison%'" "1"
 }
 
+# ==== 11b. a path too long for the database's index ===========================================
+t_long_path() {
+    test_begin "11b a path the database cannot index: that file's fault, not an outage"
+    new_db longpath || return
+    local T=$WORK/t11b d
+    # 13 directories of 230 random characters: the path does not compress below the 2704 bytes
+    # a btree entry may hold (SQLSTATE 54000, a program limit)
+    d=$("$PY" -c '
+import random, sys
+r = random.Random(7)
+print("/".join("".join(r.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(230))
+               for _ in range(13)))')
+    mkdir -p "$T/longc/lessons/$d"
+    printf -- '---\ntitle: Longa\n---\nx\n' >"$T/longc/lessons/$d/aula-1.1.md"
+    printf -- '---\ntitle: Curta\n---\nx\n' >"$T/longc/lessons/aula-1.2.md"
+    agent backfill --root "$T" --db "$URL" --source bf-long --log-format text
+    assert_eq "exit 1: one file rejected (not 2: the database is fine)" 1 "$AG_RC"
+    assert_match "the file is rejected with the database's reason" \
+        'longc/lessons/.*/aula-1.1.md: .*index row size .* exceeds' "$AG_OUT"
+    assert_sql "its neighbour landed" "$URL" \
+        "SELECT string_agg(title, ',') FROM public.contents WHERE content_type = 'course_lesson'" "Curta"
+}
+
 # ==== 12. an empty tree is not a deleted tree ================================================
 t_mass_delete() {
     test_begin "12 a missing, empty or wrong root deletes nothing"
@@ -1346,4 +1369,5 @@ t_mass_delete
 t_secret_forms
 t_big
 t_big_refused
+t_long_path
 lib_finish
