@@ -1254,6 +1254,14 @@ job_send(struct engine *e, struct job *j, bool last, struct engine_stats *st, st
         j->final = last;
         return PG_OK;
     }
+    if (j->ctx == &e->bulk) {
+        /* through the first connection, committed: see sync_shared_ensure (a data error
+         * there is the part's, found when it is sent) */
+        cls = sync_shared_ensure(&e->sync[0], &p->b, j->sent, p->n, j->parts == 0, err);
+        if (cls == PG_TRANSIENT || cls == PG_FATAL) {
+            return cls;
+        }
+    }
     cls = sync_part_send(j->ctx, &p->b, j->sent, p->n, j->parts == 0, last, err);
     if (cls == PG_DATA) {
         return job_split(e, j, st, err);

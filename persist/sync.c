@@ -779,6 +779,72 @@ sync_part_send(struct sync_ctx *ctx, const struct course_batch *b, size_t from, 
     return cls;
 }
 
+/* The tags that the changes of only name, inserted (the rows only, no link). */
+static void
+add_tag_rows(struct txn *t, const struct course_batch *b, const bool *only)
+{
+    struct tag_pair *pairs = NULL;
+    size_t npairs = 0;
+
+    for (size_t i = 0; i < b->nchanges; i++) {
+        const struct file_change *f = &b->changes[i];
+        if (!included(only, i) || f->kind != CHANGE_PARSED || f->failed) {
+            continue;
+        }
+        for (size_t k = 0; k < f->rec->ntags; k++) {
+            pairs = xrealloc(pairs, (npairs + 1) * sizeof(*pairs));
+            pairs[npairs++] =
+                (struct tag_pair){f->rec->slug, f->rec->tags[k].slug, f->rec->tags[k].name};
+        }
+    }
+    if (npairs > 0) {
+        struct pgarr ts, tn;
+        pgarr_init(&ts, PGARR_TEXT);
+        pgarr_init(&tn, PGARR_TEXT);
+        qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
+        for (size_t i = 0; i < npairs; i++) {
+            if (i == 0 || strcmp(pairs[i].tag_slug, pairs[i - 1].tag_slug) != 0) {
+                pgarr_add_str(&ts, pairs[i].tag_slug);
+                pgarr_add_str(&tn, pairs[i].tag_name);
+            }
+        }
+        struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
+        call_array(c, &ts);
+        call_array(c, &tn);
+        pgarr_release(&ts);
+        pgarr_release(&tn);
+    }
+    free(pairs);
+}
+
+enum pg_errclass
+sync_shared_ensure(struct sync_ctx *ctx, const struct course_batch *b, size_t from, size_t to,
+                   bool minds, struct err *err)
+{
+    struct txn t = {.n = 0, .scratch = STRBUF_INIT};
+    bool *only = xcalloc(b->nchanges ? b->nchanges : 1, sizeof(bool));
+    enum pg_errclass cls = PG_OK;
+    size_t failed_call, n;
+
+    for (size_t i = from; i < to && i < b->nchanges; i++) {
+        only[i] = true;
+    }
+    if (minds) {
+        add_minds(&t, ctx, b);
+    }
+    add_tag_rows(&t, b, only);
+    free(only);
+    n = t.n;
+    if (n > 0) {
+        cls = txn_send(ctx, &t, true, err);
+    }
+    txn_release(&t);
+    if (n > 0 && cls == PG_OK) {
+        cls = pg_collect_txn(ctx->pg, n, NULL, &failed_call, err);
+    }
+    return cls;
+}
+
 enum pg_errclass
 sync_part_poll(struct sync_ctx *ctx, bool wait, bool *done, struct sync_stats *stats,
                struct err *err)

@@ -117,6 +117,17 @@ enum pg_errclass sync_part_send(struct sync_ctx *ctx, const struct course_batch 
 enum pg_errclass sync_part_poll(struct sync_ctx *ctx, bool wait, bool *done,
                                 struct sync_stats *stats, struct err *err);
 
+/*
+ * The shared rows (minds when minds is set, tags) that the changes [from, to) of b name,
+ * inserted and committed in a transaction of their own through ctx. A course written in
+ * parts through another connection keeps its transaction open for long: a new mind or tag
+ * inserted there would make any other course naming it wait for the whole course (the
+ * unique index), and the agent that writes both would wait on itself. Committed first,
+ * they hold nothing in the long transaction. Returns PG_OK or the failure class.
+ */
+enum pg_errclass sync_shared_ensure(struct sync_ctx *ctx, const struct course_batch *b, size_t from,
+                                    size_t to, bool minds, struct err *err);
+
 /* Record that a sync of this tree wrote something (for status). */
 int sync_touch_source(struct sync_ctx *ctx, struct err *err);
 

@@ -1336,6 +1336,16 @@ t_secret_forms() {
         done
     done
     assert_eq "no secret in any process title" "" "$title_bad"
+    # A message cut to length (the agent's errors hold 512 bytes) must not keep half a
+    # password: a long user name puts it across the cut of libpq's echo of the URL.
+    local long=""
+    for i in 386 388 390 392; do
+        agent status --root "$T" --connect-retry 0 \
+            --db "postgresql://$(printf 'u%.0s' $(seq 1 "$i")):LongS3cretPassw0rd@[::1/x"
+        long+="$AG_OUT$AG_ERR"
+    done
+    assert_contains "the cut messages were printed" "uuuu:***" "$long"
+    assert_not_contains "no part of a password left by a cut" "LongS3" "$long"
     assert_contains "libpq's message is there, with the secret blanked" \
         'invalid percent-encoded token: "***"' "$all"
     assert_contains "and so is the echoed URL" 'postgresql://u:***@[::1/x' "$all"

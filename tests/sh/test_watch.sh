@@ -875,7 +875,9 @@ s16() {
 BIG_RSS_BUDGET_MB=160
 s17() {
     local t0 lat hwm
-    if ! "$SRC/tests/hostile/make_big_course.sh" "$ROOT" huge 150 8000000; then
+    # a tag new to the database in both courses: the big course's transaction, open for a
+    # minute, must not hold the small one up (sync_shared_ensure)
+    if ! "$SRC/tests/hostile/make_big_course.sh" "$ROOT" huge 150 8000000 'tags: [grande, novo]'; then
         fail "make_big_course.sh failed"
         return
     fi
@@ -885,7 +887,7 @@ s17() {
     expect_log "the big course goes to the second connection" 10 "$AGENT_LOG" \
         '.msg == "big course: written in parts beside the other courses" and .course == "huge"'
     expect_log "and is being written" 10 "$AGENT_LOG" '.msg == "writing a big course in parts"'
-    lesson "$ROOT/small/lessons/aula-1.1-a.md" 'title: "Small A"'
+    lesson "$ROOT/small/lessons/aula-1.1-a.md" 'title: "Small A"' 'tags: [novo]'
     t0=$(now_ms)
     expect_sql "a small course written meanwhile is visible within 5 s" 5 \
         "SELECT count(*) FROM contents WHERE slug = 'small/lessons/aula-1.1-a' AND deleted_at IS NULL" 1
@@ -898,6 +900,9 @@ s17() {
         "SELECT count(*) FROM contents WHERE slug LIKE 'huge/lessons/%' AND deleted_at IS NULL" 150
     expect_sql "in one transaction" 5 \
         "SELECT count(DISTINCT xmin::text) FROM contents WHERE slug LIKE 'huge%'" 1
+    expect_sql "the tags of both courses linked" 5 \
+        "SELECT string_agg(t.slug || ':' || n, ',' ORDER BY t.slug) FROM (SELECT tag_id, count(*) AS n
+           FROM content_tags GROUP BY tag_id) x JOIN tags t ON t.id = x.tag_id" "grande:150,novo:151"
     hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT_PID/status")
     echo "  (peak RSS of watch: ${hwm:-?} kB)"
     check "peak RSS ${hwm:-?} kB within twice the documented ${BIG_RSS_BUDGET_MB} MB" \
