@@ -882,11 +882,12 @@ s17() {
         return
     fi
     AGENT_ENV=("ASAN_OPTIONS=${ASAN_OPTIONS:-}:quarantine_size_mb=16")
-    start_agent agent "$ROOT"
+    start_agent agent "$ROOT" --log-level debug
     wait_ready 60 || return
     expect_log "the big course goes to the second connection" 10 "$AGENT_LOG" \
         '.msg == "big course: written in parts beside the other courses" and .course == "huge"'
-    expect_log "and is being written" 10 "$AGENT_LOG" '.msg == "writing a big course in parts"'
+    # once part 1 is in (its new tags inserted, uncommitted) and part 2 on its way
+    expect_log "and is being written" 60 "$AGENT_LOG" '.msg == "part sent" and .part == "2"'
     lesson "$ROOT/small/lessons/aula-1.1-a.md" 'title: "Small A"' 'tags: [novo]'
     t0=$(now_ms)
     expect_sql "a small course written meanwhile is visible within 5 s" 5 \
