@@ -53,6 +53,7 @@ struct daemon {
     size_t naway;
     bool tree_refused;     /* the last reconcile was refused as a mass deletion */
     bool rewatch;          /* watch the tree again (a volume is back) before the next sync */
+    bool rewatch_failed;   /* the last attempt failed (logged once) */
     long long check_timer; /* periodic checks while a volume is away or the tree refused */
 };
 
@@ -475,7 +476,12 @@ flush(struct daemon *d)
         struct err err;
         d->rewatch = false;
         if (watch_start(d->watch, &err) != 0) {
-            log_kv(LOG_WARN, "cannot watch the root yet", "root", d->cfg->root, "error", err.msg);
+            /* said once; the periodic checks go on quietly until it can be watched */
+            log_kv(d->rewatch_failed ? LOG_DEBUG : LOG_WARN, "cannot watch the root yet", "root",
+                   d->cfg->root, "error", err.msg);
+            d->rewatch_failed = true;
+        } else {
+            d->rewatch_failed = false;
         }
     }
     if (root_away(d)) {
