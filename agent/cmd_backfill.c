@@ -241,6 +241,11 @@ cmd_backfill(const struct config *cfg)
     int rc = 0;
     enum pg_errclass cls;
 
+    /* A root that is not there is the operator's to fix, not the database's. */
+    if (scan_check_root(cfg->root, &err) != 0) {
+        log_kv(LOG_ERROR, "cannot start", "error", err.msg);
+        return 2;
+    }
     if (!cfg->dry_run || cfg->db_url != NULL) {
         pg = cmd_pg_create(cfg, false);
         if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0) {
@@ -303,6 +308,11 @@ cmd_backfill(const struct config *cfg)
     if (cls != PG_OK) {
         log_kv(LOG_ERROR, "backfill stopped", "error", err.msg);
         rc = cls == PG_TRANSIENT ? EXIT_NO_DB : 2;
+        goto out;
+    }
+    if (st.refused > 0) {
+        log_kv(LOG_ERROR, "backfill refused", "error", err.msg);
+        rc = EXIT_REJECTED;
         goto out;
     }
     if (st.rows > 0 && pg != NULL && !cfg->dry_run) {

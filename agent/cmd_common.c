@@ -89,6 +89,7 @@ cmd_engine_opts(const struct config *cfg, struct pg *pg, struct engine_opts *o)
         .creator_mind = cfg->creator_mind,
         .parse = {(size_t)cfg->max_file_bytes, cfg->fallback_encoding},
         .force = cfg->force,
+        .allow_mass_delete = cfg->allow_mass_delete,
         .dry_run = cfg->dry_run,
         .log_each = cfg->verb == VERB_WATCH,
         .pg = pg,

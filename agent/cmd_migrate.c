@@ -83,7 +83,7 @@ cmd_migrate(const struct config *cfg)
            report.applied == 0 && report.nlines == 0 ? "schema up to date, nothing to apply"
                                                      : "migrated",
            "result", line.buf, "db", pg_display(pg));
-    printf("%s\n", line.buf);
+    log_print(stdout, "%s\n", line.buf);
 out:
     migrate_report_release(&report);
     strbuf_release(&line);

@@ -4,6 +4,7 @@
 
 #include "agent/cmd.h"
 #include "agent/log.h"
+#include "agent/scan.h"
 #include "common/strbuf.h"
 #include "persist/migrate.h"
 
@@ -42,23 +43,28 @@ cmd_status(const struct config *cfg)
     int pending = 0;
     int rc = 0;
 
+    if (scan_check_root(cfg->root, &err) != 0) {
+        log_print(stderr, "creatoros-agent status: %s\n", err.msg);
+        rc = 2;
+        goto out;
+    }
     if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0) {
-        fprintf(stderr, "creatoros-agent status: cannot reach the database %s: %s\n",
-                pg_display(pg), err.msg);
+        log_print(stderr, "creatoros-agent status: cannot reach the database %s: %s\n",
+                  pg_display(pg), err.msg);
         rc = EXIT_NO_DB;
         goto out;
     }
     if (migrate_pending(pg_conn(pg), &pending, &err) != 0 || pending != 0) {
-        fprintf(stderr, "creatoros-agent status: %s\n",
-                pending != 0 ? (pending < 0 ? err.msg
-                                            : "the schema is not up to date: run "
-                                              "`creatoros-agent migrate`")
-                             : err.msg);
+        log_print(stderr, "creatoros-agent status: %s\n",
+                  pending != 0 ? (pending < 0 ? err.msg
+                                              : "the schema is not up to date: run "
+                                                "`creatoros-agent migrate`")
+                               : err.msg);
         rc = EXIT_NO_DB;
         goto out;
     }
     if (pg_enter_pipeline(pg, &err) != 0) {
-        fprintf(stderr, "creatoros-agent status: %s\n", err.msg);
+        log_print(stderr, "creatoros-agent status: %s\n", err.msg);
         rc = EXIT_NO_DB;
         goto out;
     }
@@ -67,9 +73,10 @@ cmd_status(const struct config *cfg)
     dry.dry_run = true;
     dry.force = false;
     cmd_engine_opts(&dry, pg, &eo);
+    eo.allow_mass_delete = true; /* a comparison: it reports what a backfill would remove */
     e = engine_create(&eo, &err);
     if (e == NULL) {
-        fprintf(stderr, "creatoros-agent status: %s\n", err.msg);
+        log_print(stderr, "creatoros-agent status: %s\n", err.msg);
         rc = 2;
         goto out;
     }
@@ -88,7 +95,7 @@ cmd_status(const struct config *cfg)
         errors = pg_exec(pg, STATUS_ERRORS_SQL, 1, src, &cls, &err);
     }
     if (cls != PG_OK) {
-        fprintf(stderr, "creatoros-agent status: %s\n", err.msg);
+        log_print(stderr, "creatoros-agent status: %s\n", err.msg);
         rc = EXIT_NO_DB;
         goto out;
     }
@@ -147,7 +154,7 @@ cmd_status(const struct config *cfg)
             }
         }
     }
-    fputs(out.buf, stdout);
+    log_print(stdout, "%s", out.buf);
     rc = agree ? 0 : EXIT_REJECTED;
 out:
     PQclear(counts);

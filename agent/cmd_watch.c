@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 
 #include "agent/cmd.h"
 #include "agent/fstype.h"
@@ -22,6 +23,13 @@
  * small transaction, not one per batch. */
 #define TOUCH_INTERVAL_MS 10000
 #define LAST_REJECTED_MAX 300 /* bytes of the last rejection kept for the STATUS= line */
+#define BULK_POLL_MS 10       /* a part of a big course at the server: look again this often */
+
+/* A directory whose volume was unmounted: nothing below it is judged until it is back. */
+struct away {
+    char *rel; /* relative to the root; "" is the root itself */
+    dev_t dev; /* the device at that path right after the unmount (0: nothing there) */
+};
 
 struct daemon {
     const struct config *cfg;
@@ -53,6 +61,14 @@ struct daemon {
     long long last_touch;    /* when it was set (loop ms); 0: not yet */
     long long touch_timer;
     char last_rejected[LAST_REJECTED_MAX]; /* "path: reason" of the latest rejection */
+    struct pg *pg_bulk;      /* big courses are written through it (engine_bulk_step) */
+    long long bulk_timer;
+    struct away *away; /* volumes that went away, outermost only */
+    size_t naway;
+    bool tree_refused;     /* the last reconcile was refused as a mass deletion */
+    bool rewatch;          /* watch the tree again (a volume is back) before the next sync */
+    bool rewatch_failed;   /* the last attempt failed (logged once) */
+    long long check_timer; /* periodic checks while a volume is away or the tree refused */
 };
 
 /* A long reconcile (the first one, on a big tree) keeps the systemd watchdog fed. */
@@ -229,6 +245,148 @@ on_limit(void *arg, const char *rel_dir)
     }
 }
 
+/* ---- volumes that go away: an empty tree is not a deleted tree -------------------------- */
+
+static long check_timer_cb(struct loop *l, long long id, void *arg);
+
+/* Periodic checks (--rescan-interval) while a volume is away or the tree looks missing. */
+static void
+check_arm(struct daemon *d)
+{
+    if (d->check_timer == 0) {
+        d->check_timer =
+            loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000, check_timer_cb, d);
+    }
+}
+
+static bool
+root_away(const struct daemon *d)
+{
+    return d->naway > 0 && d->away[0].rel[0] == '\0';
+}
+
+/* The device at ROOT/rel now; 0 when nothing is there. */
+static dev_t
+device_at(const struct daemon *d, const char *rel)
+{
+    struct strbuf path = STRBUF_INIT;
+    struct stat st;
+    dev_t dev = 0;
+
+    strbuf_addstr(&path, d->cfg->root);
+    if (*rel != '\0') {
+        strbuf_addf(&path, "/%s", rel);
+    }
+    if (stat(path.buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+        dev = st.st_dev;
+    }
+    strbuf_release(&path);
+    return dev;
+}
+
+/* Tell the engine which courses to leave alone: the first component of each away path. */
+static void
+away_apply(struct daemon *d)
+{
+    const char **courses = xcalloc(d->naway ? d->naway : 1, sizeof(char *));
+    char **owned = xcalloc(d->naway ? d->naway : 1, sizeof(char *));
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->naway; i++) {
+        if (d->away[i].rel[0] != '\0') {
+            owned[n] = xstrndup(d->away[i].rel, strcspn(d->away[i].rel, "/"));
+            courses[n] = owned[n];
+            n++;
+        }
+    }
+    engine_set_away(d->engine, courses, n);
+    for (size_t i = 0; i < n; i++) {
+        free(owned[i]);
+    }
+    free(owned);
+    free(courses);
+}
+
+static bool
+under(const char *rel, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return n == 0 || (strncmp(rel, prefix, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
+}
+
+static void
+on_unmounted(void *arg, const char *rel_dir)
+{
+    struct daemon *d = arg;
+    size_t k = 0;
+
+    for (size_t i = 0; i < d->naway; i++) {
+        if (under(rel_dir, d->away[i].rel)) {
+            return; /* a directory of a volume already away */
+        }
+    }
+    for (size_t i = 0; i < d->naway; i++) { /* an outer volume covers inner ones */
+        if (under(d->away[i].rel, rel_dir)) {
+            free(d->away[i].rel);
+        } else {
+            d->away[k++] = d->away[i];
+        }
+    }
+    d->away = xrealloc(d->away, (k + 1) * sizeof(*d->away));
+    d->away[k] = (struct away){xstrdup(rel_dir), device_at(d, rel_dir)};
+    d->naway = k + 1;
+    if (*rel_dir == '\0' && d->naway > 1) { /* the root first: root_away looks there */
+        struct away t = d->away[0];
+        d->away[0] = d->away[k];
+        d->away[k] = t;
+    }
+    char interval[32];
+    snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
+    log_kv(LOG_WARN,
+           "a volume was unmounted: nothing below it is deleted; checking until it is back", "path",
+           *rel_dir != '\0' ? rel_dir : d->cfg->root, "interval_s", interval);
+    away_apply(d);
+    check_arm(d);
+}
+
+static long
+check_timer_cb(struct loop *l, long long id, void *arg)
+{
+    struct daemon *d = arg;
+    size_t k = 0;
+    bool back = false;
+
+    (void)l;
+    (void)id;
+    for (size_t i = 0; i < d->naway; i++) {
+        dev_t now = device_at(d, d->away[i].rel);
+        if (now != 0 && now != d->away[i].dev) {
+            log_kv(LOG_INFO, "the volume is back; rescanning", "path",
+                   d->away[i].rel[0] != '\0' ? d->away[i].rel : d->cfg->root);
+            free(d->away[i].rel);
+            back = true;
+        } else {
+            log_kv(LOG_DEBUG, "the volume is still away", "path",
+                   d->away[i].rel[0] != '\0' ? d->away[i].rel : d->cfg->root);
+            d->away[k++] = d->away[i];
+        }
+    }
+    d->naway = k;
+    if (back) {
+        away_apply(d);
+    }
+    if (back || d->tree_refused) {
+        d->rewatch = true; /* the watches were on the volume that left, or on what was left */
+        d->rescan = true;
+    }
+    if (d->naway == 0 && !d->tree_refused) {
+        d->check_timer = 0;
+        return -1;
+    }
+    return d->cfg->rescan_interval_s * 1000;
+}
+
 static void
 on_watch_fd(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -257,6 +415,10 @@ db_down(struct daemon *d, const char *why)
     d->db_up = false;
     metrics_gauge(d->metrics, METRIC_DB_UP, 0);
     pg_disconnect(d->pg);
+    engine_bulk_reset(d->engine); /* a big course in parts starts over once it is back */
+    if (d->pg_bulk != NULL) {
+        pg_disconnect(d->pg_bulk);
+    }
     if (d->retry_timer == 0) {
         d->retry_ms = cmd_backoff_next(d->retry_ms, RETRY_CAP_MS);
         d->retry_timer = loop_add_timer(d->loop, d->retry_ms, retry_timer_cb, d);
@@ -423,6 +585,22 @@ do_rescan(struct daemon *d)
     }
     account(d, &st, cls);
     snprintf(files, sizeof(files), "%ld", st.seen);
+    if (cls == PG_OK && st.refused > 0) {
+        /* An empty tree is not a deleted tree: keep every row, look again periodically. */
+        if (!d->tree_refused) {
+            char interval[32];
+            snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
+            log_kv(LOG_ERROR, "reconcile refused; keeping every row and checking again", "error",
+                   err.msg, "interval_s", interval);
+            d->tree_refused = true;
+        }
+        check_arm(d);
+        return;
+    }
+    if (cls == PG_OK && d->tree_refused) {
+        log_kv(LOG_INFO, "the tree is back", "root", d->cfg->root);
+        d->tree_refused = false;
+    }
     if (cls == PG_OK) {
         char synced[32];
         snprintf(synced, sizeof(synced), "%ld", st.synced);
@@ -442,6 +620,21 @@ flush(struct daemon *d)
 
     if (!d->db_up) {
         return;
+    }
+    if (d->rewatch) {
+        struct err err;
+        d->rewatch = false;
+        if (watch_start(d->watch, &err) != 0) {
+            /* said once; the periodic checks go on quietly until it can be watched */
+            log_kv(d->rewatch_failed ? LOG_DEBUG : LOG_WARN, "cannot watch the root yet", "root",
+                   d->cfg->root, "error", err.msg);
+            d->rewatch_failed = true;
+        } else {
+            d->rewatch_failed = false;
+        }
+    }
+    if (root_away(d)) {
+        return; /* nothing to judge until the volume is back (the paths wait in the queue) */
     }
     if (d->rescan || queue_rescan_needed(d->queue)) {
         do_rescan(d);
@@ -475,6 +668,42 @@ flush(struct daemon *d)
 }
 
 static long
+bulk_timer_cb(struct loop *l, long long id, void *arg)
+{
+    struct daemon *d = arg;
+
+    (void)l;
+    (void)id;
+    d->bulk_timer = 0;
+    return -1; /* the step runs in the before-sleep hook that follows */
+}
+
+/*
+ * Big courses: one step at a time through the second connection, between the flushes of
+ * everything else, so that a course written in parts for a minute never holds up the
+ * others. A step looks at one file, sends a part, or sees whether the server answered.
+ */
+static void
+bulk_step(struct daemon *d)
+{
+    struct engine_stats st = {0};
+    struct err err;
+    bool more = false;
+
+    if (!d->db_up || root_away(d) || !engine_bulk_busy(d->engine)) {
+        return;
+    }
+    enum pg_errclass cls = engine_bulk_step(d->engine, &st, &more, &err);
+    d->total.synced += st.synced;
+    d->total.rejected += st.rejected;
+    d->total.deleted += st.deleted;
+    after_sync(d, cls, &err);
+    if (d->db_up && engine_bulk_busy(d->engine) && d->bulk_timer == 0) {
+        d->bulk_timer = loop_add_timer(d->loop, more ? 0 : BULK_POLL_MS, bulk_timer_cb, d);
+    }
+}
+
+static long
 settle_timer_cb(struct loop *l, long long id, void *arg)
 {
     struct daemon *d = arg;
@@ -492,6 +721,7 @@ before_sleep(struct loop *l, void *arg)
 
     (void)l;
     flush(d);
+    bulk_step(d);
     /* Idle means idle: a timer only while a settling path is waiting. */
     if (d->settle_timer != 0) {
         loop_del_timer(d->loop, d->settle_timer);
@@ -542,7 +772,8 @@ int
 cmd_watch(const struct config *cfg)
 {
     static const struct watch_ops ops = {on_file_ready,   on_file_gone, on_file_modified,
-                                         on_subtree_gone, on_overflow,  on_limit};
+                                         on_subtree_gone, on_overflow,  on_limit,
+                                         on_unmounted};
     struct daemon d = {.cfg = cfg};
     struct engine_opts eo;
     struct err err;
@@ -572,8 +803,10 @@ cmd_watch(const struct config *cfg)
     d.queue = queue_create((size_t)cfg->queue_limit, cfg->settle_ms);
     if (!cfg->dry_run || cfg->db_url != NULL) {
         d.pg = cmd_pg_create(cfg, false);
+        d.pg_bulk = cmd_pg_create(cfg, false); /* connects once a big course comes */
     }
     cmd_engine_opts(cfg, d.pg, &eo);
+    eo.pg_bulk = d.pg_bulk;
     d.engine = engine_create(&eo, &err);
     if (d.engine == NULL) {
         log_kv(LOG_ERROR, "cannot start", "error", err.msg);
@@ -629,6 +862,11 @@ out:
     engine_destroy(d.engine);
     queue_destroy(d.queue);
     pg_destroy(d.pg);
+    pg_destroy(d.pg_bulk);
+    for (size_t i = 0; i < d.naway; i++) {
+        free(d.away[i].rel);
+    }
+    free(d.away);
     loop_destroy(d.loop);
     return rc;
 }

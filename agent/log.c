@@ -31,6 +31,72 @@ log_set_stderr_hook(void (*cb)(void *arg), void *arg)
     stderr_hook_arg = arg;
 }
 
+/* The secrets to blank, longest first (a form inside a longer one must not leave the rest). */
+static struct {
+    char **v;
+    size_t n;
+} secrets;
+
+void
+log_add_secret(const char *s)
+{
+    size_t i, len = s != NULL ? strlen(s) : 0;
+
+    if (len == 0) {
+        return;
+    }
+    for (i = 0; i < secrets.n; i++) {
+        if (strcmp(secrets.v[i], s) == 0) {
+            return;
+        }
+    }
+    secrets.v = xrealloc(secrets.v, (secrets.n + 1) * sizeof(*secrets.v));
+    for (i = secrets.n; i > 0 && strlen(secrets.v[i - 1]) < len; i--) {
+        secrets.v[i] = secrets.v[i - 1];
+    }
+    secrets.v[i] = xstrdup(s);
+    secrets.n++;
+}
+
+void
+log_forget_secrets(void)
+{
+    for (size_t i = 0; i < secrets.n; i++) {
+        memset(secrets.v[i], 0, strlen(secrets.v[i]));
+        free(secrets.v[i]);
+    }
+    free(secrets.v);
+    secrets.v = NULL;
+    secrets.n = 0;
+}
+
+/* s with the secrets blanked: s itself when there are none, else scratch's buffer. */
+static const char *
+masked(const char *s, struct strbuf *scratch)
+{
+    if (secrets.n == 0) {
+        return s;
+    }
+    strbuf_reset(scratch);
+    strbuf_add_masked(scratch, s, strlen(s), (const char *const *)secrets.v, secrets.n);
+    return scratch->buf;
+}
+
+void
+log_print(FILE *f, const char *fmt, ...)
+{
+    struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    strbuf_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    fputs(masked(sb.buf, &out), f);
+    fflush(f);
+    strbuf_release(&sb);
+    strbuf_release(&out);
+}
+
 static int
 open_file(const char *path)
 {
@@ -112,12 +178,16 @@ needs_quotes(const char *v)
 void
 log_write(enum log_level level, const char *msg, const char *const *fields)
 {
-    struct strbuf sb = STRBUF_INIT;
+    struct strbuf sb = STRBUF_INIT, scratch = STRBUF_INIT;
 
     if (level < log_min_level) {
         return;
     }
     strbuf_grow(&sb, 256);
+    /* The one choke point of everything logged: secrets go before any formatting. */
+    struct strbuf mmsg = STRBUF_INIT;
+    strbuf_addstr(&mmsg, masked(msg, &scratch));
+    msg = mmsg.buf;
     if (lg.format == LOG_JSON) {
         strbuf_addstr(&sb, "{\"ts\":\"");
         add_timestamp(&sb);
@@ -127,10 +197,11 @@ log_write(enum log_level level, const char *msg, const char *const *fields)
             if (fields[i + 1] == NULL) {
                 continue;
             }
+            const char *v = masked(fields[i + 1], &scratch);
             strbuf_addch(&sb, ',');
             strbuf_add_json_str(&sb, fields[i], strlen(fields[i]));
             strbuf_addch(&sb, ':');
-            strbuf_add_json_str(&sb, fields[i + 1], strlen(fields[i + 1]));
+            strbuf_add_json_str(&sb, v, strlen(v));
         }
         strbuf_addch(&sb, '}');
     } else {
@@ -141,6 +212,7 @@ log_write(enum log_level level, const char *msg, const char *const *fields)
             if (v == NULL) {
                 continue;
             }
+            v = masked(v, &scratch);
             strbuf_addf(&sb, " %s=", fields[i]);
             if (needs_quotes(v)) {
                 strbuf_add_json_str(&sb, v, strlen(v));
@@ -165,6 +237,8 @@ log_write(enum log_level level, const char *msg, const char *const *fields)
         left -= (size_t)n;
     }
     strbuf_release(&sb);
+    strbuf_release(&mmsg);
+    strbuf_release(&scratch);
 }
 
 void

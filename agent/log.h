@@ -3,6 +3,7 @@
 #define CO_LOG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
@@ -21,8 +22,8 @@ extern enum log_level log_min_level;
  * log_write(level, msg, fields): one line. fields is NULL or a NULL-terminated list of
  * key/value pairs ("path", p, "slug", s, NULL); a NULL value skips the pair. In text mode:
  * "2026-11-26T10:00:00.123Z INFO  msg key=value ..." (values quoted when they hold spaces);
- * in JSON mode one object {"ts","level","msg",...}. Values are printed verbatim, so never
- * pass a secret.
+ * in JSON mode one object {"ts","level","msg",...}. Values are printed verbatim but for the
+ * secrets (log_add_secret), which are blanked.
  */
 void log_write(enum log_level level, const char *msg, const char *const *fields);
 /*
@@ -31,6 +32,17 @@ void log_write(enum log_level level, const char *msg, const char *const *fields)
  * cb NULL removes the hook.
  */
 void log_set_stderr_hook(void (*cb)(void *arg), void *arg);
+/*
+ * Secrets: log_add_secret(s) makes every later line blank each occurrence of s (with "***"),
+ * in the message and in every field value, whatever the line quotes (a libpq error that
+ * echoes the connection string included); log_print blanks them in what is printed outside
+ * the log. s is copied; an empty s is ignored. log_forget_secrets wipes and frees them.
+ */
+void log_add_secret(const char *s);
+void log_forget_secrets(void);
+/* printf to f (stdout, stderr) with the secrets blanked. */
+void log_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* printf-style message without fields. */
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -17,12 +17,14 @@
 
 /*
  * A URL given on the command line shows in the process title (/proc/PID/cmdline, ps)
- * for every local user: keep a private copy and blank the password in argv itself.
+ * for every local user: keep a private copy and blank every secret in argv itself, as
+ * written (password = x, password='a b', sslpassword=x&password=y, a URL's user
+ * information or query), whether libpq can parse the string or not.
  */
 static char *
 hide_password(struct config *cfg, int argc, char **argv)
 {
-    size_t off, len;
+    struct pg_span spans[16];
     char *copy;
 
     if (cfg->db_url == NULL) {
@@ -34,13 +36,31 @@ hide_password(struct config *cfg, int argc, char **argv)
             continue;
         }
         copy = xstrdup(cfg->db_url);
-        cfg->db_url = copy;
-        if (pg_password_span(argv[i], &off, &len)) {
-            memset(argv[i] + off, '*', len);
+        size_t found = pg_secret_spans(copy, spans, 16);
+        char *at = argv[i] + (cfg->db_url - argv[i]);
+        for (size_t k = 0; k < found && k < 16; k++) {
+            memset(at + spans[k].off, '*', spans[k].len);
         }
+        cfg->db_url = copy;
         return copy;
     }
     return NULL;
+}
+
+static void
+add_secret_cb(void *arg, const char *form)
+{
+    (void)arg;
+    log_add_secret(form);
+}
+
+/* Every form of every secret the agent holds is blanked in whatever it logs or prints:
+ * libpq quotes connection strings in some of its errors. */
+static void
+register_secrets(const struct config *cfg)
+{
+    pg_secret_forms(cfg->db_url, add_secret_cb, NULL);
+    pg_value_forms(getenv("PGPASSWORD"), add_secret_cb, NULL);
 }
 
 static void
@@ -108,9 +128,10 @@ main(int argc, char **argv)
         return 2;
     }
     char *db_url = hide_password(&cfg, argc, argv);
+    register_secrets(&cfg);
     if (log_open(cfg.log_file, cfg.log_format, cfg.log_level) != 0) {
-        fprintf(stderr, "creatoros-agent: cannot open log file %s; logging to stderr\n",
-                cfg.log_file);
+        log_print(stderr, "creatoros-agent: cannot open log file %s; logging to stderr\n",
+                  cfg.log_file);
     }
     switch (verb) {
     case VERB_WATCH:
@@ -133,6 +154,7 @@ main(int argc, char **argv)
         break;
     }
     log_close();
+    log_forget_secrets();
     free(cfg.files);
     if (db_url != NULL) {
         memset(db_url, 0, strlen(db_url));

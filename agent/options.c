@@ -84,6 +84,8 @@ static const struct option_desc option_table[] = {
           "rows stay"),
     OPT_F("force", VERB_BACKFILL, force,
           "re-read and re-write every file, ignoring the recorded file state"),
+    OPT_F("allow-mass-delete", VERB_WATCH | VERB_BACKFILL, allow_mass_delete,
+          "let a reconcile delete or archive most of what the tree recorded (an empty tree)"),
     OPT_F("json", VERB_STATUS | VERB_BACKFILL, json, "print the result as one JSON object"),
     OPT_F("no-progress", VERB_BACKFILL, no_progress,
           "no progress line on a terminal (there is none when stderr is not a terminal)"),
@@ -93,8 +95,8 @@ static const struct option_desc option_table[] = {
           "a file modified without a close, or deleted, syncs once it has been quiet this long"),
     OPT_N("rescan-interval", VERB_WATCH, rescan_interval_s, "SECONDS",
           CMD_DEFAULT_RESCAN_INTERVAL_S, 5, 86400,
-          "period of the rescans of what inotify cannot see: unwatched directories, network "
-          "filesystems, --poll"),
+          "period of the rescans of what inotify cannot see (unwatched directories, network "
+          "filesystems, --poll) and of the checks while a volume is away"),
     OPT_F("poll", VERB_WATCH, poll,
           "rescan every --rescan-interval (network filesystems are detected and polled without it)"),
     OPT_N("queue-limit", VERB_WATCH, queue_limit, "N", QUEUE_DEFAULT_LIMIT, 1, 10000000,

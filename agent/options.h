@@ -41,6 +41,7 @@ struct config {
     bool harden; /* migrate: close the known holes of the policies */
     bool revert; /* migrate: take back what migrate added to an existing database */
     bool force;
+    bool allow_mass_delete;
     bool json;
     bool no_progress; /* backfill: no progress line even on a terminal */
     bool poll; /* watch: rescan every rescan_interval_s even on a local filesystem */

@@ -48,11 +48,18 @@ struct cstate {
     size_t n, cap;
 };
 
+/* A course waiting for, or being written through, the bulk connection. */
+struct bulk_item {
+    char *course;
+    bool again; /* it changed meanwhile: look at it once more when it is done */
+};
+
 struct engine {
     struct engine_opts o;
     char *root;
     char *source;
-    int rootfd;
+    int rootfd;            /* open while an operation runs (root_open), else -1 */
+    int root_depth;        /* nesting of root_open */
     struct strmap files;   /* path -> struct fstate */
     struct arena fstates;  /* where every struct fstate lives (freed with the engine) */
     struct strmap courses; /* course -> struct cstate */
@@ -61,6 +68,14 @@ struct engine {
     struct strbuf rejections;
     struct sync_ctx sync[ENGINE_MAX_CONN];
     size_t nsync;
+    /* big courses in watch (engine_bulk_step): the queue, its head being written by job */
+    struct sync_ctx bulk;
+    struct bulk_item *bulkq;
+    size_t nbulkq;
+    struct job *job;
+    /* courses whose files are not to be judged (a volume that went away) */
+    char **away;
+    size_t naway;
 };
 
 /* A course batch being built: the changes own their path, record and reason. */
@@ -71,8 +86,44 @@ struct pending {
     char **paths;
     char **errors;
     size_t n, cap;
+    size_t held; /* bytes of the records not sent yet (bodies, front-matter JSON, titles) */
     long long started_ms;
 };
+
+/*
+ * A course whose changes hold more than SYNC_PART_BYTES, written in parts: its files are
+ * looked at one by one, and whenever the part being built is full it goes to the database,
+ * a statement of the course's one transaction, and its records are shed (only what the
+ * commit needs is kept). So the agent holds about one part whatever the course. The last
+ * part commits. A data error cannot be traced to a file once earlier records are shed: the
+ * course is then written again (split) in parts that each commit on their own, through
+ * the usual path that finds the culprit.
+ */
+struct job {
+    struct scan_course sc; /* the course's listing */
+    size_t next;           /* the next listed file to look at */
+    struct pending p;      /* every change so far (parted), or the current part (split) */
+    struct sync_ctx *ctx;  /* the connection of the transaction; NULL in a dry run */
+    size_t sent;           /* changes of p already sent */
+    size_t parts;          /* parts sent in the open transaction */
+    bool inflight;         /* a part is at the server, not collected yet */
+    bool listed;           /* every listed file looked at, the gone ones added */
+    bool final;            /* the last part (the commit) is sent */
+    bool split;            /* after a data error: each part its own transaction */
+    bool has_brief;
+    struct engine_stats cst; /* what looking at the files counted (added when done) */
+};
+
+static void job_destroy(struct job *j);
+
+enum job_state {
+    JOB_MORE, /* call again */
+    JOB_WAIT, /* the server has not answered yet (only when not waiting) */
+    JOB_DONE, /* committed */
+};
+
+/* Refusing a mass deletion: more than this many files, and more than half (README). */
+#define MASS_DELETE_FEW 5
 
 /* ---- recorded state ------------------------------------------------------------------- */
 
@@ -217,10 +268,18 @@ engine_create(const struct engine_opts *opts, struct err *err)
     e->o.root = e->root;
     e->o.source = e->source;
     strbuf_init(&e->rejections, 0);
-    e->rootfd = scan_open_root(opts->root, err);
-    if (e->rootfd < 0) {
+    /* The root is opened for each operation, not held: a volume unmounted under a running
+     * watch is seen for what it is (and its unmount is not made to fail as busy). */
+    e->rootfd = -1;
+    if (scan_check_root(opts->root, err) != 0) {
         engine_destroy(e);
         return NULL;
+    }
+    if (opts->pg_bulk != NULL) {
+        e->bulk = (struct sync_ctx){.pg = opts->pg_bulk,
+                                    .source = e->source,
+                                    .root = e->root,
+                                    .creator_mind = opts->creator_mind};
     }
     e->nsync = 0;
     for (size_t i = 0; i < ENGINE_MAX_CONN; i++) {
@@ -259,6 +318,12 @@ engine_destroy(struct engine *e)
     if (e->rootfd >= 0) {
         close(e->rootfd);
     }
+    job_destroy(e->job);
+    for (size_t i = 0; i < e->nbulkq; i++) {
+        free(e->bulkq[i].course);
+    }
+    free(e->bulkq);
+    scan_names_free(e->away, e->naway);
     free(e->root);
     free(e->source);
     free(e);
@@ -268,6 +333,91 @@ const char *
 engine_source(const struct engine *e)
 {
     return e->source;
+}
+
+/* Open the root for the operation that starts (nested calls share it). */
+static int
+root_open(struct engine *e, struct err *err)
+{
+    if (e->root_depth == 0) {
+        e->rootfd = scan_open_root(e->root, err);
+        if (e->rootfd < 0) {
+            return -1;
+        }
+    }
+    e->root_depth++;
+    return 0;
+}
+
+static void
+root_close(struct engine *e)
+{
+    if (--e->root_depth == 0) {
+        close(e->rootfd);
+        e->rootfd = -1;
+    }
+}
+
+/* The course waits for, or is being written through, the bulk connection. */
+static struct bulk_item *
+bulk_find(struct engine *e, const char *course)
+{
+    for (size_t i = 0; i < e->nbulkq; i++) {
+        if (strcmp(e->bulkq[i].course, course) == 0) {
+            return &e->bulkq[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+bulk_enqueue(struct engine *e, const char *course)
+{
+    if (bulk_find(e, course) != NULL) {
+        return;
+    }
+    e->bulkq = xrealloc(e->bulkq, (e->nbulkq + 1) * sizeof(*e->bulkq));
+    e->bulkq[e->nbulkq++] = (struct bulk_item){xstrdup(course), false};
+    log_kv(LOG_INFO, "big course: written in parts beside the other courses", "course", course);
+}
+
+static bool
+course_away(const struct engine *e, const char *course)
+{
+    for (size_t i = 0; i < e->naway; i++) {
+        if (strcmp(e->away[i], course) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A course that is not to be touched now: its volume is away, or it is being written in
+ * parts through the bulk connection (whose transaction holds its lock: a second writer
+ * would wait on it). The latter is looked at again once written.
+ */
+static bool
+course_held(struct engine *e, const char *course)
+{
+    struct bulk_item *b = bulk_find(e, course);
+
+    if (b != NULL) {
+        b->again = true;
+        return true;
+    }
+    return course_away(e, course);
+}
+
+void
+engine_set_away(struct engine *e, const char *const *courses, size_t n)
+{
+    scan_names_free(e->away, e->naway);
+    e->away = n > 0 ? xcalloc(n, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        e->away[i] = xstrdup(courses[i]);
+    }
+    e->naway = n;
 }
 
 const char *
@@ -466,7 +616,12 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         }
         goto out;
     }
-    r = scan_read(e->rootfd, rel, e->o.parse.max_file_bytes, &buf, &len, &read_mtime, &err);
+    /* A file above one part could never be written (SYNC_PART_BYTES): not even read. */
+    size_t limit = (size_t)e->o.parse.max_file_bytes;
+    if (limit > SYNC_PART_BYTES) {
+        limit = SYNC_PART_BYTES;
+    }
+    r = scan_read(e->rootfd, rel, limit, &buf, &len, &read_mtime, &err);
     if (r == 0) {
         goto out; /* gone meanwhile: its delete event (or the next reconcile) handles it */
     }
@@ -482,8 +637,15 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
             /* Too large: recorded as the listing saw it, so that it is not opened again
              * until it changes. */
             struct strbuf sb = STRBUF_INIT;
-            strbuf_addf(&sb, "file is %zu bytes, above the limit of %zu (--max-file-bytes)", len,
-                        e->o.parse.max_file_bytes);
+            if (len > e->o.parse.max_file_bytes) {
+                strbuf_addf(&sb, "file is %zu bytes, above the limit of %zu (--max-file-bytes)",
+                            len, e->o.parse.max_file_bytes);
+            } else {
+                strbuf_addf(&sb,
+                            "file is %zu bytes, above the %zu bytes one statement may carry "
+                            "(SYNC_PART_BYTES): split the lesson",
+                            len, SYNC_PART_BYTES);
+            }
             p->errors[p->n - 1] = strbuf_detach(&sb, NULL);
             c->size = size;
         }
@@ -508,6 +670,7 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         p->errors[p->n - 1] = xstrdup(err.msg);
     } else {
         const struct record *rec = &p->recs[p->n - 1];
+        p->held += rec->body_len + strlen(rec->metadata) + strlen(rec->title);
         /* New rows need creator links; changed module facts need the modules redone. */
         if (f == NULL || f->error != NULL) {
             p->b.links_dirty = true;
@@ -524,6 +687,30 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
 out:
     free(buf);
     free(key_owned);
+}
+
+/* Whether the next file (size bytes) would make the part being built hold more than one
+ * part: then the part goes first. */
+static bool
+part_due(const struct pending *p, int64_t size)
+{
+    return p->held > 0 && p->held + (size_t)(size > 0 ? size : 0) > SYNC_PART_BYTES;
+}
+
+/* The changes [from, to) were sent: free their bodies and front-matter, keep what the
+ * commit needs (paths, slugs, module facts). */
+static void
+pend_shed(struct pending *p, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        struct record *r = &p->recs[i];
+        free(r->body);
+        free(r->metadata);
+        r->body = NULL;
+        r->body_len = 0;
+        r->metadata = NULL;
+    }
+    p->held = 0;
 }
 
 static void
@@ -727,9 +914,9 @@ pend_empty(const struct pending *p)
 
 /* Log what a dry run would write. */
 static void
-pend_dry_run(struct engine *e, struct pending *p, struct engine_stats *st)
+pend_dry_run(struct engine *e, struct pending *p, size_t from, struct engine_stats *st)
 {
-    for (size_t i = 0; i < p->n; i++) {
+    for (size_t i = from; i < p->n; i++) {
         struct file_change *f = &p->changes[i];
         if (f->kind == CHANGE_PARSED) {
             st->synced++;
@@ -829,7 +1016,7 @@ flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_st
     }
     pend_finalize(p, p->b.brief_mode != BRIEF_ABSENT);
     if (e->o.dry_run) {
-        pend_dry_run(e, p, st);
+        pend_dry_run(e, p, 0, st);
         pend_release(p);
         return PG_OK;
     }
@@ -849,34 +1036,31 @@ flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_st
     return PG_OK;
 }
 
-/* ---- the whole tree --------------------------------------------------------------------- */
+/* ---- a course's batch -------------------------------------------------------------------- */
 
-/* Build the batch of one listed course: every file compared with its record. */
 static void
-build_course(struct engine *e, struct pending *p, const struct scan_course *sc,
-             struct engine_stats *st)
+stats_add_looked(struct engine_stats *st, const struct engine_stats *looked)
 {
-    struct cstate *c = course_get(e, sc->name, strlen(sc->name), false);
-    bool has_brief = false;
+    st->seen += looked->seen;
+    st->unchanged += looked->unchanged;
+    st->rejected += looked->rejected;
+}
 
-    for (size_t i = 0; c != NULL && i < c->n; i++) {
-        c->files[i]->seen = false;
-    }
-    for (size_t i = 0; i < sc->nfiles; i++) {
-        const struct scan_file *f = &sc->files[i];
-        has_brief = has_brief || f->is_brief;
-        pend_present(e, p, f->rel, f->is_brief, f->size, f->mtime_ns, st);
-    }
-    for (size_t i = 0; c != NULL && i < c->n; i++) {
-        struct fstate *f = c->files[i];
-        if (f->live && !f->seen) {
-            pend_gone(p, f);
-        }
-    }
+/* A listing holds the brief first, when there is one (scan_course). */
+static bool
+listing_has_brief(const struct scan_course *sc)
+{
+    return sc->nfiles > 0 && sc->files[0].is_brief;
+}
+
+/* A course's batch before any file is looked at: what its recorded state says. */
+static void
+course_begin(struct engine *e, struct pending *p, const char *course, bool has_brief)
+{
+    struct cstate *c = course_get(e, course, strlen(course), false);
     size_t live = course_live_count(c);
-    if (sc->nfiles == 0 && live > 0) {
-        p->b.gone = true; /* no brief and no lesson left: the course is gone */
-    }
+
+    pend_init(p, course);
     p->b.project_live = live > 0 && !e->o.force; /* --force rewrites the course rows too */
     if (e->o.force) {
         p->b.modules_dirty = p->b.links_dirty = true;
@@ -884,10 +1068,370 @@ build_course(struct engine *e, struct pending *p, const struct scan_course *sc,
     p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
 }
 
+/* Before a course's listing is looked at, none of its recorded files is seen. */
+static void
+course_unsee(struct engine *e, const char *course)
+{
+    struct cstate *c = course_get(e, course, strlen(course), false);
+
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        c->files[i]->seen = false;
+    }
+}
+
+/* After the listing: recorded files it did not hold are gone; with no file left the course
+ * is gone. */
+static void
+course_end(struct engine *e, struct pending *p, const struct scan_course *sc)
+{
+    struct cstate *c = course_get(e, sc->name, strlen(sc->name), false);
+
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        struct fstate *f = c->files[i];
+        if (f->live && !f->seen) {
+            pend_gone(p, f);
+        }
+    }
+    if (sc->nfiles == 0 && course_live_count(c) > 0) {
+        p->b.gone = true; /* no brief and no lesson left: the course is gone */
+    }
+}
+
+/*
+ * Look at the listed files of a course, from file `from` on, into p (course_begin'd, its
+ * recorded files unseen). Stops before a file that would make p hold more than one part and
+ * returns its index (the course is big: a job writes it); else adds the gone files and
+ * returns sc->nfiles.
+ */
+static size_t
+build_course(struct engine *e, struct pending *p, const struct scan_course *sc, size_t from,
+             struct engine_stats *st)
+{
+    for (size_t i = from; i < sc->nfiles; i++) {
+        const struct scan_file *f = &sc->files[i];
+        if (part_due(p, f->size)) {
+            return i;
+        }
+        pend_present(e, p, f->rel, f->is_brief, f->size, f->mtime_ns, st);
+    }
+    course_end(e, p, sc);
+    return sc->nfiles;
+}
+
+/* Write p as one transaction now, through the usual path (a data error is traced to its
+ * file). Takes p. */
+static enum pg_errclass
+push_now(struct engine *e, struct sync_ctx *ctx, struct pending *p, struct engine_stats *st,
+         struct err *err)
+{
+    struct sync_stats ss = {0, 0};
+    enum pg_errclass cls;
+
+    if (pend_empty(p)) {
+        pend_release(p);
+        return PG_OK;
+    }
+    if (p->b.modules_dirty && !e->o.force && !p->b.gone && !modules_change(e, p)) {
+        p->b.modules_dirty = false;
+    }
+    pend_finalize(p, p->b.brief_mode != BRIEF_ABSENT);
+    if (ctx == NULL) {
+        pend_dry_run(e, p, 0, st);
+        pend_release(p);
+        return PG_OK;
+    }
+    cls = sync_course_send(ctx, &p->b, err) != 0 ? PG_TRANSIENT
+                                                 : sync_course_finish(ctx, &p->b, &ss, err);
+    if (cls == PG_OK) {
+        st->rows += ss.rows;
+        pend_apply(e, p, st);
+    }
+    pend_release(p);
+    return cls;
+}
+
+/* ---- big courses: a job writes them in parts --------------------------------------------- */
+
+static void
+job_destroy(struct job *j)
+{
+    if (j == NULL) {
+        return;
+    }
+    scan_course_release(&j->sc);
+    pend_release(&j->p);
+    free(j);
+}
+
+/* A job that takes over a course's listing and the batch built so far (files [0, next)). */
+static struct job *
+job_adopt(struct pending *p, struct scan_course *sc, size_t next, struct sync_ctx *ctx,
+          const struct engine_stats *looked)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+
+    j->sc = *sc;
+    memset(sc, 0, sizeof(*sc));
+    j->p = *p;
+    memset(p, 0, sizeof(*p));
+    j->next = next;
+    j->ctx = ctx;
+    j->has_brief = listing_has_brief(&j->sc);
+    if (looked != NULL) {
+        j->cst = *looked;
+    }
+    return j;
+}
+
+/* A job from the start: the course listed now. NULL (logged) when it cannot be listed. */
+static struct job *
+job_start(struct engine *e, const char *course, struct sync_ctx *ctx)
+{
+    struct scan_course sc;
+    struct pending p;
+    struct err err;
+
+    if (scan_course(e->rootfd, course, &sc, &err) != 0) {
+        log_kv(LOG_WARN, "cannot list course", "course", course, "error", err.msg);
+        scan_course_release(&sc);
+        return NULL;
+    }
+    course_begin(e, &p, course, listing_has_brief(&sc));
+    course_unsee(e, course);
+    return job_adopt(&p, &sc, 0, ctx, NULL);
+}
+
+static enum pg_errclass job_send(struct engine *e, struct job *j, bool last,
+                                 struct engine_stats *st, struct err *err);
+
+/*
+ * The database refused the course's transaction on data (it was rolled back: nothing of
+ * the course was written). The bodies of the parts sent are gone, so the files are read
+ * again and written in parts that commit on their own, each through the usual path that
+ * finds the file at fault; what is left of the listing follows the same way.
+ */
+static enum pg_errclass
+job_split(struct engine *e, struct job *j, struct engine_stats *st, struct err *err)
+{
+    struct pending old = j->p;
+    struct engine_stats again = {0}; /* these files were counted once already */
+    enum pg_errclass cls = PG_OK;
+
+    log_kv(LOG_WARN,
+           "the database refused a course written in parts; writing it again in parts that "
+           "commit on their own, to find the file at fault",
+           "course", old.b.course, "error", err->msg);
+    if (j->ctx != NULL && !pg_is_connected(j->ctx->pg) && pg_connect(j->ctx->pg, err) != 0) {
+        return PG_TRANSIENT;
+    }
+    j->split = true;
+    j->inflight = j->final = false;
+    j->parts = j->sent = 0;
+    course_begin(e, &j->p, old.b.course, j->has_brief);
+    for (size_t i = 0; i < old.n && cls == PG_OK; i++) {
+        const struct file_change *f = &old.changes[i];
+        int64_t size, mtime;
+        struct err e2;
+        if (f->kind == CHANGE_GONE) {
+            struct fstate *gone = state_get(e, f->path);
+            if (gone != NULL) {
+                pend_gone(&j->p, gone);
+            }
+            continue;
+        }
+        if (scan_stat(e->rootfd, f->path, &size, &mtime, &e2) != 1) {
+            continue; /* gone meanwhile: its event, or the next reconcile, sees to it */
+        }
+        if (part_due(&j->p, size)) {
+            cls = job_send(e, j, false, st, err);
+        }
+        if (cls == PG_OK) {
+            pend_present(e, &j->p, f->path, f->is_brief, size, mtime, &again);
+        }
+    }
+    pend_release(&old);
+    return cls;
+}
+
+/* Send what p holds beyond what was sent: a part of the open transaction, or (split, or a
+ * course that fits one part after all) a transaction of its own. last: the course's last. */
+static enum pg_errclass
+job_send(struct engine *e, struct job *j, bool last, struct engine_stats *st, struct err *err)
+{
+    struct pending *p = &j->p;
+    enum pg_errclass cls;
+
+    if (j->split || (last && j->parts == 0)) {
+        char *course = xstrdup(p->b.course);
+        cls = push_now(e, j->ctx, p, st, err);
+        course_begin(e, p, course, j->has_brief); /* the rest of the course, if any */
+        free(course);
+        j->sent = 0;
+        j->final = last;
+        return cls;
+    }
+    pend_finalize(p, j->has_brief);
+    if (j->ctx == NULL) { /* a dry run: say what each part would write */
+        pend_dry_run(e, p, j->sent, st);
+        pend_shed(p, j->sent, p->n);
+        j->sent = p->n;
+        j->parts++;
+        j->final = last;
+        return PG_OK;
+    }
+    if (j->ctx == &e->bulk) {
+        /* through the first connection, committed: see sync_shared_ensure (a data error
+         * there is the part's, found when it is sent) */
+        cls = sync_shared_ensure(&e->sync[0], &p->b, j->sent, p->n, j->parts == 0, err);
+        if (cls == PG_TRANSIENT || cls == PG_FATAL) {
+            return cls;
+        }
+    }
+    cls = sync_part_send(j->ctx, &p->b, j->sent, p->n, j->parts == 0, last, err);
+    if (cls == PG_DATA) {
+        return job_split(e, j, st, err);
+    }
+    if (cls != PG_OK) {
+        return cls;
+    }
+    char part[32], bytes[32];
+    snprintf(part, sizeof(part), "%zu", j->parts + 1);
+    snprintf(bytes, sizeof(bytes), "%zu", p->held);
+    log_kv(LOG_DEBUG, "part sent", "course", p->b.course, "part", part, "bytes", bytes, "last",
+           last ? "true" : NULL);
+    pend_shed(p, j->sent, p->n);
+    j->sent = p->n;
+    j->parts++;
+    j->inflight = true;
+    j->final = last;
+    return PG_OK;
+}
+
+/*
+ * One step of a job: look at the next listed file while the part has room; else collect
+ * the part at the server (wait false: JOB_WAIT when it has not answered yet) and send the
+ * next one, the last (the commit) once the listing is done; JOB_DONE once committed.
+ */
+static enum pg_errclass
+job_step(struct engine *e, struct job *j, bool wait, enum job_state *state, struct engine_stats *st,
+         struct err *err)
+{
+    *state = JOB_MORE;
+    if (!j->listed && !j->final) {
+        if (j->next < j->sc.nfiles && !part_due(&j->p, j->sc.files[j->next].size)) {
+            const struct scan_file *f = &j->sc.files[j->next++];
+            pend_present(e, &j->p, f->rel, f->is_brief, f->size, f->mtime_ns, &j->cst);
+            return PG_OK;
+        }
+        if (j->next == j->sc.nfiles) {
+            course_end(e, &j->p, &j->sc);
+            j->listed = true;
+        }
+    }
+    if (j->inflight) {
+        struct sync_stats ss = {0, 0};
+        bool done;
+        enum pg_errclass cls = sync_part_poll(j->ctx, wait, &done, &ss, err);
+        if (cls == PG_DATA) {
+            return job_split(e, j, st, err);
+        }
+        if (cls != PG_OK) {
+            return cls;
+        }
+        if (!done) {
+            *state = JOB_WAIT;
+            return PG_OK;
+        }
+        j->inflight = false;
+        if (j->final) { /* committed: what the database records becomes what we remember */
+            st->rows += ss.rows;
+            pend_finalize(&j->p, j->has_brief);
+            pend_apply(e, &j->p, st);
+            *state = JOB_DONE;
+            return PG_OK;
+        }
+    }
+    if (j->final) {
+        *state = JOB_DONE; /* a dry run, or the last part committed on its own */
+        return PG_OK;
+    }
+    return job_send(e, j, j->listed, st, err);
+}
+
+/* Run a job to its end, waiting for the server (backfill; watch without a bulk connection). */
+static enum pg_errclass
+job_run(struct engine *e, struct job *j, struct engine_stats *st, struct err *err)
+{
+    enum job_state state = JOB_MORE;
+    enum pg_errclass cls = PG_OK;
+
+    while (cls == PG_OK && state != JOB_DONE) {
+        cls = job_step(e, j, true, &state, st, err);
+    }
+    if (cls == PG_OK) {
+        stats_add_looked(st, &j->cst);
+    } else if (j->ctx != NULL && (j->inflight || j->parts > 0)) {
+        pg_disconnect(j->ctx->pg); /* no sync may commit half a course */
+    }
+    return cls;
+}
+
+/*
+ * A course found big while its batch was built (its files [0, next) are in p): with a bulk
+ * connection (watch) it is queued there and p dropped; else the flow is drained and a job
+ * writes it now. Takes p (and sc, when given).
+ */
+static enum pg_errclass
+write_big(struct engine *e, struct flow *fl, struct pending *p, struct scan_course *sc, size_t next,
+          const struct engine_stats *looked, struct engine_stats *st, struct err *err)
+{
+    enum pg_errclass cls;
+    struct job *j;
+
+    if (e->bulk.pg != NULL) {
+        bulk_enqueue(e, p->b.course);
+        pend_release(p);
+        return PG_OK;
+    }
+    cls = flow_finish(e, fl, st, err);
+    if (cls != PG_OK) {
+        pend_release(p);
+        return cls;
+    }
+    struct sync_ctx *ctx = e->o.dry_run ? NULL : &e->sync[0];
+    if (sc != NULL) {
+        j = job_adopt(p, sc, next, ctx, looked);
+    } else {
+        char *course = xstrdup(p->b.course);
+        pend_release(p);
+        j = job_start(e, course, ctx);
+        free(course);
+        if (j == NULL) {
+            return PG_OK;
+        }
+    }
+    cls = job_run(e, j, st, err);
+    job_destroy(j);
+    return cls;
+}
+
+/* ---- the whole tree --------------------------------------------------------------------- */
+
 /*
  * A course directory whose name is not UTF-8 cannot be a slug (the database holds text):
  * it is reported, once per sync, and its files are left alone.
  */
+static bool
+bad_course_name(const char *course)
+{
+    char *key_owned;
+
+    path_key(course, &key_owned);
+    bool bad = key_owned != NULL;
+    free(key_owned);
+    return bad;
+}
+
 static bool
 skip_bad_course(struct engine *e, const char *course, struct engine_stats *st)
 {
@@ -912,39 +1456,132 @@ cmp_cstate(const void *a, const void *b)
     return strcmp((*(struct cstate *const *)a)->name, (*(struct cstate *const *)b)->name);
 }
 
+static long
+recorded_live(const struct engine *e)
+{
+    long n = 0;
+
+    for (size_t i = 0; i < e->nclist; i++) {
+        n += (long)course_live_count(e->clist[i]);
+    }
+    return n;
+}
+
+/*
+ * An empty tree is not a deleted tree. Would this reconcile delete or archive most of what
+ * the source recorded: the tree holds no file at all, or more than MASS_DELETE_FEW files
+ * and more than half of them would go? A volume that is not mounted, or a --root that
+ * points at the wrong folder, looks exactly like that; the operator says otherwise with
+ * --allow-mass-delete. Courses held (away, or in the bulk queue) count as present.
+ */
+static bool
+mass_delete(struct engine *e, char **names, const struct scan_course *lists, const bool *ok,
+            long nnames, struct strmap *listed, struct err *err)
+{
+    long recorded = recorded_live(e), removed = 0, tree_files = 0;
+    bool held_any = false;
+
+    if (recorded == 0) {
+        return false;
+    }
+    for (long i = 0; i < nnames; i++) {
+        if (!ok[i]) {
+            held_any = held_any || !bad_course_name(names[i]);
+            continue;
+        }
+        tree_files += (long)lists[i].nfiles;
+        struct cstate *c = course_get(e, names[i], strlen(names[i]), false);
+        if (c == NULL) {
+            continue;
+        }
+        course_unsee(e, names[i]);
+        for (size_t k = 0; k < lists[i].nfiles; k++) {
+            char *key_owned;
+            struct fstate *f = state_get(e, path_key(lists[i].files[k].rel, &key_owned));
+            if (f != NULL) {
+                f->seen = true;
+            }
+            free(key_owned);
+        }
+        for (size_t k = 0; k < c->n; k++) {
+            removed += c->files[k]->live && !c->files[k]->seen;
+        }
+    }
+    for (size_t i = 0; i < e->nclist; i++) {
+        struct cstate *c = e->clist[i];
+        if (strmap_find(listed, c->name, strlen(c->name)) == NULL && !course_away(e, c->name) &&
+            bulk_find(e, c->name) == NULL) {
+            removed += (long)course_live_count(c);
+        }
+    }
+    bool empty = tree_files == 0 && !held_any;
+    if (!empty && !(removed > MASS_DELETE_FEW && removed * 2 > recorded)) {
+        return false;
+    }
+    err_set(err,
+            "refusing to delete or archive %ld of the %ld files this source recorded (%s): is "
+            "the volume mounted, is --root %s the right folder? Nothing was written; "
+            "--allow-mass-delete lets it through",
+            removed, recorded, empty ? "the tree is empty" : "more than half of them", e->root);
+    return true;
+}
+
 enum pg_errclass
 engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb progress, void *arg,
                  struct err *err)
 {
     char **names = NULL;
-    long nnames = scan_course_names(e->rootfd, &names, err);
+    long nnames;
     struct flow fl = {.next = 0};
     enum pg_errclass cls = PG_OK;
-    long total = 0;
+    long total = recorded_live(e);
+    struct strmap listed = STRMAP_INIT;
 
+    if (root_open(e, err) != 0) {
+        /* The root itself is gone (a volume unmounted): there is nothing to judge. */
+        st->refused = total > 0 ? total : 1;
+        return PG_OK;
+    }
+    nnames = scan_course_names(e->rootfd, &names, err);
     if (nnames < 0) {
+        root_close(e);
         return PG_FATAL;
     }
-    for (size_t i = 0; i < e->nclist; i++) {
-        total += (long)course_live_count(e->clist[i]);
-    }
-    struct strmap listed = STRMAP_INIT;
-    for (long i = 0; i < nnames && cls == PG_OK; i++) {
-        struct scan_course sc;
-        struct pending p;
+    /* Every course is listed first (names and sizes, nothing read), so that a mass deletion
+     * is refused before anything is written. */
+    struct scan_course *lists = xcalloc(nnames > 0 ? (size_t)nnames : 1, sizeof(*lists));
+    bool *ok = xcalloc(nnames > 0 ? (size_t)nnames : 1, sizeof(bool));
+    for (long i = 0; i < nnames; i++) {
+        struct err e2;
         strmap_put(&listed, names[i], strlen(names[i]), names[i]);
-        if (skip_bad_course(e, names[i], st)) {
+        if (bad_course_name(names[i]) || course_held(e, names[i])) {
             continue;
         }
-        if (scan_course(e->rootfd, names[i], &sc, err) != 0) {
-            log_kv(LOG_WARN, "cannot list course", "course", names[i], "error", err->msg);
-            scan_course_release(&sc);
+        if (scan_course(e->rootfd, names[i], &lists[i], &e2) != 0) {
+            log_kv(LOG_WARN, "cannot list course", "course", names[i], "error", e2.msg);
             continue;
         }
-        pend_init(&p, names[i]);
-        build_course(e, &p, &sc, st);
-        scan_course_release(&sc);
-        cls = flow_push(e, &fl, &p, st, err);
+        ok[i] = true;
+    }
+    if (!e->o.allow_mass_delete && mass_delete(e, names, lists, ok, nnames, &listed, err)) {
+        st->refused = total;
+        goto out;
+    }
+    for (long i = 0; i < nnames && cls == PG_OK; i++) {
+        struct engine_stats looked = {0};
+        struct pending p;
+        if (skip_bad_course(e, names[i], st) || !ok[i]) {
+            continue;
+        }
+        course_begin(e, &p, names[i], listing_has_brief(&lists[i]));
+        course_unsee(e, names[i]);
+        size_t next = build_course(e, &p, &lists[i], 0, &looked);
+        if (next < lists[i].nfiles) {
+            cls = write_big(e, &fl, &p, &lists[i], next, &looked, st, err);
+        } else {
+            stats_add_looked(st, &looked);
+            cls = flow_push(e, &fl, &p, st, err);
+        }
         if (progress != NULL) {
             progress(arg, st->seen, total > st->seen ? total : 0);
         }
@@ -955,7 +1592,8 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
     }
     for (size_t i = 0; i < e->nclist && cls == PG_OK; i++) {
         struct cstate *c = e->clist[i];
-        if (course_live_count(c) == 0 || strmap_find(&listed, c->name, strlen(c->name))) {
+        if (course_live_count(c) == 0 || strmap_find(&listed, c->name, strlen(c->name)) ||
+            course_held(e, c->name)) {
             continue;
         }
         struct pending p;
@@ -969,9 +1607,107 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
         cls = flow_push(e, &fl, &p, st, err);
     }
     cls = flow_close(e, &fl, cls, st, err);
+out:
+    for (long i = 0; i < nnames; i++) {
+        scan_course_release(&lists[i]);
+    }
+    free(lists);
+    free(ok);
     strmap_release(&listed);
     scan_names_free(names, (size_t)nnames);
+    root_close(e);
     return cls;
+}
+
+/* ---- big courses in watch: the bulk connection ------------------------------------------- */
+
+bool
+engine_bulk_busy(const struct engine *e)
+{
+    return e->nbulkq > 0;
+}
+
+void
+engine_bulk_reset(struct engine *e)
+{
+    if (e->job != NULL) {
+        job_destroy(e->job);
+        e->job = NULL;
+        pg_disconnect(e->bulk.pg); /* its open transaction is rolled back */
+    }
+}
+
+/* The head of the queue is done: off it, and back at its tail when it changed meanwhile. */
+static void
+bulk_pop(struct engine *e)
+{
+    struct bulk_item head = e->bulkq[0];
+
+    memmove(e->bulkq, e->bulkq + 1, (e->nbulkq - 1) * sizeof(*e->bulkq));
+    if (head.again) {
+        e->bulkq[e->nbulkq - 1] = (struct bulk_item){head.course, false};
+    } else {
+        free(head.course);
+        e->nbulkq--;
+    }
+}
+
+enum pg_errclass
+engine_bulk_step(struct engine *e, struct engine_stats *st, bool *more, struct err *err)
+{
+    enum job_state state = JOB_MORE;
+    enum pg_errclass cls;
+
+    *more = false;
+    if (e->nbulkq == 0) {
+        return PG_OK;
+    }
+    if (root_open(e, err) != 0) {
+        /* the tree went away: the next reconcile, once it is back, sees to these courses */
+        engine_bulk_reset(e);
+        while (e->nbulkq > 0) {
+            e->bulkq[0].again = false;
+            bulk_pop(e);
+        }
+        return PG_OK;
+    }
+    if (e->job == NULL) {
+        if (pg_connect(e->bulk.pg, err) != 0) {
+            root_close(e);
+            return PG_TRANSIENT;
+        }
+        e->bulkq[0].again = false;
+        e->job = job_start(e, e->bulkq[0].course, &e->bulk);
+        if (e->job == NULL) {
+            bulk_pop(e);
+            root_close(e);
+            *more = e->nbulkq > 0;
+            return PG_OK;
+        }
+        char files[32];
+        snprintf(files, sizeof(files), "%zu", e->job->sc.nfiles);
+        log_kv(LOG_INFO, "writing a big course in parts", "course", e->bulkq[0].course, "files",
+               files);
+    }
+    cls = job_step(e, e->job, false, &state, st, err);
+    root_close(e);
+    if (cls != PG_OK) {
+        engine_bulk_reset(e); /* redone from its start, once the database is back */
+        return cls;
+    }
+    if (state == JOB_DONE) {
+        char parts[32];
+        snprintf(parts, sizeof(parts), "%zu", e->job->parts);
+        stats_add_looked(st, &e->job->cst);
+        log_kv(LOG_INFO, "big course written", "course", e->bulkq[0].course, "parts", parts);
+        job_destroy(e->job);
+        e->job = NULL;
+        bulk_pop(e);
+        *more = e->nbulkq > 0;
+        return PG_OK;
+    }
+    *more = state == JOB_MORE;
+    return PG_OK;
 }
 
 /* ---- given paths ------------------------------------------------------------------------ */
@@ -1032,8 +1768,9 @@ cps_free(struct course_paths **list, size_t n)
     free(list);
 }
 
-/* Build the batch of one course from the paths events named. */
-static void
+/* Build the batch of one course from the paths events named. Returns false when the batch
+ * would hold more than one part (a big course: p is then incomplete, a job writes it). */
+static bool
 build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct engine_stats *st)
 {
     struct cstate *c = course_get(e, cp->course, strlen(cp->course), false);
@@ -1078,6 +1815,11 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
             continue;
         }
         int r = scan_stat(e->rootfd, path, &size, &mtime, &err);
+        if (r == 1 && part_due(p, size)) {
+            strmap_release(&done);
+            free(brief);
+            return false;
+        }
         if (r == 1) {
             pend_present(e, p, path, false, size, mtime, st);
         } else if (r == 0) {
@@ -1111,6 +1853,7 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
         p->b.gone = true;
     }
     p->b.brief_mode = has_brief ? BRIEF_KEEP : BRIEF_ABSENT;
+    return true;
 }
 
 enum pg_errclass
@@ -1156,27 +1899,49 @@ engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtre
         }
     }
     strbuf_release(&prefix);
+    if (root_open(e, err) != 0) {
+        /* the root went away: the watcher tells the daemon, which checks until it is back */
+        cps_free(list, nlist);
+        strmap_release(&m);
+        return PG_OK;
+    }
     for (size_t i = 0; i < nlist && cls == PG_OK; i++) {
         struct course_paths *cp = list[i];
+        struct engine_stats looked = {0};
         struct pending p;
-        if (skip_bad_course(e, cp->course, st)) {
+        if (skip_bad_course(e, cp->course, st) || course_held(e, cp->course)) {
             continue;
         }
-        pend_init(&p, cp->course);
         if (cp->whole) {
             struct scan_course sc;
-            if (scan_course(e->rootfd, cp->course, &sc, err) == 0) {
-                build_course(e, &p, &sc, st);
-            } else {
-                log_kv(LOG_WARN, "cannot list course", "course", cp->course, "error", err->msg);
+            struct err e2;
+            if (scan_course(e->rootfd, cp->course, &sc, &e2) != 0) {
+                log_kv(LOG_WARN, "cannot list course", "course", cp->course, "error", e2.msg);
+                scan_course_release(&sc);
+                continue;
+            }
+            course_begin(e, &p, cp->course, listing_has_brief(&sc));
+            course_unsee(e, cp->course);
+            size_t next = build_course(e, &p, &sc, 0, &looked);
+            if (next < sc.nfiles) {
+                cls = write_big(e, &fl, &p, &sc, next, &looked, st, err);
+                scan_course_release(&sc);
+                continue;
             }
             scan_course_release(&sc);
         } else {
-            build_paths(e, &p, cp, st);
+            pend_init(&p, cp->course);
+            if (!build_paths(e, &p, cp, &looked)) {
+                /* big: the whole course is written in parts (a job lists it itself) */
+                cls = write_big(e, &fl, &p, NULL, 0, NULL, st, err);
+                continue;
+            }
         }
+        stats_add_looked(st, &looked);
         cls = flow_push(e, &fl, &p, st, err);
     }
     cls = flow_close(e, &fl, cls, st, err);
+    root_close(e);
     cps_free(list, nlist);
     strmap_release(&m);
     return cls;

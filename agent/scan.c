@@ -72,15 +72,81 @@ open_beneath(int dirfd, const char *rel, int flags)
     return cur;
 }
 
+/*
+ * Hard links. With fs.protected_hardlinks = 1 (the default of every current distribution) a
+ * user may link only a file they own or can write; with 0, anyone who can write under the
+ * root can link another user's file into it (a file the agent may read and they may not),
+ * and the agent would publish it. Then a regular file with more than one link is refused.
+ */
+#define HARDLINKS_SYSCTL "/proc/sys/fs/protected_hardlinks"
+static int reject_hardlinks = -1; /* -1: the setting not read yet */
+static const char *hardlinks_why = "";
+
+static void
+hardlink_policy_init(void)
+{
+    FILE *f;
+    long v = -1;
+
+    if (reject_hardlinks >= 0) {
+        return;
+    }
+    f = fopen(HARDLINKS_SYSCTL, "re");
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &v) != 1) {
+            v = -1;
+        }
+        fclose(f);
+    }
+    reject_hardlinks = v != 1;
+    hardlinks_why = v == 0 ? "is 0" : "could not be read";
+    if (v == 0) {
+        log_kv(LOG_WARN,
+               "fs.protected_hardlinks is 0: any user can link another's file into the tree; "
+               "files with more than one hard link are rejected (set it to 1)",
+               "sysctl", HARDLINKS_SYSCTL);
+    } else if (v != 1) {
+        log_kv(LOG_WARN,
+               "cannot read fs.protected_hardlinks; files with more than one hard link are "
+               "rejected",
+               "sysctl", HARDLINKS_SYSCTL);
+    }
+}
+
 int
 scan_open_root(const char *root, struct err *err)
 {
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+    hardlink_policy_init();
     if (fd < 0) {
         return err_set(err, "cannot open root %s: %s", root, strerror(errno));
     }
     return fd;
+}
+
+int
+scan_check_root(const char *root, struct err *err)
+{
+    struct stat st;
+    int fd;
+
+    if (stat(root, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+            return err_set(
+                err, "the root %s does not exist (a volume not mounted? a wrong --root?)", root);
+        }
+        return err_set(err, "cannot look at the root %s: %s", root, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return err_set(err, "the root %s is not a directory", root);
+    }
+    fd = scan_open_root(root, err);
+    if (fd < 0) {
+        return -1;
+    }
+    close(fd);
+    return 0;
 }
 
 static int
@@ -386,6 +452,13 @@ scan_read(int rootfd, const char *rel, size_t max_bytes, char **buf, size_t *len
         return 0;
     }
     *mtime_ns = mtime_ns_of(&st);
+    if (reject_hardlinks > 0 && st.st_nlink > 1) {
+        close(fd);
+        return err_set(err,
+                       "file has %ju hard links and fs.protected_hardlinks %s: a hard link "
+                       "may be another user's file (see SECURITY.md)",
+                       (uintmax_t)st.st_nlink, hardlinks_why);
+    }
     if ((uint64_t)st.st_size > max_bytes) {
         *len = (size_t)st.st_size;
         close(fd);

@@ -36,9 +36,16 @@ struct scan_course {
 
 /*
  * Open the root directory; the fd anchors every later lookup (nothing resolves outside
- * it). Returns the fd (close it) or -1 with err.
+ * it). Returns the fd (close it) or -1 with err. The first call reads fs.protected_hardlinks
+ * (a warning in the log when it is not 1: scan_read then refuses files with several links).
  */
 int scan_open_root(const char *root, struct err *err);
+
+/*
+ * The root exists and is a directory that can be opened: 0, or -1 with err naming the root
+ * and what is wrong with it (a missing root suggests an unmounted volume or a wrong --root).
+ */
+int scan_check_root(const char *root, struct err *err);
 
 /* The courses under the root: immediate, non-hidden, real directories, sorted (free with
  * scan_names_free). Returns the count, or -1 with err when the root cannot be read. */
@@ -70,7 +77,8 @@ int scan_stat(int rootfd, const char *rel, int64_t *size, int64_t *mtime_ns, str
  * RESOLVE_NO_SYMLINKS) (or an equivalent O_NOFOLLOW walk on older kernels), so nothing
  * outside the root is ever read. Files above max_bytes are not read: *buf is NULL and
  * *len their size. Returns 1 with *buf (free()) and its stat, 0 when absent, -1 with err
- * (e.g. "permission denied").
+ * (e.g. "permission denied", or a file with more than one hard link while
+ * fs.protected_hardlinks is not 1).
  */
 int scan_read(int rootfd, const char *rel, size_t max_bytes, char **buf, size_t *len,
               int64_t *mtime_ns, struct err *err);

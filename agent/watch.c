@@ -42,8 +42,9 @@
  */
 struct wnode {
     int wd;
-    unsigned gen; /* the walk that last saw it */
-    char *name;   /* "" for the root */
+    unsigned gen;   /* the walk that last saw it */
+    bool unmounted; /* IN_UNMOUNT came: the IN_IGNORED that follows is no deletion */
+    char *name;     /* "" for the root */
     uint64_t pn_hash;
     struct wnode *parent; /* NULL for the root */
     struct wnode *child, *prev_sib, *next_sib;
@@ -737,11 +738,24 @@ handle_event(struct watch *w, const struct inotify_event *e)
     if (dirn == NULL) {
         return; /* a watch we removed: its last events are stale */
     }
+    if (e->mask & IN_UNMOUNT) {
+        /* (4) A volume unmounted (umount, or umount -l once nothing holds it): every watch on
+         * it gets IN_UNMOUNT, then IN_IGNORED. Its files did not go anywhere; the daemon
+         * deletes nothing of them and checks until the volume is back. */
+        dirn->unmounted = true;
+        node_rel(dirn, &w->rel);
+        if (w->ops.unmounted != NULL) {
+            w->ops.unmounted(w->arg, w->rel.buf);
+        }
+        return;
+    }
     if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-        if (dirn == w->rootn) {
+        if (dirn->unmounted && (e->mask & IN_IGNORED)) {
+            forget(w, dirn, false); /* (4): not a deletion */
+        } else if (dirn == w->rootn) {
             root_lost(w, e->mask);
         } else if (e->mask & IN_IGNORED) {
-            forget(w, dirn, false); /* the kernel dropped it (deleted, unmounted) */
+            forget(w, dirn, false); /* the kernel dropped it (deleted) */
         }
         /* Any other directory: its parent's IN_DELETE / IN_MOVED_* tell the story. */
         return;

@@ -35,6 +35,10 @@ struct watch_ops {
     /* rel_dir and everything below it could not be watched (watch limit, permission): fall
      * back to periodic rescans of it. */
     void (*limit)(void *arg, const char *rel_dir);
+    /* The file system holding rel_dir ("" for the root) was unmounted (IN_UNMOUNT; reported
+     * for every watched directory on it, outermost first or not): its files are not gone,
+     * they are away. Its watches are dropped; call watch_start once it is mounted again. */
+    void (*unmounted)(void *arg, const char *rel_dir);
 };
 
 struct watch;

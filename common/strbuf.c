@@ -299,3 +299,30 @@ strbuf_add_escaped(struct strbuf *sb, const char *s, size_t len)
         }
     }
 }
+
+void
+strbuf_add_masked(struct strbuf *sb, const char *s, size_t len, const char *const *needles,
+                  size_t n)
+{
+    size_t i = 0, plain = 0;
+
+    strbuf_grow(sb, len);
+    while (i < len) {
+        size_t hit = 0;
+        for (size_t k = 0; k < n && hit == 0; k++) {
+            size_t nl = strlen(needles[k]);
+            if (nl > 0 && nl <= len - i && memcmp(s + i, needles[k], nl) == 0) {
+                hit = nl;
+            }
+        }
+        if (hit == 0) {
+            i++;
+            continue;
+        }
+        strbuf_add(sb, s + plain, i - plain);
+        strbuf_addstr(sb, "***");
+        i += hit;
+        plain = i;
+    }
+    strbuf_add(sb, s + plain, len - plain);
+}

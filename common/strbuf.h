@@ -45,6 +45,14 @@ void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len);
  * printable line whatever s holds. */
 void strbuf_add_escaped(struct strbuf *sb, const char *s, size_t len);
 
+/*
+ * Append s with every occurrence of each needle (n of them, longest first is the caller's
+ * choice of order: the first needle that matches at a position wins) replaced by "***".
+ * Empty needles are ignored.
+ */
+void strbuf_add_masked(struct strbuf *sb, const char *s, size_t len, const char *const *needles,
+                       size_t n);
+
 /* Duplicate len bytes into a new NUL-terminated heap string (free()). Aborts on OOM. */
 char *xstrndup(const char *s, size_t len);
 char *xstrdup(const char *s);

@@ -46,7 +46,7 @@ ensure_packages build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-
     libcmocka-dev postgresql-15 postgresql-client-15 postgresql-15-pgtap clang \
     libclang-rt-14-dev util-linux procps jq systemd valgrind python3 openssl ccache \
     binutils dpkg-dev file man-db bsdutils bsdextrautils curl prometheus-node-exporter \
-    pgbouncer python3-psycopg2
+    pgbouncer python3-psycopg2 time
 
 passed=0 failed=0 skipped=0 failures=() skips=()
 record() { # record NAME RC

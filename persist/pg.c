@@ -23,8 +23,25 @@ struct pg {
     bool custom_plans;
     bool txn_pool;
     char timeout_text[32]; /* txn_pool: the statement_timeout each transaction sets */
+    bool txn_open;         /* calls were sent without a sync: a transaction is open */
     void (*notice)(const char *msg);
+    char **masks; /* every form of the URL's secrets, longest first (pg_secret_forms) */
+    size_t nmasks;
+    /* what pg_poll_txn has read of the results of the calls sent last */
+    size_t poll_i;             /* results read */
+    size_t poll_skip;          /* results of our own to read first (send_timeout's) */
+    bool poll_mid;             /* a call's result was read, the NULL that closes it not yet */
+    long long poll_deadline;   /* 0 until the first poll */
+    enum pg_errclass poll_cls; /* the first failure */
+    size_t poll_failed;        /* its call */
+    struct err poll_err;       /* its message */
 };
+
+/*
+ * The largest message the server reads: a Bind carries every parameter of one statement, and
+ * one above this is refused by closing the connection, which would look like an outage.
+ */
+#define PG_MESSAGE_MAX ((size_t)0x3fffffff - 65536)
 
 static void
 notice_cb(void *arg, const char *message)
@@ -99,37 +116,303 @@ pg_redact(const char *url)
     return strbuf_detach(&sb, NULL);
 }
 
+/* ---- secrets: where a connection string holds one, and every form it takes ------------ */
+
+static bool
+secret_key(const char *k, size_t n)
+{
+    return (n == 8 && memcmp(k, "password", 8) == 0) ||
+           (n == 11 && memcmp(k, "sslpassword", 11) == 0);
+}
+
+static int
+hex_digit(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Percent-decode leniently: a '%' without two hex digits after it stays as written (libpq
+ * refuses such a string, and quotes it in its message). Returns a heap string. */
+static char *
+pct_decode(const char *s, size_t n)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+            (lo = hex_digit((unsigned char)s[i + 2])) >= 0) {
+            strbuf_addch(&sb, hi * 16 + lo);
+            i += 2;
+        } else {
+            strbuf_addch(&sb, s[i]);
+        }
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
+/* Every byte but RFC 3986's unreserved ones as %XX (hex in upper or lower case). */
+static char *
+pct_encode(const char *s, bool lower)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            strbuf_addch(&sb, c);
+        } else {
+            strbuf_addf(&sb, lower ? "%%%02x" : "%%%02X", c);
+        }
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
+/* What a scan reports to: spans (up to cap) and forms (when add is set). */
+struct secret_scan {
+    const char *base;
+    struct pg_span *spans;
+    size_t cap, n;
+    void (*add)(void *arg, const char *form);
+    void *arg;
+};
+
+/* One secret: written at v (vlen bytes), decoded as dec (heap, taken). */
+static void
+secret_found(struct secret_scan *sc, const char *v, size_t vlen, char *dec, bool userinfo)
+{
+    if (vlen == 0) {
+        free(dec);
+        return;
+    }
+    if (sc->n < sc->cap) {
+        sc->spans[sc->n] = (struct pg_span){(size_t)(v - sc->base), vlen};
+    }
+    sc->n++;
+    if (sc->add != NULL) {
+        char *raw = xstrndup(v, vlen);
+        sc->add(sc->arg, raw);
+        pg_value_forms(dec, sc->add, sc->arg);
+        /* libpq ends the user information at the first '@': "u:p@ss@host" sends "p" and
+         * names "ss@host" as the host, so each piece is a secret too. */
+        for (char *piece = raw, *at; userinfo && (at = strchr(piece, '@')) != NULL;
+             piece = at + 1) {
+            *at = '\0';
+            sc->add(sc->arg, piece);
+            sc->add(sc->arg, at + 1);
+        }
+        memset(raw, 0, vlen);
+        free(raw);
+    }
+    memset(dec, 0, strlen(dec));
+    free(dec);
+}
+
+/* key=value pairs, libpq's grammar: spaces around '=', values quoted ('...' with \' and \\)
+ * or bare (backslash escapes, up to a space). A word without '=' is skipped. */
+static void
+scan_keyvalue(const char *s, struct secret_scan *sc)
+{
+    const char *p = s;
+
+    while (*p != '\0') {
+        while (*p == ' ' || (*p >= '\t' && *p <= '\r')) {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        const char *k = p;
+        while (*p != '\0' && *p != '=' && *p != ' ' && !(*p >= '\t' && *p <= '\r')) {
+            p++;
+        }
+        size_t klen = (size_t)(p - k);
+        while (*p == ' ' || (*p >= '\t' && *p <= '\r')) {
+            p++;
+        }
+        if (*p != '=') {
+            continue; /* libpq refuses this; the next word is looked at as a key */
+        }
+        p++;
+        while (*p == ' ' || (*p >= '\t' && *p <= '\r')) {
+            p++;
+        }
+        struct strbuf dec = STRBUF_INIT;
+        bool quoted = *p == '\'';
+        const char *v = p + quoted;
+        p = v;
+        while (*p != '\0' && (quoted ? *p != '\'' : !(*p == ' ' || (*p >= '\t' && *p <= '\r')))) {
+            if (*p == '\\' && p[1] != '\0') {
+                p++;
+            }
+            strbuf_addch(&dec, *p++);
+        }
+        size_t vlen = (size_t)(p - v);
+        if (quoted && *p == '\'') {
+            p++;
+        }
+        if (secret_key(k, klen)) {
+            secret_found(sc, v, vlen, strbuf_detach(&dec, NULL), false);
+        } else {
+            strbuf_release(&dec);
+        }
+    }
+}
+
+/* postgres[ql]://[user[:password]@][netloc][/db][?key=value&...] */
+static void
+scan_uri(const char *s, size_t prefix, struct secret_scan *sc)
+{
+    const char *a = s + prefix;
+    const char *slash = strchr(a, '/');
+    const char *end = slash != NULL ? slash : a + strlen(a);
+    const char *at = NULL;
+
+    /* The user information ends at an '@' before the path; the last one, so that a bare '@'
+     * in a password (which libpq misreads) is still covered. */
+    for (const char *q = a; q < end; q++) {
+        if (*q == '@') {
+            at = q;
+        }
+    }
+    if (at != NULL) {
+        const char *colon = memchr(a, ':', (size_t)(at - a));
+        if (colon != NULL) {
+            size_t n = (size_t)(at - colon - 1);
+            secret_found(sc, colon + 1, n, pct_decode(colon + 1, n), true);
+        }
+    }
+    const char *query = strchr(at != NULL ? at + 1 : a, '?');
+    for (const char *p = query != NULL ? query + 1 : NULL; p != NULL && *p != '\0';) {
+        size_t klen = strcspn(p, "=&");
+        const char *v = p + klen;
+        size_t vlen = 0;
+        if (*v == '=') {
+            v++;
+            vlen = strcspn(v, "&");
+        }
+        char *key = pct_decode(p, klen);
+        if (secret_key(key, strlen(key))) {
+            secret_found(sc, v, vlen, pct_decode(v, vlen), false);
+        }
+        free(key);
+        p = v + vlen;
+        if (*p == '&') {
+            p++;
+        }
+    }
+}
+
+static size_t
+uri_prefix(const char *s)
+{
+    if (strncmp(s, "postgresql://", 13) == 0) {
+        return 13;
+    }
+    return strncmp(s, "postgres://", 11) == 0 ? 11 : 0;
+}
+
+static void
+scan_secrets(const char *conninfo, struct secret_scan *sc)
+{
+    size_t prefix = uri_prefix(conninfo);
+
+    if (prefix > 0) {
+        scan_uri(conninfo, prefix, sc);
+    } else {
+        scan_keyvalue(conninfo, sc);
+    }
+}
+
+size_t
+pg_secret_spans(const char *conninfo, struct pg_span *spans, size_t cap)
+{
+    struct secret_scan sc = {conninfo, spans, cap, 0, NULL, NULL};
+
+    scan_secrets(conninfo, &sc);
+    return sc.n;
+}
+
 bool
 pg_password_span(const char *conninfo, size_t *off, size_t *len)
 {
-    const char *scheme = strstr(conninfo, "://");
-    const char *rest = conninfo;
+    struct pg_span sp;
 
-    if (scheme != NULL) {
-        const char *user = scheme + 3;
-        size_t authority = strcspn(user, "/?#");
-        const char *at = NULL;
-        for (const char *p = user; p < user + authority; p++) {
-            if (*p == '@') {
-                at = p; /* the last '@' ends the user information */
-            }
-        }
-        const char *colon = at != NULL ? memchr(user, ':', (size_t)(at - user)) : NULL;
-        if (colon != NULL) {
-            *off = (size_t)(colon + 1 - conninfo);
-            *len = (size_t)(at - colon - 1);
-            return true;
-        }
-        rest = user; /* a password= may still follow in the query string */
+    if (pg_secret_spans(conninfo, &sp, 1) == 0) {
+        return false;
     }
-    const char *pw = strstr(rest, "password=");
-    if (pw != NULL) {
-        const char *v = pw + strlen("password=");
-        *off = (size_t)(v - conninfo);
-        *len = strcspn(v, " &");
-        return true;
+    *off = sp.off;
+    *len = sp.len;
+    return true;
+}
+
+void
+pg_value_forms(const char *value, void (*add)(void *arg, const char *form), void *arg)
+{
+    if (value == NULL || *value == '\0') {
+        return;
     }
-    return false;
+    add(arg, value);
+    for (int lower = 0; lower < 2; lower++) {
+        char *enc = pct_encode(value, lower != 0);
+        add(arg, enc);
+        memset(enc, 0, strlen(enc));
+        free(enc);
+    }
+}
+
+void
+pg_secret_forms(const char *conninfo, void (*add)(void *arg, const char *form), void *arg)
+{
+    struct secret_scan sc = {conninfo, NULL, 0, 0, add, arg};
+    PQconninfoOption *opts;
+    char *errmsg = NULL;
+
+    if (conninfo == NULL) {
+        return;
+    }
+    scan_secrets(conninfo, &sc);
+    /* libpq's own reading, when it has one: what it would send is what must not show */
+    opts = PQconninfoParse(conninfo, &errmsg);
+    PQfreemem(errmsg);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+        if (o->val != NULL && secret_key(o->keyword, strlen(o->keyword))) {
+            pg_value_forms(o->val, add, arg);
+        }
+    }
+    PQconninfoFree(opts);
+}
+
+static void
+mask_add(void *arg, const char *form)
+{
+    struct pg *pg = arg;
+
+    for (size_t i = 0; i < pg->nmasks; i++) {
+        if (strcmp(pg->masks[i], form) == 0) {
+            return;
+        }
+    }
+    pg->masks = xrealloc(pg->masks, (pg->nmasks + 1) * sizeof(*pg->masks));
+    pg->masks[pg->nmasks++] = xstrdup(form);
+}
+
+static int
+cmp_longest_first(const void *a, const void *b)
+{
+    size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
+
+    return x > y ? -1 : x < y;
 }
 
 struct pg *
@@ -147,6 +430,10 @@ pg_create(const struct pg_opts *opts)
     /* The server gives up a little after our own deadline would. */
     snprintf(pg->timeout_text, sizeof(pg->timeout_text), "%ld", pg->deadline_ms + 1000);
     pg->notice = opts->notice;
+    pg_secret_forms(opts->url, mask_add, pg);
+    if (pg->nmasks > 1) {
+        qsort(pg->masks, pg->nmasks, sizeof(*pg->masks), cmp_longest_first);
+    }
     strcpy(pg->version, "?");
     return pg;
 }
@@ -164,6 +451,11 @@ pg_destroy(struct pg *pg)
     }
     free(pg->url);
     free(pg->display);
+    for (size_t i = 0; i < pg->nmasks; i++) {
+        memset(pg->masks[i], 0, strlen(pg->masks[i]));
+        free(pg->masks[i]);
+    }
+    free(pg->masks);
     free(pg);
 }
 
@@ -175,6 +467,7 @@ pg_disconnect(struct pg *pg)
         pg->conn = NULL;
     }
     pg->in_pipeline = false;
+    pg->txn_open = false;
 }
 
 bool
@@ -201,14 +494,21 @@ pg_server_version(const struct pg *pg)
     return pg->version;
 }
 
-/* The first line of libpq's message, without the trailing newline. */
+/*
+ * The first line of libpq's message, without the trailing newline and with the URL's
+ * secrets blanked: libpq quotes the connection string in some of its errors (a bad
+ * percent-encoding, a broken IPv6 address), and a message cut at ERR_MSG_MAX must not keep
+ * half a password that the log's own blanking could no longer recognise.
+ */
 static void
-set_conn_err(struct err *err, const char *what, PGconn *conn)
+set_conn_err(struct pg *pg, struct err *err, const char *what)
 {
-    const char *m = conn != NULL ? PQerrorMessage(conn) : "out of memory";
-    size_t n = strcspn(m, "\n");
+    const char *m = pg->conn != NULL ? PQerrorMessage(pg->conn) : "out of memory";
+    struct strbuf sb = STRBUF_INIT;
 
-    err_set(err, "%s: %.*s", what, (int)n, m);
+    strbuf_add_masked(&sb, m, strcspn(m, "\n"), (const char *const *)pg->masks, pg->nmasks);
+    err_set(err, "%s: %s", what, sb.buf);
+    strbuf_release(&sb);
 }
 
 int
@@ -229,7 +529,7 @@ pg_connect(struct pg *pg, struct err *err)
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         struct err e;
-        set_conn_err(&e, "cannot connect", pg->conn);
+        set_conn_err(pg, &e, "cannot connect");
         pg_disconnect(pg);
         return err_set(err, "%s (%s)", e.msg, pg->display);
     }
@@ -247,7 +547,7 @@ pg_connect(struct pg *pg, struct err *err)
     res = PQexec(pg->conn, timeout);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         PQclear(res);
-        set_conn_err(err, "cannot set statement_timeout", pg->conn);
+        set_conn_err(pg, err, "cannot set statement_timeout");
         pg_disconnect(pg);
         return -1;
     }
@@ -280,7 +580,7 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
         PQclear(res);
     }
     if (PQsetnonblocking(pg->conn, 1) != 0 || PQenterPipelineMode(pg->conn) != 1) {
-        set_conn_err(err, "cannot enter pipeline mode", pg->conn);
+        set_conn_err(pg, err, "cannot enter pipeline mode");
         pg_disconnect(pg);
         return -1;
     }
@@ -296,7 +596,10 @@ pg_classify(const PGresult *res)
     if (state == NULL) {
         return PG_TRANSIENT; /* no SQLSTATE: the connection, not the statement */
     }
-    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) {
+    /* 54: a program limit (an index entry too large for a very long path, an array too
+     * large): the size of a file's data, so that file's fault, never an outage. */
+    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+        strncmp(state, "54", 2) == 0) {
         return PG_DATA;
     }
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
@@ -341,7 +644,7 @@ flush_all(struct pg *pg, long long deadline, struct err *err)
             return 0;
         }
         if (r < 0) {
-            set_conn_err(err, "lost the database connection", pg->conn);
+            set_conn_err(pg, err, "lost the database connection");
             return -1;
         }
         int w = wait_socket(pg, POLLOUT | POLLIN, deadline);
@@ -349,16 +652,43 @@ flush_all(struct pg *pg, long long deadline, struct err *err)
             return err_set(err, "database did not take our data within %ld ms", pg->deadline_ms);
         }
         if (PQconsumeInput(pg->conn) == 0) {
-            set_conn_err(err, "lost the database connection", pg->conn);
+            set_conn_err(pg, err, "lost the database connection");
             return -1;
         }
     }
 }
 
+static void
+poll_reset(struct pg *pg)
+{
+    pg->poll_i = 0;
+    pg->poll_mid = false;
+    pg->poll_deadline = 0;
+    pg->poll_cls = PG_OK;
+    pg->poll_failed = 0;
+    pg->poll_skip = 0;
+}
+
+/* Bytes a call puts into its Bind message (parameters and their lengths). */
+static size_t
+call_bytes(const struct pg_call *c)
+{
+    size_t bytes = 0;
+
+    for (int k = 0; k < c->nparams; k++) {
+        bytes += 4;
+        if (c->values[k] != NULL) {
+            bool binary = c->formats != NULL && c->formats[k] != 0;
+            bytes += binary ? (size_t)c->lengths[k] : strlen(c->values[k]);
+        }
+    }
+    return bytes;
+}
+
 /*
  * Behind a transaction pooler: the first statement of every transaction sets its
  * statement_timeout for that transaction only (as SET LOCAL would). Its result comes first
- * and is not one of the caller's. Returns 0 or -1 (sending failed).
+ * and is not one of the caller's (poll_skip). Returns 0 or -1 (sending failed).
  */
 #define TIMEOUT_SQL "SELECT set_config('statement_timeout', $1, true)"
 
@@ -373,20 +703,34 @@ send_timeout(struct pg *pg)
     return PQsendQueryParams(pg->conn, TIMEOUT_SQL, 1, NULL, vals, NULL, NULL, 0) == 1 ? 0 : -1;
 }
 
-int
-pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err)
+enum pg_errclass
+pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sync, struct err *err)
 {
     long long deadline = clock_ms() + pg->deadline_ms;
 
+    /* Refused here, as the data error it is, rather than by the server as a lost connection. */
+    for (size_t i = 0; i < ncalls; i++) {
+        size_t bytes = call_bytes(&calls[i]);
+        if (bytes > PG_MESSAGE_MAX) {
+            err_set(err,
+                    "a statement's parameters hold %zu bytes, above the %zu that one protocol "
+                    "message may carry",
+                    bytes, PG_MESSAGE_MAX);
+            return PG_DATA;
+        }
+    }
     if (!pg_is_connected(pg) || !pg->in_pipeline) {
-        return err_set(err, "not connected to the database");
+        err_set(err, "not connected to the database");
+        return PG_TRANSIENT;
     }
     /* Everything up to the sync point runs as one implicit transaction: committed at the
-     * sync, rolled back whole at the first error (protocol: Sync closes it). */
-    if (send_timeout(pg) != 0) {
-        set_conn_err(err, "cannot send to the database", pg->conn);
+     * sync, rolled back whole at the first error (protocol: Sync closes it). Calls sent
+     * without a sync join the transaction the next sync ends. */
+    bool timeout_sent = pg->txn_pool && !pg->txn_open;
+    if (timeout_sent && send_timeout(pg) != 0) {
+        set_conn_err(pg, err, "cannot send to the database");
         pg_disconnect(pg);
-        return -1;
+        return PG_TRANSIENT;
     }
     for (size_t i = 0; i < ncalls; i++) {
         const struct pg_call *c = &calls[i];
@@ -395,21 +739,30 @@ pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct er
                               : PQsendQueryPrepared(pg->conn, stmt_defs[c->stmt].name, c->nparams,
                                                     c->values, c->lengths, c->formats, 0);
         if (ok != 1) {
-            set_conn_err(err, "cannot send to the database", pg->conn);
+            set_conn_err(pg, err, "cannot send to the database");
             pg_disconnect(pg);
-            return -1;
+            return PG_TRANSIENT;
         }
     }
-    if (PQpipelineSync(pg->conn) != 1) {
-        set_conn_err(err, "cannot send to the database", pg->conn);
+    if (sync && PQpipelineSync(pg->conn) != 1) {
+        set_conn_err(pg, err, "cannot send to the database");
         pg_disconnect(pg);
-        return -1;
+        return PG_TRANSIENT;
     }
-    if (flush_all(pg, deadline, err) != 0) {
+    if ((!sync && PQsendFlushRequest(pg->conn) != 1) || flush_all(pg, deadline, err) != 0) {
         pg_disconnect(pg);
-        return -1;
+        return PG_TRANSIENT;
     }
-    return 0;
+    pg->txn_open = !sync;
+    poll_reset(pg);
+    pg->poll_skip = timeout_sent ? 1 : 0;
+    return PG_OK;
+}
+
+int
+pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err)
+{
+    return pg_send_calls(pg, calls, ncalls, true, err) == PG_OK ? 0 : -1;
 }
 
 /* Next result, waiting with the deadline. *timed_out set when it passed. */
@@ -442,87 +795,167 @@ rows_affected(const PGresult *res)
     return *t ? atol(t) : 0;
 }
 
-enum pg_errclass
-pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
+/*
+ * Calls sent without a sync failed: the server skips what follows until a sync, which
+ * then ends the transaction with a rollback. Send it and read up to it (a failure here
+ * drops the connection, which rolls back too).
+ */
+static void
+end_aborted(struct pg *pg)
 {
     long long deadline = clock_ms() + pg->deadline_ms;
-    enum pg_errclass cls = PG_OK;
+    struct err ignored;
     bool timed_out;
-    size_t i = 0;
-    bool timeout_result = pg->txn_pool; /* send_timeout's result is still to come */
 
-    *failed_call = 0;
-    if (!pg_is_connected(pg)) {
-        err_set(err, "not connected to the database");
-        return PG_TRANSIENT;
+    pg->txn_open = false;
+    if (PQpipelineSync(pg->conn) != 1 || flush_all(pg, deadline, &ignored) != 0) {
+        pg_disconnect(pg);
+        return;
     }
-    /* Each call yields one result then NULL; the sync yields PGRES_PIPELINE_SYNC. */
     for (;;) {
         PGresult *res = next_result(pg, deadline, &timed_out);
         if (res == NULL) {
-            if (timed_out) {
-                err_set(err,
-                        "database did not answer within %ld ms; dropping the connection "
-                        "(--statement-timeout-ms)",
-                        pg->deadline_ms);
+            if (timed_out || PQstatus(pg->conn) != CONNECTION_OK) {
                 pg_disconnect(pg);
-                return PG_TRANSIENT;
+                return;
             }
-            if (!pg_is_connected(pg) || PQstatus(pg->conn) != CONNECTION_OK) {
-                set_conn_err(err, "lost the database connection", pg->conn);
-                pg_disconnect(pg);
-                return PG_TRANSIENT;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            return;
+        }
+    }
+}
+
+/* The connection failed while results were awaited. */
+static enum pg_errclass
+poll_lost(struct pg *pg, bool timed_out, struct err *err)
+{
+    if (timed_out) {
+        err_set(err,
+                "database did not answer within %ld ms; dropping the connection "
+                "(--statement-timeout-ms)",
+                pg->deadline_ms);
+    } else {
+        set_conn_err(pg, err, "lost the database connection");
+    }
+    pg_disconnect(pg);
+    poll_reset(pg);
+    return PG_TRANSIENT;
+}
+
+enum pg_errclass
+pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, bool *done,
+            size_t *failed_call, struct err *err)
+{
+    *done = false;
+    *failed_call = 0;
+    if (!pg_is_connected(pg)) {
+        err_set(err, "not connected to the database");
+        poll_reset(pg);
+        return PG_TRANSIENT;
+    }
+    if (pg->poll_deadline == 0) {
+        pg->poll_deadline = clock_ms() + pg->deadline_ms;
+    }
+    /* Each call yields one result then NULL; the sync yields PGRES_PIPELINE_SYNC. */
+    for (;;) {
+        if (!sync && pg->poll_i >= ncalls && !pg->poll_mid) {
+            break; /* no sync point: the part ends with its last call's NULL */
+        }
+        if (PQisBusy(pg->conn)) {
+            if (PQconsumeInput(pg->conn) == 0) {
+                return poll_lost(pg, false, err);
             }
-            continue; /* end of one call's results */
+            if (PQisBusy(pg->conn)) {
+                if (clock_ms() >= pg->poll_deadline) {
+                    return poll_lost(pg, true, err);
+                }
+                if (!wait) {
+                    return PG_OK; /* not yet: *done stays false */
+                }
+                int w = wait_socket(pg, POLLIN, pg->poll_deadline);
+                if (w <= 0) {
+                    return poll_lost(pg, w == 0, err);
+                }
+                continue;
+            }
+        }
+        PGresult *res = PQgetResult(pg->conn);
+        if (res == NULL) {
+            if (PQstatus(pg->conn) != CONNECTION_OK) {
+                return poll_lost(pg, false, err);
+            }
+            pg->poll_mid = false; /* end of one call's results */
+            continue;
         }
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_PIPELINE_SYNC) {
             PQclear(res);
             break;
         }
-        if (timeout_result) {
+        pg->poll_mid = true;
+        if (pg->poll_skip > 0) {
             /* send_timeout's, not a call of the caller's; should it fail, every call after
              * it is aborted and the first call carries its message */
-            timeout_result = false;
-            if (st != PGRES_TUPLES_OK && cls == PG_OK) {
+            pg->poll_skip--;
+            if (st != PGRES_TUPLES_OK && pg->poll_cls == PG_OK) {
                 const char *m = PQresultErrorMessage(res);
-                cls = pg_classify(res);
-                err_set(err, "cannot set statement_timeout: %.*s", (int)strcspn(m, "\n"), m);
+                pg->poll_cls = pg_classify(res);
+                pg->poll_failed = 0;
+                err_set(&pg->poll_err, "cannot set statement_timeout: %.*s", (int)strcspn(m, "\n"),
+                        m);
             }
             PQclear(res);
             continue;
         }
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            if (rows != NULL && i < ncalls) {
-                rows[i] = rows_affected(res);
+            if (rows != NULL && pg->poll_i < ncalls) {
+                rows[pg->poll_i] = rows_affected(res);
             }
-            i++;
-        } else if (st == PGRES_PIPELINE_ABORTED) {
-            i++;
-        } else {
-            if (cls == PG_OK) {
-                const char *m = PQresultErrorMessage(res);
-                const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-                cls = pg_classify(res);
-                *failed_call = i;
-                err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m,
-                        state != NULL ? state : "none");
-            }
-            i++;
+        } else if (st != PGRES_PIPELINE_ABORTED && pg->poll_cls == PG_OK) {
+            const char *m = PQresultErrorMessage(res);
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            pg->poll_cls = pg_classify(res);
+            pg->poll_failed = pg->poll_i;
+            err_set(&pg->poll_err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m,
+                    state != NULL ? state : "none");
         }
+        pg->poll_i++;
         PQclear(res);
         if (PQstatus(pg->conn) == CONNECTION_BAD) {
-            if (cls == PG_OK) {
-                set_conn_err(err, "lost the database connection", pg->conn);
+            if (pg->poll_cls != PG_OK) {
+                *err = pg->poll_err;
+                pg_disconnect(pg);
+                poll_reset(pg);
+                return PG_TRANSIENT;
             }
-            pg_disconnect(pg);
-            return PG_TRANSIENT;
+            return poll_lost(pg, false, err);
         }
     }
-    if (cls == PG_TRANSIENT && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+    enum pg_errclass cls = pg->poll_cls;
+    if (cls != PG_OK) {
+        *err = pg->poll_err;
+        *failed_call = pg->poll_failed;
+    }
+    poll_reset(pg);
+    *done = true;
+    if (cls != PG_OK && !sync) {
+        end_aborted(pg);
+    } else if (cls == PG_TRANSIENT && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
         pg_disconnect(pg);
     }
     return cls;
+}
+
+enum pg_errclass
+pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
+{
+    bool done;
+
+    return pg_poll_txn(pg, ncalls, true, true, rows, &done, failed_call, err);
 }
 
 PGresult *
@@ -542,7 +975,7 @@ pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
     if (send_timeout(pg) != 0 ||
         PQsendQueryParams(pg->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
         PQpipelineSync(pg->conn) != 1 || flush_all(pg, deadline, err) != 0) {
-        set_conn_err(err, "cannot send to the database", pg->conn);
+        set_conn_err(pg, err, "cannot send to the database");
         pg_disconnect(pg);
         *cls = PG_TRANSIENT;
         return NULL;

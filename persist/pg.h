@@ -12,7 +12,7 @@
 enum pg_errclass {
     PG_OK = 0,
     PG_TRANSIENT, /* connection lost, deadline passed, 40001, 40P01, 57P01...: retry later */
-    PG_DATA,      /* 22xxx, 23xxx: the data of the file at hand is at fault */
+    PG_DATA,      /* 22xxx, 23xxx, 54xxx: the data of the file at hand is at fault */
     PG_FATAL,     /* anything else (schema missing, privileges): an operator must act */
 };
 
@@ -74,9 +74,37 @@ char *pg_redact(const char *url);
 
 /*
  * Where the password sits in a URL ("postgresql://user:PASSWORD@host/db") or a key/value
- * string ("... password=PASSWORD ..."): returns true with its offset and length.
+ * string ("... password=PASSWORD ..."): returns true with the offset and length of the first
+ * secret pg_secret_spans finds.
  */
 bool pg_password_span(const char *conninfo, size_t *off, size_t *len);
+
+/* Where a secret is written in a connection string: len bytes at off, as written there
+ * (inside the quotes, escapes and percent-encoding included). */
+struct pg_span {
+    size_t off;
+    size_t len;
+};
+
+/*
+ * Every secret of a connection string or URL (password and sslpassword, in key=value form
+ * with or without spaces around '=', quoted or not; a URL's user information; a URL's
+ * query), found by a careful scan of the text, so that it works on the strings
+ * PQconninfoParse refuses too: those are exactly the ones libpq's error messages quote.
+ * Fills up to cap spans and returns how many there are (possibly more than cap).
+ */
+size_t pg_secret_spans(const char *conninfo, struct pg_span *spans, size_t cap);
+
+/*
+ * Call add(arg, form) for every form a secret of conninfo may take in a message: as
+ * written, decoded (by PQconninfoParse when it parses, and by the scan), percent-encoded
+ * (upper- and lower-case hex), and, for a URL password holding a bare '@' (which libpq
+ * splits), each piece. Forms may repeat; conninfo NULL calls nothing.
+ */
+void pg_secret_forms(const char *conninfo, void (*add)(void *arg, const char *form), void *arg);
+
+/* The same for a secret given alone (PGPASSWORD): itself and its percent-encoded forms. */
+void pg_value_forms(const char *value, void (*add)(void *arg, const char *form), void *arg);
 
 /* Classify a failed result (NULL: connection trouble) by its SQLSTATE. */
 enum pg_errclass pg_classify(const PGresult *res);
@@ -98,6 +126,27 @@ struct pg_call {
  * Returns 0, or -1 (connection dropped, class PG_TRANSIENT) with err filled.
  */
 int pg_send_txn(struct pg *pg, const struct pg_call *calls, size_t ncalls, struct err *err);
+
+/*
+ * Queue the calls; with sync, end them with the sync point that commits (as pg_send_txn);
+ * without, they join the implicit transaction that a later sync ends (a course written in
+ * parts), and a flush request makes the server answer them at once. Returns PG_OK,
+ * PG_TRANSIENT (connection dropped) or PG_DATA (a call's parameters are larger than one
+ * protocol message may be: nothing was sent, and the server was never asked).
+ */
+enum pg_errclass pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sync,
+                               struct err *err);
+
+/*
+ * Read the results of the ncalls calls sent last (sync: as sent with their sync point).
+ * wait false: return as soon as nothing more has arrived, with *done false (call again with
+ * the same arguments; the statement deadline counts from the first call). When *done: PG_OK
+ * and rows[i] the rows of call i, or the class of the first failure (failed_call, err); a
+ * part without a sync that failed has been closed (its transaction rolled back). A passed
+ * deadline or a lost connection disconnects (PG_TRANSIENT, *done false).
+ */
+enum pg_errclass pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows,
+                             bool *done, size_t *failed_call, struct err *err);
 
 /*
  * Wait (with the statement deadline) for the results of the transaction sent last.

@@ -48,15 +48,24 @@ call_text(struct txn_call *c, const char *s)
     c->n++;
 }
 
+/* The array's bytes move into the call (no copy: a part's bodies are tens of MB); a is left
+ * empty, ready for pgarr_release. */
 static void
 call_array(struct txn_call *c, struct pgarr *a)
 {
     int len = pgarr_len(a);
-    char *copy = xmalloc((size_t)len);
+    char *bytes;
 
-    memcpy(copy, pgarr_data(a), (size_t)len);
-    c->owned[c->n] = copy;
-    c->vals[c->n] = copy;
+    pgarr_data(a); /* writes the header in place */
+    if (a->count > 0) {
+        bytes = strbuf_detach(&a->sb, NULL);
+    } else {
+        bytes = xmalloc((size_t)len);
+        memcpy(bytes, pgarr_data(a), (size_t)len);
+    }
+    pgarr_reset(a);
+    c->owned[c->n] = bytes;
+    c->vals[c->n] = bytes;
     c->lens[c->n] = len;
     c->fmts[c->n] = 1;
     c->n++;
@@ -74,8 +83,9 @@ txn_release(struct txn *t)
     t->n = 0;
 }
 
-static int
-txn_send(struct sync_ctx *ctx, struct txn *t, struct err *err)
+/* Send the calls (sync: with the sync point that commits). Returns the class (pg_send_calls). */
+static enum pg_errclass
+txn_send(struct sync_ctx *ctx, struct txn *t, bool sync, struct err *err)
 {
     struct pg_call calls[TXN_MAX_CALLS];
 
@@ -88,7 +98,7 @@ txn_send(struct sync_ctx *ctx, struct txn *t, struct err *err)
         calls[i].lengths = t->calls[i].lens;
         calls[i].formats = t->calls[i].fmts;
     }
-    return pg_send_txn(ctx->pg, calls, t->n, err);
+    return pg_send_calls(ctx->pg, calls, t->n, sync, err);
 }
 
 static int
@@ -559,12 +569,14 @@ int
 sync_course_send(struct sync_ctx *ctx, const struct course_batch *b, struct err *err)
 {
     struct txn t = {.n = 0, .scratch = STRBUF_INIT};
-    int rc;
+    enum pg_errclass cls;
 
     build_txn(&t, ctx, b, NULL);
-    rc = txn_send(ctx, &t, err);
+    cls = txn_send(ctx, &t, true, err);
     txn_release(&t);
-    return rc;
+    /* Too large for one message: nothing was sent; sync_course_finish finds the culprit. */
+    ctx->refused = cls == PG_DATA;
+    return cls == PG_OK || cls == PG_DATA ? 0 : -1;
 }
 
 /* Add the rows of the contract's tables that the last transaction changed. */
@@ -598,11 +610,11 @@ run_txn(struct sync_ctx *ctx, const struct course_batch *b, const bool *only,
 
     build_txn(&t, ctx, b, only);
     n = t.n;
-    if (txn_send(ctx, &t, err) != 0) {
-        txn_release(&t);
-        return PG_TRANSIENT;
-    }
+    enum pg_errclass sent = txn_send(ctx, &t, true, err);
     txn_release(&t);
+    if (sent != PG_OK) {
+        return sent; /* PG_DATA: too large for one message, the file's fault like any other */
+    }
     enum pg_errclass cls = pg_collect_txn(ctx->pg, n, rows, &failed_call, err);
     if (cls == PG_OK) {
         count_rows(ctx, rows, stats);
@@ -679,6 +691,10 @@ sync_course_finish(struct sync_ctx *ctx, struct course_batch *b, struct sync_sta
     size_t failed_call;
     enum pg_errclass cls;
 
+    if (ctx->refused) {
+        ctx->refused = false;
+        return isolate_failures(ctx, b, stats, err);
+    }
     cls = pg_collect_txn(ctx->pg, ctx->sent_n, rows, &failed_call, err);
     if (cls == PG_OK) {
         count_rows(ctx, rows, stats);
@@ -699,10 +715,158 @@ sync_touch_source(struct sync_ctx *ctx, struct err *err)
 
     call_text(c, ctx->source);
     call_text(c, ctx->root);
-    if (txn_send(ctx, &t, err) != 0) {
+    if (txn_send(ctx, &t, true, err) != PG_OK) {
         return -1;
     }
     return pg_collect_txn(ctx->pg, 1, NULL, &failed_call, err) == PG_OK ? 0 : -1;
+}
+
+/* ---- parts: a course above SYNC_PART_BYTES, several statements in its one transaction ---- */
+
+/*
+ * The statements of one part: the first takes the course's lock and writes its minds,
+ * project and outline; every part writes the file states, lessons (modules first) and tags
+ * of its changes; the last brings the creator links of the whole course in line (one
+ * indexed pass; which contents are new is no longer known once earlier parts are shed).
+ * Modules are redone in every part that has lessons, as the batch flags say so far: the
+ * last such part runs after every file state of the course is written, so its modules are
+ * the final ones.
+ */
+static void
+build_part(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
+           const bool *only, bool first, bool last)
+{
+    struct txn_call *c;
+
+    if (first) {
+        c = txn_add(t, STMT_LOCK_COURSE);
+        call_text(c, b->course);
+        add_minds(t, ctx, b);
+        add_course_rows(t, ctx, b, &t->scratch);
+    }
+    add_state(t, ctx, b, only);
+    add_lessons(t, b, only);
+    add_tags(t, b, only);
+    if (last) {
+        c = txn_add(t, STMT_CREATOR_LINKS);
+        call_text(c, b->course);
+    }
+}
+
+enum pg_errclass
+sync_part_send(struct sync_ctx *ctx, const struct course_batch *b, size_t from, size_t to,
+               bool first, bool last, struct err *err)
+{
+    struct txn t = {.n = 0, .scratch = STRBUF_INIT};
+    bool *only = xcalloc(b->nchanges ? b->nchanges : 1, sizeof(bool));
+    enum pg_errclass cls;
+
+    for (size_t i = from; i < to && i < b->nchanges; i++) {
+        only[i] = true;
+    }
+    if (first) {
+        ctx->part_rows = 0;
+    }
+    build_part(&t, ctx, b, only, first, last);
+    cls = txn_send(ctx, &t, last, err);
+    txn_release(&t);
+    free(only);
+    ctx->part_last = last;
+    if (cls == PG_DATA && !first) {
+        /* earlier parts wait in an open transaction that a sync would commit: drop it */
+        pg_disconnect(ctx->pg);
+    }
+    return cls;
+}
+
+/* The tags that the changes of only name, inserted (the rows only, no link). */
+static void
+add_tag_rows(struct txn *t, const struct course_batch *b, const bool *only)
+{
+    struct tag_pair *pairs = NULL;
+    size_t npairs = 0;
+
+    for (size_t i = 0; i < b->nchanges; i++) {
+        const struct file_change *f = &b->changes[i];
+        if (!included(only, i) || f->kind != CHANGE_PARSED || f->failed) {
+            continue;
+        }
+        for (size_t k = 0; k < f->rec->ntags; k++) {
+            pairs = xrealloc(pairs, (npairs + 1) * sizeof(*pairs));
+            pairs[npairs++] =
+                (struct tag_pair){f->rec->slug, f->rec->tags[k].slug, f->rec->tags[k].name};
+        }
+    }
+    if (npairs > 0) {
+        struct pgarr ts, tn;
+        pgarr_init(&ts, PGARR_TEXT);
+        pgarr_init(&tn, PGARR_TEXT);
+        qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
+        for (size_t i = 0; i < npairs; i++) {
+            if (i == 0 || strcmp(pairs[i].tag_slug, pairs[i - 1].tag_slug) != 0) {
+                pgarr_add_str(&ts, pairs[i].tag_slug);
+                pgarr_add_str(&tn, pairs[i].tag_name);
+            }
+        }
+        struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
+        call_array(c, &ts);
+        call_array(c, &tn);
+        pgarr_release(&ts);
+        pgarr_release(&tn);
+    }
+    free(pairs);
+}
+
+enum pg_errclass
+sync_shared_ensure(struct sync_ctx *ctx, const struct course_batch *b, size_t from, size_t to,
+                   bool minds, struct err *err)
+{
+    struct txn t = {.n = 0, .scratch = STRBUF_INIT};
+    bool *only = xcalloc(b->nchanges ? b->nchanges : 1, sizeof(bool));
+    enum pg_errclass cls = PG_OK;
+    size_t failed_call, n;
+
+    for (size_t i = from; i < to && i < b->nchanges; i++) {
+        only[i] = true;
+    }
+    if (minds) {
+        add_minds(&t, ctx, b);
+    }
+    add_tag_rows(&t, b, only);
+    free(only);
+    n = t.n;
+    if (n > 0) {
+        cls = txn_send(ctx, &t, true, err);
+    }
+    txn_release(&t);
+    if (n > 0 && cls == PG_OK) {
+        cls = pg_collect_txn(ctx->pg, n, NULL, &failed_call, err);
+    }
+    return cls;
+}
+
+enum pg_errclass
+sync_part_poll(struct sync_ctx *ctx, bool wait, bool *done, struct sync_stats *stats,
+               struct err *err)
+{
+    size_t failed_call;
+    struct sync_stats part = {0, 0};
+    enum pg_errclass cls = pg_poll_txn(ctx->pg, ctx->sent_n, ctx->part_last, wait, ctx->sent_rows,
+                                       done, &failed_call, err);
+
+    if (cls != PG_OK || !*done) {
+        if (cls != PG_OK) {
+            ctx->part_rows = 0;
+        }
+        return cls;
+    }
+    count_rows(ctx, ctx->sent_rows, &part);
+    ctx->part_rows += part.rows;
+    if (ctx->part_last) {
+        stats->rows += ctx->part_rows; /* committed */
+        ctx->part_rows = 0;
+    }
+    return PG_OK;
 }
 
 void

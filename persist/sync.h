@@ -61,7 +61,19 @@ struct sync_ctx {
     /* private: the statements of the transaction in flight */
     int sent_stmts[24];
     size_t sent_n;
+    bool refused;       /* the last send was too large for one message: nothing was sent */
+    long sent_rows[24]; /* a part's rows, as they arrive */
+    long part_rows;     /* rows of the parts collected so far (counted at the commit) */
+    bool part_last;     /* the part in flight ends with the commit */
 };
+
+/*
+ * The file bytes one statement of a course's transaction carries at most: a course whose
+ * changes hold more is written in parts of about this size, several statements inside its
+ * one transaction, so that neither a message nor the agent's memory grows with the course.
+ * A single file larger than this cannot be written and is rejected.
+ */
+#define SYNC_PART_BYTES ((size_t)32 << 20)
 
 struct sync_stats {
     long rows;   /* rows inserted, updated or soft-deleted */
@@ -82,6 +94,39 @@ int sync_course_send(struct sync_ctx *ctx, const struct course_batch *b, struct 
  */
 enum pg_errclass sync_course_finish(struct sync_ctx *ctx, struct course_batch *b,
                                     struct sync_stats *stats, struct err *err);
+
+/*
+ * Parts (a course above SYNC_PART_BYTES): send the changes [from, to) of b as one part of
+ * the course's transaction. The first part (first) takes the course's lock and writes its
+ * project and outline; the last (last) brings the creator links in line and ends with the
+ * commit. Collect each part (sync_part_poll) before sending the next; refresh b's pointers
+ * in between as for sync_course_send. A data error cannot be traced to a file here (the
+ * records of earlier parts are gone): the caller writes the course again otherwise.
+ * Returns PG_OK, PG_TRANSIENT (connection lost: the transaction is gone), or PG_DATA (a
+ * statement too large for one message: nothing of this part was sent, the transaction was
+ * dropped).
+ */
+enum pg_errclass sync_part_send(struct sync_ctx *ctx, const struct course_batch *b, size_t from,
+                                size_t to, bool first, bool last, struct err *err);
+
+/*
+ * Read the answer to the part sent last; wait false returns at once with *done false when it
+ * has not come yet. When *done: PG_OK (the last part: committed, and stats->rows counts the
+ * rows of every part), or the failure's class (the transaction was rolled back).
+ */
+enum pg_errclass sync_part_poll(struct sync_ctx *ctx, bool wait, bool *done,
+                                struct sync_stats *stats, struct err *err);
+
+/*
+ * The shared rows (minds when minds is set, tags) that the changes [from, to) of b name,
+ * inserted and committed in a transaction of their own through ctx. A course written in
+ * parts through another connection keeps its transaction open for long: a new mind or tag
+ * inserted there would make any other course naming it wait for the whole course (the
+ * unique index), and the agent that writes both would wait on itself. Committed first,
+ * they hold nothing in the long transaction. Returns PG_OK or the failure class.
+ */
+enum pg_errclass sync_shared_ensure(struct sync_ctx *ctx, const struct course_batch *b, size_t from,
+                                    size_t to, bool minds, struct err *err);
 
 /* Record that a sync of this tree wrote something (for status). */
 int sync_touch_source(struct sync_ctx *ctx, struct err *err);

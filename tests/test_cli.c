@@ -6,14 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/cmd.h"
+#include "agent/log.h"
 #include "agent/options.h"
 #include "agent/queue.h"
 #include "parser/record.h"
 #include "persist/pg.h"
+#include "testutil.h"
 
 /* A writable argv (the -Wwrite-strings safe way). Free with argv_free. */
 static char **
@@ -194,6 +197,121 @@ test_password_never_printed(void **state)
     free(shown);
 }
 
+/*
+ * Every form a secret takes, table-driven: where it is written (the process title is blanked
+ * there) and every form a message may quote (libpq's own parse errors included, which quote
+ * the string or the token they choke on). Each secret must show in neither.
+ */
+struct secret_case {
+    const char *conninfo;
+    const char *secrets[3]; /* as written, decoded: none may show anywhere */
+};
+
+static const struct secret_case secret_cases[] = {
+    /* libpq quotes the bad token, and a broken IPv6 address quotes the whole URL */
+    {"postgresql://u:S3CRETpw%zz@h/db", {"S3CRETpw%zz"}},
+    {"postgresql://u:Pw1S3cret@[::1/db", {"Pw1S3cret"}},
+    /* key/value forms that a naive scan misses: spaces, quotes, sslpassword first */
+    {"host=h password = Pw2S3cret dbname=d", {"Pw2S3cret"}},
+    {"host=h password='a b Pw3' dbname=d", {"a b Pw3"}},
+    {"host=h password='it\\'s Pw4' dbname=d", {"it\\'s Pw4", "it's Pw4"}},
+    {"postgresql://h/db?sslpassword=Ssl5S3cret&password=Pw5S3cret", {"Ssl5S3cret", "Pw5S3cret"}},
+    {"sslpassword=Ssl6S3cret password=Pw6S3cret host=h", {"Ssl6S3cret", "Pw6S3cret"}},
+    /* a password in a URL's query; userinfo with '@' and ':' percent-encoded */
+    {"postgresql://u@h/db?password=Pw7S3cret&sslmode=require", {"Pw7S3cret"}},
+    {"postgresql://u:Pw8%40S3%3Acret@h/db", {"Pw8%40S3%3Acret", "Pw8@S3:cret"}},
+    {"postgresql://u:Pw9S3cr%2fet@h/db?password=Qw9S3cret", {"Pw9S3cr%2fet", "Pw9S3cr/et"}},
+    /* strings libpq refuses: the scan still finds the secret */
+    {"host=h password=Pw10S3cret bogus=1", {"Pw10S3cret"}},
+    {"host=h password='Pw11 S3cret", {"Pw11 S3cret"}},
+    {"postgresql://h/db?password=Pw12%zzS3", {"Pw12%zzS3"}},
+    {"postgresql://u:Pw13S3cret@h:notaport/db", {"Pw13S3cret"}},
+};
+
+static void
+collect_form(void *arg, const char *form)
+{
+    (void)arg;
+    log_add_secret(form);
+}
+
+static void
+test_secrets_every_form(void **state)
+{
+    char *dir = tu_mkdtemp("co-secrets");
+    char path[512];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/log", dir);
+    for (size_t i = 0; i < sizeof(secret_cases) / sizeof(secret_cases[0]); i++) {
+        const struct secret_case *c = &secret_cases[i];
+        struct pg_span spans[8];
+        char *title = strdup(c->conninfo);
+        char *errmsg = NULL;
+
+        /* the process title: every secret blanked where it is written */
+        size_t n = pg_secret_spans(title, spans, 8);
+        assert_true(n >= 1);
+        for (size_t k = 0; k < n && k < 8; k++) {
+            memset(title + spans[k].off, '*', spans[k].len);
+        }
+        /* messages: libpq's own, and every way one may quote the string */
+        pg_secret_forms(c->conninfo, collect_form, NULL);
+        assert_int_equal(log_open(path, LOG_JSON, LOG_DEBUG), 0);
+        PQconninfoOption *o = PQconninfoParse(c->conninfo, &errmsg);
+        log_kv(LOG_ERROR, errmsg != NULL ? errmsg : "parsed", "error",
+               errmsg != NULL ? errmsg : c->conninfo, "url", c->conninfo);
+        for (size_t k = 0; k < 3 && c->secrets[k] != NULL; k++) {
+            log_kv(LOG_WARN, c->secrets[k], "quoted", c->secrets[k]);
+        }
+        log_close();
+        FILE *f = fopen(path, "a");
+        assert_non_null(f);
+        log_print(f, "creatoros-agent: %s\n", c->conninfo);
+        fclose(f);
+        PQconninfoFree(o);
+        PQfreemem(errmsg);
+        log_forget_secrets();
+        char *out = tu_read(path, NULL);
+        assert_non_null(out);
+        for (size_t k = 0; k < 3 && c->secrets[k] != NULL; k++) {
+            if (strstr(out, c->secrets[k]) != NULL || strstr(title, c->secrets[k]) != NULL) {
+                fail_msg("case %zu (%s): \"%s\" shows in\n  title: %s\n  log: %s", i, c->conninfo,
+                         c->secrets[k], title, out);
+            }
+        }
+        assert_non_null(strstr(out, "***"));
+        unlink(path);
+        free(out);
+        free(title);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A statement whose parameters exceed one protocol message is refused before it is sent, as
+ * a data error (the server would close the connection: an outage to the caller). */
+static void
+test_message_too_large_is_a_data_error(void **state)
+{
+    struct pg_opts o = {.url = "postgresql://u@127.0.0.1:1/x"};
+    struct pg *pg = pg_create(&o);
+    static const char none[1] = "";
+    const char *values[2] = {none, none};
+    int lengths[2] = {0x20000000, 0x20000000}; /* 512 MiB each: never read, only counted */
+    int formats[2] = {1, 1};
+    struct pg_call call = {0, 2, values, lengths, formats};
+    struct err err;
+
+    (void)state;
+    assert_int_equal(pg_send_calls(pg, &call, 1, true, &err), PG_DATA);
+    assert_non_null(strstr(err.msg, "above the"));
+    assert_non_null(strstr(err.msg, "one protocol message"));
+    lengths[0] = lengths[1] = 1000; /* small: it would be sent, but there is no connection */
+    assert_int_equal(pg_send_calls(pg, &call, 1, true, &err), PG_TRANSIENT);
+    pg_destroy(pg);
+}
+
 /* Run the binary; returns its exit status and its output in out (free()). */
 static int
 run(const char *args, char **out)
@@ -243,7 +361,9 @@ test_binary_help_and_version(void **state)
     free(out);
     /* a password in --db never comes back, even in an error */
     assert_int_equal(
-        run("status --db postgresql://u:S3cretPa55@127.0.0.1:1/x --connect-retry 0", &out), 2);
+        run("status --root /tmp --db postgresql://u:S3cretPa55@127.0.0.1:1/x --connect-retry 0",
+            &out),
+        2);
     assert_null(strstr(out, "S3cretPa55"));
     assert_non_null(strstr(out, "postgresql://u@127.0.0.1:1/x"));
     free(out);
@@ -258,6 +378,8 @@ main(void)
         cmocka_unit_test(test_errors_name_the_option),
         cmocka_unit_test(test_parse_files),
         cmocka_unit_test(test_password_never_printed),
+        cmocka_unit_test(test_secrets_every_form),
+        cmocka_unit_test(test_message_too_large_is_a_data_error),
         cmocka_unit_test(test_binary_help_and_version),
     };
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,7 +79,7 @@ list_any(const struct list *ls, const char *needle)
 }
 
 struct rec {
-    struct list ready, modified, removed, gone, limit;
+    struct list ready, modified, removed, gone, limit, unmounted;
     int overflows;
 };
 
@@ -89,6 +91,7 @@ rec_clear(struct rec *r)
     list_clear(&r->removed);
     list_clear(&r->gone);
     list_clear(&r->limit);
+    list_clear(&r->unmounted);
     r->overflows = 0;
 }
 
@@ -128,8 +131,14 @@ on_limit(void *arg, const char *rel)
     list_add(&((struct rec *)arg)->limit, rel);
 }
 
-static const struct watch_ops rec_ops = {on_ready,   on_removed,  on_modified,
-                                         on_gone,    on_overflow, on_limit};
+static void
+on_unmounted(void *arg, const char *rel)
+{
+    list_add(&((struct rec *)arg)->unmounted, rel);
+}
+
+static const struct watch_ops rec_ops = {on_ready,    on_removed, on_modified, on_gone,
+                                         on_overflow, on_limit,   on_unmounted};
 
 /* --- a watched temp tree driven by a loop --- */
 
@@ -592,6 +601,64 @@ test_root_deleted(void **state)
     assert_int_equal(watch_count(f->w), 1);
     tu_write_str(f->dir, "b.md", "x");
     WAIT_READY(f, "b.md");
+}
+
+static bool
+has_unmounted(struct fx *f, const char *rel)
+{
+    return list_count(&f->r.unmounted, rel) > 0;
+}
+
+/* A private mount namespace for this process (root only): mounts made here leave no trace. */
+static bool
+private_mounts(void)
+{
+    return unshare(CLONE_NEWNS) == 0 && mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+}
+
+/*
+ * (4) A volume unmounted below the root, and one mounted on the root itself: IN_UNMOUNT is
+ * reported as such, never as a deletion (no gone, no removed file, the root not lost).
+ */
+static void
+test_unmount(void **state)
+{
+    struct fx *f = fx_new();
+    char path[512];
+
+    *state = f;
+    if (!private_mounts()) {
+        print_message("SKIP test_unmount: needs root for unshare(CLONE_NEWNS) and mount\n");
+        skip();
+    }
+    mkdir_in(f->dir, "vol");
+    snprintf(path, sizeof(path), "%s/vol", f->dir);
+    assert_int_equal(mount("tmpfs", path, "tmpfs", 0, "size=1m"), 0);
+    tu_write_str(f->dir, "vol/lessons/a.md", "x");
+    tu_write_str(f->dir, "other/lessons/b.md", "x");
+    fx_watch(f);
+    size_t watched = watch_count(f->w);
+    assert_int_equal(umount2(path, 0), 0);
+    assert_true(run_until(f, has_unmounted, "vol"));
+    assert_int_equal(f->r.gone.n, 0);
+    assert_int_equal(f->r.removed.n, 0);
+    assert_int_equal(watch_count(f->w), watched - 2); /* vol and vol/lessons */
+    /* the rest of the tree is still watched */
+    tu_write_str(f->dir, "other/lessons/c.md", "x");
+    WAIT_READY(f, "other/lessons/c.md");
+
+    /* the root itself on a volume */
+    loop_del_fd(f->l, watch_fd(f->w));
+    watch_destroy(f->w);
+    f->w = NULL;
+    rec_clear(&f->r);
+    assert_int_equal(mount("tmpfs", f->dir, "tmpfs", 0, "size=1m"), 0);
+    tu_write_str(f->dir, "c/lessons/a.md", "x");
+    fx_watch(f);
+    assert_int_equal(umount2(f->dir, 0), 0);
+    assert_true(run_until(f, has_unmounted, ""));
+    assert_int_equal(f->r.gone.n, 0); /* not "the root was deleted" */
+    assert_int_equal(watch_count(f->w), 0);
 }
 
 static void
@@ -1241,6 +1308,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_file_renamed_and_moved_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ten_thousand_dirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unmount, NULL, teardown),
         cmocka_unit_test_setup_teardown(test_overflow, setup_unwatched, teardown_sysctl),
         cmocka_unit_test_setup_teardown(test_watch_limit, setup_unwatched, teardown_sysctl),
     };

@@ -12,6 +12,9 @@
 #   bad  <TAB> NEEDLE <TAB> ERE       a file that must be rejected: NEEDLE is a fixed string of
 #                                     its path, ERE a case-insensitive regexp of its reason
 #   token <TAB> TOKEN                 a string that must appear in no row
+#   absent <TAB> NEEDLE               a file that is not a regular file (FIFO, device): no row
+#                                     and no rejection names it, and nothing blocks on it
+#   skip <TAB> WHAT <TAB> REASON      a case this machine cannot build (printed as SKIP)
 #
 # Nothing big is committed: the 1 MB front-matter, the 100,000 brackets and the 100 MB file
 # (sparse, via truncate) are generated here. The binary file is deterministic (a fixed key
@@ -36,6 +39,8 @@ TOK_DIR=OUTSIDE_TOKEN_DIR_0d93a6f2
 TOK_COURSE=OUTSIDE_TOKEN_COURSE_c47e19aa
 
 good() { printf 'good\t%s\n' "$1" >>"$MAN"; }
+absent() { printf 'absent\t%s\n' "$1" >>"$MAN"; }
+skip() { printf 'skip\t%s\t%s\n' "$1" "$2" >>"$MAN"; }
 bad() { printf 'bad\t%s\t%s\n' "$1" "$2" >>"$MAN"; }
 token() { printf 'token\t%s\n' "$1" >>"$MAN"; }
 
@@ -206,6 +211,33 @@ mkdir -p "$ROOT/good-course/lessons/modulo-1"
 printf -- '---\ntitle: "Good Course"\n---\n# Good Course\n' >"$ROOT/good-course/COURSE-BRIEF.md"
 glesson "$ROOT/good-course/lessons/modulo-1/aula-1.1-x.md" "GOOD-gc-1"
 glesson "$ROOT/good-course/lessons/modulo-1/aula-1.2-y.md" "GOOD-gc-2"
+
+# ---- files that are not regular files: never read, never block ------------------------------
+mkfifo "$L/fifo.md"                       # a reader that opened it blocking would hang
+absent "fifo.md"
+if mknod "$L/device.md" c 1 3 2>/dev/null; then # /dev/null's numbers
+    absent "device.md"
+else
+    skip "device node" "mknod is not allowed here"
+fi
+
+# ---- a hard link to a file outside the root -------------------------------------------------
+# Safe to read while fs.protected_hardlinks = 1 (the linker had to own the file or be able to
+# write it); with 0 it is refused (test_hardening.sh, A6).
+printf -- '---\ntitle: "GOOD-hardlink"\n---\nlinked from outside\n' >"$OUT/hardlinked.md"
+if ln "$OUT/hardlinked.md" "$L/hardlink.md" 2>/dev/null; then
+    if [[ $(cat /proc/sys/fs/protected_hardlinks 2>/dev/null) == 1 ]]; then
+        good "GOOD-hardlink"
+    else
+        bad "hardlink.md" 'hard links.*fs\.protected_hardlinks'
+    fi
+else
+    skip "hard link" "OUTSIDE and ROOT are on different file systems"
+fi
+
+# ---- a course of many large files: written in parts (more than SYNC_PART_BYTES) ---------------
+"$(dirname "${BASH_SOURCE[0]}")/make_big_course.sh" "$ROOT" big-course 10 4000000
+for ((i = 1; i <= 10; i++)); do good "BIG-$i"; done
 
 # The file the permission test makes unreadable (good while readable).
 glesson "$L/perm-denied.md" "GOOD-perm"

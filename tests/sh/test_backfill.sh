@@ -1120,5 +1120,289 @@ t_status() {
     assert_eq "status without a database: exit 2" 2 "$AG_RC"
 }
 
-lib_run t_fixture t_rerun t_changes t_errors t_outage t_dry_run t_sources t_password t_status
+# ==== 10. a big course: parts of one transaction, bounded memory ===============================
+# The agent's peak RSS for the 150 x 8 MB course stays under this (README, "Memory"). The
+# sanitizer build runs with a small quarantine here; it measures above the Release build.
+BIG_RSS_BUDGET_MB=160
+t_big() {
+    test_begin "10 a course of 150 lessons of 8 MB, beside a small one"
+    new_db big || return
+    local T=$WORK/t10 rss parts maxpart
+    if ! "$CO_SOURCE_DIR/tests/hostile/make_big_course.sh" "$T" huge 150 8000000; then
+        fail "make_big_course.sh failed"
+        return
+    fi
+    mkdir -p "$T/small/lessons"
+    printf -- '---\ntitle: Pequena\n---\nCorpo.\n' >"$T/small/lessons/aula-1.1.md"
+    AG_PREFIX=(/usr/bin/time -f 'maxrss_kb=%M' -o "$WORK/t10.time")
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:quarantine_size_mb=16 agent backfill --root "$T" --db "$URL" \
+        --source bf-big --log-format json --log-level debug
+    AG_PREFIX=()
+    assert_eq "backfill of the big course exit code" 0 "$AG_RC"
+    if [[ $AG_RC -ne 0 ]]; then
+        grep -E '"level":"(warn|error)"' <<<"$AG_ERR" | head -5 | cut -c1-300 >&2
+    fi
+    assert_match "summary: every file written" '^152 files: 152 written, 0 unchanged' "$(ag_summary)"
+    assert_sql "150 big lessons and the small one live" "$URL" \
+        "SELECT count(*) FILTER (WHERE slug LIKE 'huge/lessons/%') || ' ' ||
+                count(*) FILTER (WHERE slug LIKE 'small/lessons/%')
+           FROM public.contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL" "150 1"
+    # One transaction: every row of the course (outline, modules, lessons) and its file state
+    # carry the same xmin.
+    assert_sql "the big course was written in one transaction" "$URL" \
+        "SELECT (SELECT count(DISTINCT xmin::text) FROM public.contents WHERE slug LIKE 'huge%')
+              + (SELECT count(DISTINCT xmin::text) FROM creatoros_agent.file_state
+                  WHERE source = 'bf-big' AND course = 'huge') - 1" "1"
+    parts=$(jq -r 'select(.msg == "part sent" and .course == "huge") | .bytes' <<<"$AG_ERR" 2>/dev/null | wc -l)
+    maxpart=$(jq -r 'select(.msg == "part sent") | .bytes' <<<"$AG_ERR" 2>/dev/null | sort -n | tail -1)
+    check "the big course went in several parts ($parts)" test "$parts" -ge 30
+    check "no part above 33 MiB of records (largest: ${maxpart:-none} bytes)" \
+        test "${maxpart:-999999999}" -le $((33 * 1048576))
+    rss=$(sed -n 's/^maxrss_kb=//p' "$WORK/t10.time")
+    echo "  peak RSS of the backfill: ${rss:-?} kB (budget ${BIG_RSS_BUDGET_MB} MB, sanitizer build x2)"
+    check "peak RSS ${rss:-?} kB within twice the documented ${BIG_RSS_BUDGET_MB} MB" \
+        test "${rss:-999999999}" -le $((2 * BIG_RSS_BUDGET_MB * 1024))
+    local want got
+    want=$(body_md5s "$T" huge/lessons/aula-15.10-big.md huge/lessons/aula-7.3-big.md)
+    got=$(q "$URL" "SELECT file_path || '|' || md5(content) FROM public.contents
+                    WHERE slug IN ('huge/lessons/aula-7.3-big', 'huge/lessons/aula-15.10-big')
+                    ORDER BY slug COLLATE \"C\"")
+    assert_eq "two big bodies stored byte for byte" "$want" "$got"
+    assert_sql "modules of the big course: 15 live" "$URL" \
+        "SELECT count(*) FROM public.contents WHERE content_type = 'course_module'
+          AND slug LIKE 'huge/%' AND deleted_at IS NULL" "15"
+    agent backfill --root "$T" --db "$URL" --source bf-big --log-format text
+    assert_match "a re-run over the unchanged tree writes nothing" \
+        '^152 files: 0 written, 152 unchanged.* 0 rows changed' "$(ag_summary)"
+
+    # One lesson edited: only it is written (the course is small again: one transaction).
+    printf 'Editado.\n' >>"$T/huge/lessons/aula-3.3-big.md"
+    agent backfill --root "$T" --db "$URL" --source bf-big --log-format text
+    assert_match "one big lesson edited: one file written" '^152 files: 1 written, 151 unchanged' \
+        "$(ag_summary)"
+
+    # A file above one part can never be written: refused without being read, whatever
+    # --max-file-bytes says; its neighbour lands.
+    local O=$WORK/t10-over
+    mkdir -p "$O/over/lessons"
+    printf -- '---\ntitle: Grande demais\n---\n' >"$O/over/lessons/aula-1.1-enorme.md"
+    truncate -s 40M "$O/over/lessons/aula-1.1-enorme.md"
+    printf -- '---\ntitle: Vizinha\n---\nCorpo.\n' >"$O/over/lessons/aula-1.2-vizinha.md"
+    agent backfill --root "$O" --db "$URL" --source bf-over --max-file-bytes 100000000 --log-format text
+    assert_eq "a file above one part: exit 1" 1 "$AG_RC"
+    assert_match "its reason names the bound of one statement" \
+        'aula-1.1-enorme.md: file is 41943040 bytes, above the 33554432 bytes one statement may carry' \
+        "$AG_OUT"
+    assert_sql "its neighbour landed" "$URL" \
+        "SELECT string_agg(title, ',') FROM public.contents WHERE slug LIKE 'over/lessons/%'" "Vizinha"
+}
+
+# ==== 11. a big course the database refuses one file of ========================================
+t_big_refused() {
+    test_begin "11 a course written in parts, one file refused by the database"
+    new_db bigbad || return
+    local T=$WORK/t11
+    "$CO_SOURCE_DIR/tests/hostile/make_big_course.sh" "$T" pois 12 6000000 || { fail "make_big_course.sh"; return; }
+    sed -i '2s/.*/title: "POISON"/' "$T/pois/lessons/aula-1.7-big.md"
+    # A rule of this database that the parser cannot know: the course's transaction fails on
+    # data in a late part, after earlier parts were sent and their bodies shed.
+    q "$URL" "ALTER TABLE public.contents ADD CONSTRAINT t11_poison CHECK (title IS DISTINCT FROM 'POISON')" >/dev/null
+    agent backfill --root "$T" --db "$URL" --source bf-bigbad --log-format json --log-level debug
+    assert_eq "exit 1: one file rejected" 1 "$AG_RC"
+    assert_match "the refusal is logged, then the course written again part by part" \
+        '"msg":"the database refused a course written in parts' "$AG_ERR"
+    assert_match "the refused file is listed with the database's reason" \
+        'pois/lessons/aula-1.7-big.md: .*t11_poison' "$AG_OUT"
+    assert_sql "its 11 neighbours landed, it did not" "$URL" \
+        "SELECT count(*) || ' ' || count(*) FILTER (WHERE title = 'POISON') FROM public.contents
+          WHERE slug LIKE 'pois/lessons/%' AND deleted_at IS NULL" "11 0"
+    assert_sql "the file state records the refusal" "$URL" \
+        "SELECT count(*) FROM creatoros_agent.file_state WHERE source = 'bf-bigbad'
+          AND path = 'pois/lessons/aula-1.7-big.md' AND error LIKE '%t11_poison%'" "1"
+}
+
+# ==== 11b. a path too long for the database's index ===========================================
+t_long_path() {
+    test_begin "11b a path the database cannot index: that file's fault, not an outage"
+    new_db longpath || return
+    local T=$WORK/t11b d
+    # 13 directories of 230 random characters: the path does not compress below the 2704 bytes
+    # a btree entry may hold (SQLSTATE 54000, a program limit)
+    d=$("$PY" -c '
+import random, sys
+r = random.Random(7)
+print("/".join("".join(r.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(230))
+               for _ in range(13)))')
+    mkdir -p "$T/longc/lessons/$d"
+    printf -- '---\ntitle: Longa\n---\nx\n' >"$T/longc/lessons/$d/aula-1.1.md"
+    printf -- '---\ntitle: Curta\n---\nx\n' >"$T/longc/lessons/aula-1.2.md"
+    agent backfill --root "$T" --db "$URL" --source bf-long --log-format text
+    assert_eq "exit 1: one file rejected (not 2: the database is fine)" 1 "$AG_RC"
+    assert_match "the file is rejected with the database's reason" \
+        'longc/lessons/.*/aula-1.1.md: .*index row size .* exceeds' "$AG_OUT"
+    assert_sql "its neighbour landed" "$URL" \
+        "SELECT string_agg(title, ',') FROM public.contents WHERE content_type = 'course_lesson'" "Curta"
+}
+
+# ==== 12. an empty tree is not a deleted tree ================================================
+t_mass_delete() {
+    test_begin "12 a missing, empty or wrong root deletes nothing"
+    new_db mass || return
+    local T=$WORK/t12 E=$WORK/t12-empty t0 before
+    cp -a "$FIX" "$T"
+    agent backfill --root "$T" --db "$URL" --source bf-mass --log-format text
+    assert_eq "backfill of the fixture" 0 "$AG_RC"
+    before=$(versions "$URL")
+
+    # A root that does not exist, or is a file: refused at once, naming it, before any
+    # connection (the URL's port is closed: trying it would take --connect-retry seconds).
+    t0=$SECONDS
+    agent backfill --root "$WORK/t12-nowhere" --db "postgresql://u@127.0.0.1:1/x" --connect-retry 10 \
+        --log-format text
+    assert_eq "a missing root: exit 2" 2 "$AG_RC"
+    assert_contains "the error names the root" "the root $WORK/t12-nowhere does not exist" "$AG_ERR"
+    assert_not_contains "and does not blame the database" "database" "$AG_ERR"
+    check "refused at once, before any connection ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -lt 5
+    agent status --root "$WORK/t12-nowhere" --db "postgresql://u@127.0.0.1:1/x" --connect-retry 10
+    assert_eq "status with a missing root: exit 2" 2 "$AG_RC"
+    assert_contains "status names the root" "the root $WORK/t12-nowhere does not exist" "$AG_ERR"
+    touch "$WORK/t12-file"
+    agent backfill --root "$WORK/t12-file" --db "postgresql://u@127.0.0.1:1/x" --connect-retry 10 \
+        --log-format text
+    assert_eq "a root that is a file: exit 2" 2 "$AG_RC"
+    assert_contains "the error says so" "the root $WORK/t12-file is not a directory" "$AG_ERR"
+
+    # The same source over an empty folder (a volume not mounted): nothing written at all.
+    mkdir -p "$E"
+    agent backfill --root "$E" --db "$URL" --source bf-mass --log-format text
+    assert_eq "an empty root: exit 1" 1 "$AG_RC"
+    assert_match "the error names the count and the likely causes" \
+        'refusing to delete or archive 26 of the 26 files this source recorded \(the tree is empty\): is the volume mounted, is --root' \
+        "$AG_ERR"
+    assert_eq "nothing was written" "$before" "$(versions "$URL")"
+    agent backfill --root "$E" --db "$URL" --source bf-mass --log-format text --dry-run
+    assert_eq "a dry run over the empty root is refused too (exit 1)" 1 "$AG_RC"
+
+    # A wrong --root: another tree where most of the recorded files are not.
+    local W=$WORK/t12-wrong
+    mkdir -p "$W"
+    cp -a "$FIX/atendimento" "$W/"
+    agent backfill --root "$W" --db "$URL" --source bf-mass --log-format text
+    assert_eq "a tree missing most recorded files: exit 1" 1 "$AG_RC"
+    assert_match "more than half of the recorded files would go" \
+        'refusing to delete or archive 24 of the 26 files this source recorded \(more than half of them\)' "$AG_ERR"
+    assert_eq "nothing was written" "$before" "$(versions "$URL")"
+
+    # A few files gone is an ordinary deletion.
+    rm "$T/agencia-ia/lessons/sem-modulo.md" "$T/agencia-ia/lessons/extra-modulo-2.md"
+    agent backfill --root "$T" --db "$URL" --source bf-mass --log-format text
+    assert_match "two files deleted: no refusal" '^24 files: 0 written, 24 unchanged, 2 deleted' \
+        "$(ag_summary)"
+
+    # The operator means it: --allow-mass-delete lets one run through.
+    agent status --root "$E" --db "$URL" --source bf-mass --json
+    assert_eq "status over the empty root still compares (to_delete, to_archive)" "1 24 6" \
+        "$AG_RC $(jq -r '"\(.to_delete) \(.to_archive)"' <<<"$AG_OUT" 2>&1)"
+    agent backfill --root "$E" --db "$URL" --source bf-mass --log-format text --allow-mass-delete
+    assert_eq "--allow-mass-delete: exit 0" 0 "$AG_RC"
+    assert_match "every course archived" '^0 files: .* 6 courses archived' "$(ag_summary)"
+    assert_sql "no live project left for this source" "$URL" \
+        "SELECT count(*) FROM public.content_projects WHERE status <> 'archived'" "0"
+}
+
+# ==== 13. secrets in every form: never printed, never in the process title ====================
+t_secret_forms() {
+    test_begin "13 secrets in every form of connection string"
+    local T=$WORK/t13 port pw forms form i pid cmdline all="" title_bad="" parts=()
+    mkdir -p "$T/c/lessons"
+    printf -- '---\ntitle: x\n---\ny\n' >"$T/c/lessons/a.md"
+    port=$(sed -nE 's/.*[?&]port=([0-9]+).*/\1/p' <<<"$CO_TEST_DB")
+    # Each line: a connection string, then the secret(s) it holds as written and decoded.
+    forms=(
+        "postgresql://u:S3CRETpw%zz@127.0.0.1:$port/x|S3CRETpw%zz"
+        "postgresql://u:Pw1S3cret@[::1/x|Pw1S3cret"
+        "host=127.0.0.1 port=1 dbname=x password = Pw2S3cret|Pw2S3cret"
+        "host=127.0.0.1 port=1 dbname=x password='a b Pw3S3cret'|a b Pw3S3cret"
+        "postgresql://127.0.0.1:1/x?sslpassword=Ssl4S3cret&password=Pw4S3cret|Ssl4S3cret|Pw4S3cret"
+        "postgresql://u@127.0.0.1:1/x?password=Pw5S3cret&sslmode=disable|Pw5S3cret"
+        "postgresql://u:Pw6%40S3%3Acret@127.0.0.1:1/x|Pw6%40S3%3Acret|Pw6@S3:cret"
+        "host=127.0.0.1 port=1 password=Pw7S3cret bogus=1|Pw7S3cret"
+        "postgresql://u:Pw8S3cret@127.0.0.1:notaport/x|Pw8S3cret"
+    )
+    for i in "${!forms[@]}"; do
+        IFS='|' read -r -a parts <<<"${forms[$i]}"
+        form=${parts[0]}
+        agent backfill --root "$T" --db "$form" --source bf-sec --connect-retry 1 --log-format text
+        all+="$AG_OUT$AG_ERR"
+        agent status --root "$T" --db "$form" --source bf-sec --connect-retry 0
+        all+="$AG_OUT$AG_ERR"
+        SUPABASE_DB_URL=$form agent backfill --root "$T" --source bf-sec --connect-retry 0 --log-format json
+        all+="$AG_OUT$AG_ERR"
+        # the process title of a running watch (it keeps retrying the database)
+        "$CO_AGENT" watch --root "$T" --db "$form" --source bf-sec --log-file "$WORK/t13-$i.log" \
+            --log-format json 2>"$WORK/t13-$i.err" &
+        pid=$!
+        wait_until 10 grep -qs 'database unreachable' "$WORK/t13-$i.log"
+        cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        all+="$(cat "$WORK/t13-$i.log" "$WORK/t13-$i.err")"
+        [[ $cmdline == *"watch --root"* ]] || title_bad+=" (form $i: no title read)"
+        for pw in "${parts[@]:1}"; do
+            [[ $cmdline == *"$pw"* ]] && title_bad+=" form $i: $cmdline"
+            if [[ $all == *"$pw"* ]]; then
+                fail "form $i: \"$pw\" printed: $(grep -F -- "$pw" <<<"$all" | head -2)"
+            else
+                pass
+            fi
+        done
+    done
+    assert_eq "no secret in any process title" "" "$title_bad"
+    # A message cut to length (the agent's errors hold 512 bytes) must not keep half a
+    # password: a long user name puts it across the cut of libpq's echo of the URL.
+    local long=""
+    for i in 386 388 390 392; do
+        agent status --root "$T" --connect-retry 0 \
+            --db "postgresql://$(printf 'u%.0s' $(seq 1 "$i")):LongS3cretPassw0rd@[::1/x"
+        long+="$AG_OUT$AG_ERR"
+    done
+    assert_contains "the cut messages were printed" "uuuu:***" "$long"
+    assert_not_contains "no part of a password left by a cut" "LongS3" "$long"
+    assert_contains "libpq's message is there, with the secret blanked" \
+        'invalid percent-encoded token: "***"' "$all"
+    assert_contains "and so is the echoed URL" 'postgresql://u:***@[::1/x' "$all"
+    # PGPASSWORD and a password file: libpq reads them; nothing ever prints them.
+    local pgpass=$WORK/t13.pgpass
+    printf '127.0.0.1:1:*:u:PassFileS3cret\n' >"$pgpass"
+    chmod 600 "$pgpass"
+    all=""
+    PGPASSWORD=EnvS3cretPw agent backfill --root "$T" --db "postgresql://u@127.0.0.1:1/x" \
+        --source bf-sec --connect-retry 1 --log-format text --log-level debug
+    all+="$AG_OUT$AG_ERR"
+    PGPASSFILE=$pgpass agent status --root "$T" --db "postgresql://u@127.0.0.1:1/x" --connect-retry 0
+    all+="$AG_OUT$AG_ERR"
+    PGPASSWORD=EnvS3cretPw PGHOST=127.0.0.1 PGPORT=1 agent status --root "$T" --connect-retry 0
+    all+="$AG_OUT$AG_ERR"
+    assert_eq "the runs failed to connect, as they should (exit 2)" 2 "$AG_RC"
+    assert_not_contains "PGPASSWORD never printed" "EnvS3cretPw" "$all"
+    assert_not_contains "the password file's password never printed" "PassFileS3cret" "$all"
+}
+
+t_fixture
+t_rerun
+t_changes
+t_errors
+t_outage
+t_dry_run
+t_sources
+t_password
+t_status
+t_mass_delete
+t_secret_forms
+t_big
+t_big_refused
+t_long_path
+
+lib_run t_fixture t_rerun t_changes t_errors t_outage t_dry_run t_sources t_password t_status \
+    t_mass_delete t_secret_forms t_big t_big_refused t_long_path
 lib_finish

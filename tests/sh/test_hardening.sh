@@ -74,7 +74,7 @@ as_nobody() {
 # table is still there.
 check_hostile() {
     local label=$1 url=$2 man=$3 rej=$4 skip_good=${5:-} skip_bad=${6:-}
-    local kind a b titles n_good=0 missing=() bad_miss=() leaks=0 line got
+    local kind a b titles n_good=0 missing=() bad_miss=() leaks=0 line got n_absent=0 absent_bad=()
     titles=$(qd "$url" "SELECT title FROM contents WHERE deleted_at IS NULL
                         AND content_type = 'course_lesson'")
     while IFS=$'\t' read -r kind a b; do
@@ -101,8 +101,22 @@ check_hostile() {
                                   OR project_metadata::text LIKE '%$a%')")
             [[ $got == 0 ]] || leaks=$((leaks + got))
             ;;
+        absent)
+            n_absent=$((n_absent + 1))
+            got=$(qd "$url" "SELECT count(*) FROM contents WHERE slug LIKE '%/${a%.md}'")
+            [[ $got == 0 ]] || absent_bad+=("$a: $got row(s)")
+            grep -qF -- "$a" <<<"$rej" && absent_bad+=("$a: rejected: $(grep -F -- "$a" <<<"$rej" | head -1)")
+            ;;
+        skip)
+            echo "  SKIP $label: $a: $b"
+            ;;
         esac
     done <"$man"
+    if [[ ${#absent_bad[@]} -eq 0 ]]; then
+        pass "$label: the $n_absent files that are not regular files (FIFO, device) left alone"
+    else
+        fail "$label: a file that is not a regular file was taken up: ${absent_bad[*]}"
+    fi
     if [[ ${#missing[@]} -eq 0 ]]; then
         pass "$label: all $n_good good files landed, once each"
     else
@@ -332,6 +346,60 @@ scen_A() {
     stop_pid "$wpid"
     assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
     check_sanitizer "$H_TMP/a_mixed.err" "$mlog"
+}
+
+# A6: hard links when fs.protected_hardlinks is 0. The host's setting is never touched: the
+# agent runs in a private mount namespace where a file holding 0 is bind-mounted over
+# /proc/sys/fs/protected_hardlinks (SECURITY.md names this test).
+scen_A6() {
+    scenario "A6 hard links with fs.protected_hardlinks = 0 (private mount namespace)"
+    local R=$H_TMP/a6/root O=$H_TMP/a6/outside zero=$H_TMP/a6/zero host
+    host=$(cat /proc/sys/fs/protected_hardlinks)
+    if ! unshare -m --propagation private true 2>/dev/null; then
+        echo "  SKIP A6: needs root for unshare -m"
+        return
+    fi
+    mkdir -p "$R/hl/lessons" "$O"
+    printf -- '---\ntitle: "HL-plain"\n---\nplain\n' >"$R/hl/lessons/aula-1.1-plain.md"
+    printf -- '---\ntitle: "HL-outside"\n---\nOUTSIDE_TOKEN_HARDLINK_51c2\n' >"$O/target.md"
+    ln "$O/target.md" "$R/hl/lessons/aula-1.2-outside.md"
+    printf -- '---\ntitle: "HL-pair"\n---\npair\n' >"$R/hl/lessons/aula-1.3-pair.md"
+    ln "$R/hl/lessons/aula-1.3-pair.md" "$R/hl/lessons/aula-1.4-pair.md"
+    echo 0 >"$zero"
+    new_db a6 || { fail "new_db"; return; }
+    local in_ns="mount --bind '$zero' /proc/sys/fs/protected_hardlinks && exec \"\$@\""
+    unshare -m --propagation private -- sh -c "$in_ns" sh "$CO_AGENT" backfill --root "$R" \
+        --db "$DB_URL" --source a6 --log-format json >"$H_TMP/a6.out" 2>"$H_TMP/a6.err"
+    RC=$?
+    check_sanitizer "$H_TMP/a6.err"
+    assert_eq "backfill exits 1: the three hard-linked files rejected" 1 "$RC"
+    assert_eq "each names fs.protected_hardlinks" 3 \
+        "$(grep -cE '^  hl/lessons/aula-1\.[234]-[a-z]+\.md: file has 2 hard links and fs\.protected_hardlinks is 0' "$H_TMP/a6.out")"
+    assert_eq "the warning is logged once, at start" 1 \
+        "$(log_count "$H_TMP/a6.err" '.level == "warn" and (.msg | test("^fs.protected_hardlinks is 0"))')"
+    assert_eq "the plain file lands; nothing read through a link" "HL-plain|0" \
+        "$(qd "$DB_URL" "SELECT string_agg(title, ','), (SELECT count(*) FROM contents WHERE content LIKE '%OUTSIDE_TOKEN_HARDLINK%') FROM contents WHERE content_type = 'course_lesson'")"
+    # watch, the same: a hard link made while it runs is refused
+    local log=$H_TMP/a6_watch.log
+    unshare -m --propagation private -- sh -c "$in_ns" sh "$CO_AGENT" watch --root "$R" \
+        --db "$DB_URL" --source a6 --log-format json --log-file "$log" 2>"$H_TMP/a6_watch.err" &
+    local wpid=$!
+    H_PIDS+=("$wpid")
+    if expect_log "watch ready" 30 "$log" '.msg == "ready"'; then
+        printf -- '---\ntitle: "HL-late"\n---\nlate\n' >"$O/late.md"
+        ln "$O/late.md" "$R/hl/lessons/aula-1.5-late.md"
+        expect_log "a hard link made under watch is rejected, naming the setting" 20 "$log" \
+            '.msg == "rejected" and .path == "hl/lessons/aula-1.5-late.md" and (.reason | test("fs.protected_hardlinks is 0"))'
+    fi
+    stop_pid "$wpid"
+    assert_eq "watch exits 0 on SIGTERM" 0 "$STOP_RC"
+    check_sanitizer "$H_TMP/a6_watch.err" "$log"
+    assert_eq "the host's fs.protected_hardlinks is untouched" "$host" "$(cat /proc/sys/fs/protected_hardlinks)"
+    # with the setting at 1 (this machine's), the same files are read
+    if [[ $host == 1 ]]; then
+        run_agent a6_host backfill --root "$R" --db "$DB_URL" --source a6-host --log-format json
+        assert_eq "with fs.protected_hardlinks = 1 the hard links are read: exit 0" 0 "$RC"
+    fi
 }
 
 # =================================================================================================
@@ -1042,8 +1110,8 @@ vg_verdict() {
 }
 
 # =================================================================================================
-for g in A B C D E F; do
-    if want "$g"; then
+for g in A A6 B C D E F; do
+    if want "$g" || { [[ $g == A6 ]] && want A; }; then
         t0=$(now_ms)
         "scen_$g"
         echo "  ($g took $((($(now_ms) - t0) / 1000)) s)"

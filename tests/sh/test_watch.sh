@@ -895,6 +895,182 @@ s16() {
     stop_agent_checked
 }
 
+# ---- 17. a big course written in parts beside a small one ---------------------------------
+# 150 lessons of 8 MB: one transaction of many parts through the second connection, the
+# agent's memory bounded (README, "Memory"), and a small course written meanwhile is synced
+# at once through the first.
+BIG_RSS_BUDGET_MB=160
+s17() {
+    local t0 lat hwm
+    # a tag new to the database in both courses: the big course's transaction, open for a
+    # minute, must not hold the small one up (sync_shared_ensure)
+    if ! "$SRC/tests/hostile/make_big_course.sh" "$ROOT" huge 150 8000000 'tags: [grande, novo]'; then
+        fail "make_big_course.sh failed"
+        return
+    fi
+    AGENT_ENV=("ASAN_OPTIONS=${ASAN_OPTIONS:-}:quarantine_size_mb=16")
+    start_agent agent "$ROOT" --log-level debug
+    wait_ready 60 || return
+    expect_log "the big course goes to the second connection" 10 "$AGENT_LOG" \
+        '.msg == "big course: written in parts beside the other courses" and .course == "huge"'
+    # once part 1 is in (its new tags inserted, uncommitted) and part 2 on its way
+    expect_log "and is being written" 60 "$AGENT_LOG" '.msg == "part sent" and .part == "2"'
+    lesson "$ROOT/small/lessons/aula-1.1-a.md" 'title: "Small A"' 'tags: [novo]'
+    t0=$(now_ms)
+    expect_sql "a small course written meanwhile is visible within 5 s" 5 \
+        "SELECT count(*) FROM contents WHERE slug = 'small/lessons/aula-1.1-a' AND deleted_at IS NULL" 1
+    lat=$(($(now_ms) - t0))
+    echo "  (the small course was visible after $lat ms)"
+    check "the big course was still being written then" \
+        test "$(log_count "$AGENT_LOG" '.msg == "big course written"')" -eq 0
+    expect_log "the big course is written" 900 "$AGENT_LOG" '.msg == "big course written"'
+    expect_sql "its 150 lessons are live" 10 \
+        "SELECT count(*) FROM contents WHERE slug LIKE 'huge/lessons/%' AND deleted_at IS NULL" 150
+    expect_sql "in one transaction" 5 \
+        "SELECT count(DISTINCT xmin::text) FROM contents WHERE slug LIKE 'huge%'" 1
+    expect_sql "the tags of both courses linked" 5 \
+        "SELECT string_agg(t.slug || ':' || n, ',' ORDER BY t.slug) FROM (SELECT tag_id, count(*) AS n
+           FROM content_tags GROUP BY tag_id) x JOIN tags t ON t.id = x.tag_id" "grande:150,novo:151"
+    hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT_PID/status")
+    echo "  (peak RSS of watch: ${hwm:-?} kB)"
+    check "peak RSS ${hwm:-?} kB within twice the documented ${BIG_RSS_BUDGET_MB} MB" \
+        test "${hwm:-999999999}" -le $((2 * BIG_RSS_BUDGET_MB * 1024))
+    check "the database was never reported unreachable" \
+        test "$(log_count "$AGENT_LOG" '.msg | test("unreachable")')" -eq 0
+    # a lesson of the big course edited: written again (now small, at once)
+    printf 'Editado.\n' >>"$ROOT/huge/lessons/aula-2.2-big.md"
+    expect_sql "an edit of a big lesson is synced" 30 \
+        "SELECT content LIKE '%Editado.%' FROM contents WHERE slug = 'huge/lessons/aula-2.2-big'" t
+    stop_agent_checked
+}
+
+# ---- 18, 19. volumes that go away: an empty tree is not a deleted tree -----------------------
+# The agent runs in a private mount namespace (unshare -m); the test mounts and unmounts in it
+# through nsenter, so that no mount leaks into the machine's.
+
+# start_agent_ns NAME ROOT SETUP [ARGS...]: like start_agent, in a new mount namespace where
+# the shell commands SETUP run first (mounts).
+start_agent_ns() {
+    local name=$1 root=$2 setup=$3
+    shift 3
+    AGENT_LOG=$SDIR/$name.log
+    AGENT_ERR=$SDIR/$name.stderr
+    unshare -m --propagation private -- sh -c "$setup"' && exec "$@"' sh \
+        env ${AGENT_ENV[@]+"${AGENT_ENV[@]}"} "$CO_AGENT" watch --root "$root" --db "$DB_URL" \
+        --log-format json --log-file "$AGENT_LOG" "$@" 2>>"$AGENT_ERR" &
+    AGENT_PID=$!
+    W_PIDS+=("$AGENT_PID")
+}
+in_ns() { nsenter -t "$AGENT_PID" -m -- "$@"; }
+can_unshare() {
+    if ! unshare -m --propagation private true 2>/dev/null; then
+        echo "  SKIP $W_SCEN: needs root for unshare -m (a private mount namespace)"
+        return 1
+    fi
+}
+# live_sql COURSE: its live lessons
+live_sql() {
+    echo "SELECT count(*) FROM contents WHERE split_part(slug, '/', 1) = '$1'
+          AND content_type = 'course_lesson' AND deleted_at IS NULL"
+}
+LESSONS_LIVE_ARCHIVED="SELECT count(*) FILTER (WHERE deleted_at IS NULL) || ' ' ||
+    (SELECT count(*) FROM content_projects WHERE status = 'archived')
+    FROM contents WHERE content_type = 'course_lesson'"
+
+s18() {
+    can_unshare || return
+    local V=$SDIR/volsrc
+    lesson "$V/COURSE-BRIEF.md" 'title: "On a volume"'
+    lesson "$V/lessons/aula-1.1-a.md" 'title: "Vol A"'
+    lesson "$V/lessons/aula-1.2-b.md" 'title: "Vol B"'
+    lesson "$V/lessons/m2/aula-2.1-c.md" 'title: "Vol C"'
+    lesson "$ROOT/local/lessons/aula-1.1-x.md" 'title: "Local X"'
+    mkdir -p "$ROOT/vol"
+    # a course directory on its own volume; --queue-limit 2: a burst of events means a rescan
+    start_agent_ns agent "$ROOT" "mount -t tmpfs tmpfs '$ROOT/vol' && cp -a '$V/.' '$ROOT/vol/'" \
+        --rescan-interval 1 --queue-limit 2 --log-level debug
+    wait_ready || return
+    expect_sql "the volume's course is synced" 20 "$(live_sql vol)" 3
+    in_ns umount -l "$ROOT/vol"
+    expect_log "the unmount is noticed (umount -l)" 10 "$AGENT_LOG" \
+        '.msg == "a volume was unmounted: nothing below it is deleted; checking until it is back" and .path == "vol"'
+    # a burst beside it, met at once (SIGSTOP): a full rescan (--queue-limit 2), which must
+    # leave the volume's rows alone
+    kill -STOP "$AGENT_PID"
+    for i in 1 2 3 4 5; do lesson "$ROOT/local/lessons/m2/aula-2.$i.md" "title: \"Local 2.$i\""; done
+    kill -CONT "$AGENT_PID"
+    expect_sql "the burst is synced" 20 "$(live_sql local)" 6
+    check "a rescan ran while the volume was away" \
+        test "$(log_count "$AGENT_LOG" '.msg == "rescan done"')" -ge 2
+    expect_log "checked periodically" 10 "$AGENT_LOG" '.msg == "the volume is still away" and .path == "vol"' "" 2
+    expect_sql "nothing of the volume's course was deleted or archived" 5 \
+        "SELECT ($(live_sql vol)) || ' ' || (SELECT status FROM content_projects WHERE slug = 'vol')" \
+        "3 in_progress"
+    # mounted again, with one lesson more: found, and watched again
+    in_ns sh -c "mount -t tmpfs tmpfs '$ROOT/vol' && cp -a '$V/.' '$ROOT/vol/' &&
+        printf -- '---\ntitle: \"Vol D\"\n---\nd\n' >'$ROOT/vol/lessons/aula-1.3-d.md'"
+    expect_log "the volume is back" 15 "$AGENT_LOG" '.msg == "the volume is back; rescanning" and .path == "vol"'
+    expect_sql "the lesson added meanwhile is synced, nothing lost" 20 "$(live_sql vol)" 4
+    in_ns sh -c "printf -- '---\ntitle: \"Vol E\"\n---\ne\n' >'$ROOT/vol/lessons/aula-1.4-e.md'"
+    expect_sql "a lesson written on the volume now is seen (watched again)" 20 "$(live_sql vol)" 5
+    check "no row of the volume was ever soft-deleted" \
+        test "$(q "SELECT count(*) FROM contents WHERE slug LIKE 'vol%' AND deleted_at IS NOT NULL")" -eq 0
+    stop_agent_checked
+}
+
+s19() {
+    can_unshare || return
+    local V=$SDIR/treesrc c i
+    for c in r1 r2; do
+        lesson "$V/$c/COURSE-BRIEF.md" "title: \"Course $c\""
+        for i in 1 2 3 4; do lesson "$V/$c/lessons/aula-1.$i.md" "title: \"$c $i\""; done
+    done
+    # the root itself is a volume
+    start_agent_ns agent "$ROOT" "mount -t tmpfs tmpfs '$ROOT' && cp -a '$V/.' '$ROOT/'" \
+        --rescan-interval 1 --log-level debug
+    wait_ready || return
+    expect_sql "the tree is synced" 20 "$LESSONS_LIVE_ARCHIVED" "8 0"
+    in_ns umount "$ROOT"
+    expect_log "the root's unmount is noticed" 10 "$AGENT_LOG" \
+        '.msg == "a volume was unmounted: nothing below it is deleted; checking until it is back" and .path == $p' "$ROOT"
+    expect_log "checked periodically" 10 "$AGENT_LOG" '.msg == "the volume is still away" and .path == $p' "$ROOT" 2
+    check "not taken for a deleted root" \
+        test "$(log_count "$AGENT_LOG" '.msg | test("deleted or moved away")')" -eq 0
+    expect_sql "nothing deleted, nothing archived" 5 "$LESSONS_LIVE_ARCHIVED" "8 0"
+    in_ns sh -c "mount -t tmpfs tmpfs '$ROOT' && cp -a '$V/.' '$ROOT/' &&
+        printf -- '---\ntitle: \"r1 5\"\n---\nx\n' >'$ROOT/r1/lessons/aula-1.5.md'"
+    expect_log "the root is back" 15 "$AGENT_LOG" '.msg == "the volume is back; rescanning"'
+    expect_sql "the lesson added meanwhile is synced, nothing lost" 20 "$LESSONS_LIVE_ARCHIVED" "9 0"
+    stop_agent_checked
+
+    # A restart on the empty mount point (the volume not mounted): nothing deleted; the agent
+    # checks until the volume is there, then syncs what changed.
+    start_agent_ns agent2 "$ROOT" "true" --rescan-interval 1
+    wait_ready || return
+    expect_log "the reconcile is refused, once" 10 "$AGENT_LOG" \
+        '.msg == "reconcile refused; keeping every row and checking again" and (.error | test("refusing to delete or archive 11 of the 11 files.*the tree is empty"))'
+    expect_sql "every row kept" 5 "$LESSONS_LIVE_ARCHIVED" "9 0"
+    in_ns sh -c "mount -t tmpfs tmpfs '$ROOT' && cp -a '$V/.' '$ROOT/' &&
+        printf -- '---\ntitle: \"r2 5\"\n---\nx\n' >'$ROOT/r2/lessons/aula-1.5.md'"
+    expect_log "the tree is back" 15 "$AGENT_LOG" '.msg == "the tree is back"'
+    check "the refusal was logged once" \
+        test "$(log_count "$AGENT_LOG" '.msg == "reconcile refused; keeping every row and checking again"')" -eq 1
+    expect_sql "r1's lesson 5 (not on this copy) deleted, r2's new one synced" 20 \
+        "SELECT string_agg(slug || ':' || (deleted_at IS NULL), ',' ORDER BY slug) FROM contents WHERE slug LIKE '%aula-1.5'" \
+        "r1/lessons/aula-1.5:false,r2/lessons/aula-1.5:true"
+    in_ns sh -c "printf -- '---\ntitle: \"r2 6\"\n---\nx\n' >'$ROOT/r2/lessons/aula-1.6.md'"
+    expect_sql "the tree is watched again" 20 \
+        "SELECT count(*) FROM contents WHERE slug = 'r2/lessons/aula-1.6' AND deleted_at IS NULL" 1
+    stop_agent_checked
+
+    # The operator means it: --allow-mass-delete on the empty mount point archives everything.
+    start_agent_ns agent3 "$ROOT" "true" --rescan-interval 1 --allow-mass-delete
+    wait_ready || return
+    expect_sql "every course archived" 20 \
+        "SELECT string_agg(slug || ':' || status, ',' ORDER BY slug) FROM content_projects" "r1:archived,r2:archived"
+    stop_agent_checked
+}
+
 # ---- driver ------------------------------------------------------------------------------------
 only_filter CO_WATCH_ONLY # sets ONLY (refused under deploy/test.sh)
 WATCH_ONLY=$ONLY
@@ -939,6 +1115,9 @@ scenario s13 "sd_notify"
 scenario s14 "SIGHUP reopens the log file"
 scenario s15 "a rejected file; the agent keeps going"
 scenario s16 "module titles through every kind of lesson change"
+scenario s17 "a course of 150 lessons of 8 MB beside a small one"
+scenario s18 "a course's volume unmounted under watch, and mounted again"
+scenario s19 "the root's volume unmounted, and a restart on the empty mount point"
 
 echo
 if [[ $W_FAIL -gt 0 ]]; then
