@@ -9,10 +9,12 @@
 
 #include "agent/log.h"
 
+/* A server WARNING is worth a line; a NOTICE (a trigger may raise one per row written) is
+ * logged at debug, and counted in one line per batch (agent/reconcile.c). */
 static void
-log_notice(const char *msg)
+log_notice(bool warning, const char *msg)
 {
-    log_kv(LOG_WARN, "database says", "message", msg);
+    log_kv(warning ? LOG_WARN : LOG_DEBUG, "database says", "message", msg);
 }
 
 struct pg *

@@ -183,6 +183,19 @@ course_live_count(const struct cstate *c)
     return n;
 }
 
+/* Whether an earlier sync of this source wrote the course's project and outline: some file
+ * of it is recorded, and not as refused (a course refused to this source wrote nothing). */
+static bool
+course_written(const struct cstate *c)
+{
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        if (c->files[i]->live && !sync_is_refusal(c->files[i]->error)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- engine ------------------------------------------------------------------------------ */
 
 static char *
@@ -430,9 +443,10 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         f->seen = true;
     }
     /* Same size and mtime as recorded: no read at all. A file rejected in this state stays
-     * rejected for the same reason until it changes (or --force). */
+     * rejected for the same reason until it changes (or --force); but one refused for an
+     * ownership conflict is tried again on every sync, since the conflict may be gone. */
     if (!e->o.force && f != NULL && f->is_brief == is_brief && f->size == size &&
-        f->mtime_ns == mtime_ns) {
+        f->mtime_ns == mtime_ns && !sync_is_refusal(f->error)) {
         if (f->error != NULL) {
             st->rejected++;
             log_rejection(e, key, f->error);
@@ -486,6 +500,7 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         /* New rows need creator links; changed module facts need the modules redone. */
         if (f == NULL || f->error != NULL) {
             p->b.links_dirty = true;
+            c->fresh = !is_brief; /* may adopt what the original persister wrote */
         }
         if (!is_brief &&
             (f == NULL || f->module_no != rec->module_no || f->lesson_no != rec->lesson_no ||
@@ -665,7 +680,12 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
             break;
         }
         case CHANGE_TOUCHED:
-            state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief, NULL);
+            state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief,
+                      f->failed ? f->db_error : NULL);
+            if (f->failed) {
+                st->rejected++;
+                log_rejection(e, f->path, f->db_error);
+            }
             break;
         case CHANGE_REJECTED:
             state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief, f->error);
@@ -679,6 +699,11 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
                 s->module_no = f->rec->module_no;
                 s->lesson_no = f->rec->lesson_no;
                 s->module_title_hash = title_hash(f->rec->module_title);
+            }
+            if (f->adopted_id != NULL) {
+                st->adopted++;
+                log_kv(LOG_INFO, "adopted", "path", f->path, "slug", f->rec->slug, "id",
+                       f->adopted_id);
             }
             if (f->failed) {
                 st->rejected++;
@@ -740,7 +765,7 @@ static enum pg_errclass
 flow_finish_slot(struct engine *e, struct flow *fl, size_t slot, struct engine_stats *st,
                  struct err *err)
 {
-    struct sync_stats ss = {0, 0};
+    struct sync_stats ss = {0, 0, 0};
     enum pg_errclass cls;
 
     if (!fl->busy[slot]) {
@@ -824,6 +849,33 @@ flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_st
     return PG_OK;
 }
 
+/*
+ * Server notices of the batch just done, as one line: a trigger of the app's schema raises
+ * a NOTICE for every AI row written, which would be a line per row. Each notice itself is
+ * logged at debug (agent/cmd_common.c).
+ */
+static void
+log_notices(struct engine *e)
+{
+    char first[256] = "", count[32];
+    long n = 0;
+
+    for (size_t i = 0; i < e->nsync; i++) {
+        if (e->sync[i].pg != NULL) {
+            char one[256];
+            long k = pg_notices_take(e->sync[i].pg, one, sizeof(one));
+            if (k > 0 && n == 0) {
+                snprintf(first, sizeof(first), "%s", one);
+            }
+            n += k;
+        }
+    }
+    if (n > 0) {
+        snprintf(count, sizeof(count), "%ld", n);
+        log_kv(LOG_INFO, "database notices", "count", count, "first", first);
+    }
+}
+
 /* ---- the whole tree --------------------------------------------------------------------- */
 
 /* Build the batch of one listed course: every file compared with its record. */
@@ -852,7 +904,8 @@ build_course(struct engine *e, struct pending *p, const struct scan_course *sc,
     if (sc->nfiles == 0 && live > 0) {
         p->b.gone = true; /* no brief and no lesson left: the course is gone */
     }
-    p->b.project_live = live > 0 && !e->o.force; /* --force rewrites the course rows too */
+    /* --force rewrites the course rows too */
+    p->b.project_live = course_written(c) && !e->o.force;
     if (e->o.force) {
         p->b.modules_dirty = p->b.links_dirty = true;
     }
@@ -944,6 +997,7 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
         cls = flow_push(e, &fl, &p, st, err);
     }
     cls = flow_close(e, &fl, cls, st, err);
+    log_notices(e);
     strmap_release(&listed);
     scan_names_free(names, (size_t)nnames);
     return cls;
@@ -1070,7 +1124,7 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
     free(brief);
     /* No brief and no lesson left: the course is gone. */
     size_t live = course_live_count(c);
-    p->b.project_live = live > 0 && !e->o.force;
+    p->b.project_live = course_written(c) && !e->o.force;
     if (e->o.force) {
         p->b.modules_dirty = p->b.links_dirty = true;
     }
@@ -1152,6 +1206,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtre
         cls = flow_push(e, &fl, &p, st, err);
     }
     cls = flow_close(e, &fl, cls, st, err);
+    log_notices(e);
     cps_free(list, nlist);
     strmap_release(&m);
     return cls;

@@ -33,6 +33,7 @@ struct engine_stats {
     long rejected;  /* files rejected (by the parser or by the database) */
     long archived;  /* courses gone */
     long rows;      /* rows of the CreatorOS tables changed */
+    long adopted;   /* rows of the original persister adopted by lesson files */
 };
 
 /* Progress callback: files done so far and the total expected (0: unknown). */

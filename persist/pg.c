@@ -21,21 +21,61 @@ struct pg {
     bool in_pipeline;
     bool plain;
     bool custom_plans;
-    void (*notice)(const char *msg);
+    void (*notice)(bool warning, const char *msg);
+    enum pg_errclass connect_class; /* of the last failed pg_connect */
+    long notices;                   /* since the last pg_notices_take */
+    char first_notice[256];
 };
 
+/* Every message the server sends that is not an error: a WARNING goes to the callback as
+ * such; a NOTICE (or INFO, LOG...) is counted, and handed on as a minor message. */
 static void
-notice_cb(void *arg, const char *message)
+notice_cb(void *arg, const PGresult *res)
 {
     struct pg *pg = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    bool warning = sev != NULL && strcmp(sev, "WARNING") == 0;
     char line[1024];
-    size_t n = strcspn(message, "\n");
 
-    if (pg->notice == NULL) {
-        return;
+    if (msg == NULL) {
+        msg = PQresultErrorMessage(res);
     }
-    snprintf(line, sizeof(line), "%.*s", (int)n, message);
-    pg->notice(line);
+    snprintf(line, sizeof(line), "%.*s", (int)strcspn(msg, "\n"), msg);
+    if (!warning) {
+        if (pg->notices++ == 0) {
+            snprintf(pg->first_notice, sizeof(pg->first_notice), "%.*s",
+                     (int)sizeof(pg->first_notice) - 1, line);
+        }
+    }
+    if (pg->notice != NULL) {
+        pg->notice(warning, line);
+    }
+}
+
+long
+pg_notices_take(struct pg *pg, char *first, size_t cap)
+{
+    long n = pg->notices;
+
+    if (cap > 0) {
+        snprintf(first, cap, "%s", n > 0 ? pg->first_notice : "");
+    }
+    pg->notices = 0;
+    pg->first_notice[0] = '\0';
+    return n;
+}
+
+/* What an operator should do about a schema error, by SQLSTATE. */
+static const char *
+schema_hint(const char *state)
+{
+    if (state != NULL && strcmp(state, "42501") == 0) {
+        return "the agent's role lacks a privilege: run `creatoros-agent migrate` as an "
+               "administrator, then connect as the role it grants (creatoros_agent)";
+    }
+    return "the database schema is not what this agent needs: run `creatoros-agent migrate` "
+           "as an administrator";
 }
 
 char *
@@ -220,6 +260,7 @@ pg_connect(struct pg *pg, struct err *err)
         return 0;
     }
     pg_disconnect(pg);
+    pg->connect_class = PG_TRANSIENT;
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         struct err e;
@@ -227,7 +268,7 @@ pg_connect(struct pg *pg, struct err *err)
         pg_disconnect(pg);
         return err_set(err, "%s (%s)", e.msg, pg->display);
     }
-    PQsetNoticeProcessor(pg->conn, notice_cb, pg);
+    PQsetNoticeReceiver(pg->conn, notice_cb, pg);
     int v = PQserverVersion(pg->conn);
     snprintf(pg->version, sizeof(pg->version), "%d.%d", v / 10000, v % 10000);
 
@@ -236,6 +277,7 @@ pg_connect(struct pg *pg, struct err *err)
              pg->custom_plans ? "; SET plan_cache_mode = force_custom_plan" : "");
     res = PQexec(pg->conn, timeout);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg->connect_class = pg_classify(res);
         PQclear(res);
         set_conn_err(err, "cannot set statement_timeout", pg->conn);
         pg_disconnect(pg);
@@ -257,10 +299,16 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
         res = PQprepare(pg->conn, stmt_defs[i].name, stmt_defs[i].sql, 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             const char *m = PQresultErrorMessage(res);
-            err_set(err,
-                    "cannot prepare %s: %.*s (is the schema migrated? run "
-                    "`creatoros-agent migrate`)",
-                    stmt_defs[i].name, (int)strcspn(m, "\n"), m);
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            pg->connect_class = pg_classify(res);
+            if (pg->connect_class == PG_SCHEMA) {
+                /* one line that names the object and what to do */
+                err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", (int)strcspn(m, "\n"), m,
+                        state, stmt_defs[i].name, schema_hint(state));
+            } else {
+                err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name,
+                        (int)strcspn(m, "\n"), m);
+            }
             PQclear(res);
             pg_disconnect(pg);
             return -1;
@@ -274,6 +322,12 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
     }
     pg->in_pipeline = true;
     return 0;
+}
+
+enum pg_errclass
+pg_connect_class(const struct pg *pg)
+{
+    return pg->connect_class;
 }
 
 enum pg_errclass
@@ -291,6 +345,9 @@ pg_classify(const PGresult *res)
         strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
         strncmp(state, "53", 2) == 0 || strcmp(state, "55P03") == 0) {
         return PG_TRANSIENT;
+    }
+    if (strncmp(state, "42", 2) == 0 || strcmp(state, "3F000") == 0) {
+        return PG_SCHEMA;
     }
     return PG_FATAL;
 }
@@ -404,8 +461,54 @@ rows_affected(const PGresult *res)
     return *t ? atol(t) : 0;
 }
 
+/*
+ * The class of a failed result, with err set to one line that says what it means: a
+ * refusal raised by a statement is its reason alone (statements.h: the reason travels as
+ * the text of a failed integer cast, 22P02); a schema error adds what to run.
+ */
+static enum pg_errclass
+describe_failure(const PGresult *res, struct err *err)
+{
+    const char *m = PQresultErrorMessage(res);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    enum pg_errclass cls = pg_classify(res);
+    const char *mark = primary != NULL ? strstr(primary, STMT_REFUSAL) : NULL;
+
+    if (cls == PG_DATA && mark != NULL && strcmp(state, "22P02") == 0) {
+        /* invalid input syntax for type integer: "ownership conflict: ..." */
+        const char *end = strrchr(mark, '"');
+        size_t n = end != NULL ? (size_t)(end - mark) : strcspn(mark, "\n");
+        err_set(err, "%.*s", (int)n, mark);
+        return PG_REFUSED;
+    }
+    if (cls == PG_SCHEMA) {
+        err_set(err, "%.*s (SQLSTATE %s); %s", (int)strcspn(m, "\n"), m, state,
+                schema_hint(state));
+        return cls;
+    }
+    err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m, state != NULL ? state : "none");
+    return cls;
+}
+
+static void
+clear_results(PGresult **results, size_t n)
+{
+    for (size_t i = 0; results != NULL && i < n; i++) {
+        PQclear(results[i]);
+        results[i] = NULL;
+    }
+}
+
 enum pg_errclass
 pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
+{
+    return pg_collect_txn_results(pg, ncalls, rows, NULL, NULL, failed_call, err);
+}
+
+enum pg_errclass
+pg_collect_txn_results(struct pg *pg, size_t ncalls, long *rows, const bool *keep,
+                       PGresult **results, size_t *failed_call, struct err *err)
 {
     long long deadline = clock_ms() + pg->deadline_ms;
     enum pg_errclass cls = PG_OK;
@@ -413,6 +516,9 @@ pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, st
     size_t i = 0;
 
     *failed_call = 0;
+    for (size_t k = 0; results != NULL && k < ncalls; k++) {
+        results[k] = NULL;
+    }
     if (!pg_is_connected(pg)) {
         err_set(err, "not connected to the database");
         return PG_TRANSIENT;
@@ -427,11 +533,13 @@ pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, st
                         "(--statement-timeout-ms)",
                         pg->deadline_ms);
                 pg_disconnect(pg);
+                clear_results(results, ncalls);
                 return PG_TRANSIENT;
             }
             if (!pg_is_connected(pg) || PQstatus(pg->conn) != CONNECTION_OK) {
                 set_conn_err(err, "lost the database connection", pg->conn);
                 pg_disconnect(pg);
+                clear_results(results, ncalls);
                 return PG_TRANSIENT;
             }
             continue; /* end of one call's results */
@@ -445,17 +553,17 @@ pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, st
             if (rows != NULL && i < ncalls) {
                 rows[i] = rows_affected(res);
             }
+            if (keep != NULL && i < ncalls && keep[i] && results[i] == NULL) {
+                results[i] = res;
+                res = NULL;
+            }
             i++;
         } else if (st == PGRES_PIPELINE_ABORTED) {
             i++;
         } else {
             if (cls == PG_OK) {
-                const char *m = PQresultErrorMessage(res);
-                const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-                cls = pg_classify(res);
+                cls = describe_failure(res, err);
                 *failed_call = i;
-                err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m,
-                        state != NULL ? state : "none");
             }
             i++;
         }
@@ -465,11 +573,15 @@ pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, st
                 set_conn_err(err, "lost the database connection", pg->conn);
             }
             pg_disconnect(pg);
+            clear_results(results, ncalls);
             return PG_TRANSIENT;
         }
     }
     if (cls == PG_TRANSIENT && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
         pg_disconnect(pg);
+    }
+    if (cls != PG_OK) {
+        clear_results(results, ncalls);
     }
     return cls;
 }
@@ -518,9 +630,7 @@ pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
             continue;
         }
         if (*cls == PG_OK) {
-            const char *m = PQresultErrorMessage(res);
-            *cls = pg_classify(res);
-            err_set(err, "%.*s", (int)strcspn(m, "\n"), m);
+            *cls = describe_failure(res, err);
         }
         PQclear(res);
     }

@@ -162,41 +162,72 @@ add_minds(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
     pgarr_release(&an);
 }
 
-/* Project and outline, per the brief mode. audience_name: room for "<name> audience". */
+/*
+ * The course's claim and project, then its course-level rows per the brief mode. The claim
+ * comes before any row of the course; the project is inserted or locked, then judged
+ * (STMT_COURSE_CHECK), before anything is written under it. audience_name_buf: room for
+ * "<name> audience".
+ */
 static void
 add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
                 struct strbuf *audience_name_buf)
 {
     const char *creator = creator_of(ctx, b);
+    const struct record *r = b->brief_mode == BRIEF_PARSED ? b->brief : NULL;
+    const char *audience_name = NULL;
     struct txn_call *c;
 
-    if (b->brief_mode == BRIEF_PARSED) {
-        strbuf_addf(audience_name_buf, "%s audience", b->brief->title);
-    }
-    const char *audience_name = audience_name_buf->buf;
-    if (b->brief_mode == BRIEF_KEEP && b->project_live) {
-        return; /* written by an earlier sync, nothing of it changed */
-    }
-    if (b->brief_mode == BRIEF_KEEP) {
-        c = txn_add(t, STMT_PROJECT_ENSURE);
-        call_text(c, b->course);
-        call_text(c, creator);
-        c = txn_add(t, STMT_OUTLINE_ENSURE);
-        call_text(c, b->course);
-        return;
-    }
-    const struct record *r = b->brief_mode == BRIEF_PARSED ? b->brief : NULL;
+    c = txn_add(t, STMT_COURSE_CLAIM);
+    call_text(c, b->course);
+    call_text(c, ctx->source);
     if (r != NULL && r->has_audience) {
-        c = txn_add(t, STMT_AUDIENCE_UPSERT);
+        strbuf_addf(audience_name_buf, "%s audience", r->title);
+        audience_name = r->audience.name != NULL ? r->audience.name : audience_name_buf->buf;
+        c = txn_add(t, STMT_AUDIENCE_INSERT);
         call_text(c, b->course);
-        call_text(c, r->audience.name != NULL ? r->audience.name : audience_name);
+        call_text(c, audience_name);
         call_text(c, r->audience.description);
         call_text(c, r->audience.demographics_json);
         call_text(c, r->audience.psychographics_json);
         call_text(c, r->audience.learning_preferences_json);
         call_text(c, r->audience.technical_level);
     }
-    c = txn_add(t, STMT_PROJECT_UPSERT);
+    /* the project as the contract has it (a course whose brief was not re-read: by its
+     * slug, as a course without a brief, when it has to be made again) */
+    c = txn_add(t, STMT_PROJECT_HOLD);
+    call_text(c, b->course);
+    call_text(c, r != NULL ? r->title : b->course);
+    call_text(c, r != NULL ? r->description : NULL);
+    call_text(c, r != NULL ? r->metadata : "{}");
+    call_text(c, creator);
+    call_text(c, r != NULL ? r->persona_mind.slug : NULL);
+    call_text(c, r != NULL && r->has_audience ? "true" : "false");
+    c = txn_add(t, STMT_COURSE_CHECK);
+    call_text(c, b->course);
+    call_text(c, ctx->source);
+    call_text(c, creator);
+
+    if (b->brief_mode == BRIEF_KEEP && b->project_live) {
+        return; /* written by an earlier sync, nothing of it changed */
+    }
+    if (b->brief_mode == BRIEF_KEEP) {
+        c = txn_add(t, STMT_PROJECT_ENSURE);
+        call_text(c, b->course);
+        c = txn_add(t, STMT_OUTLINE_ENSURE);
+        call_text(c, b->course);
+        return;
+    }
+    if (r != NULL && r->has_audience) {
+        c = txn_add(t, STMT_AUDIENCE_UPDATE);
+        call_text(c, b->course);
+        call_text(c, audience_name);
+        call_text(c, r->audience.description);
+        call_text(c, r->audience.demographics_json);
+        call_text(c, r->audience.psychographics_json);
+        call_text(c, r->audience.learning_preferences_json);
+        call_text(c, r->audience.technical_level);
+    }
+    c = txn_add(t, STMT_PROJECT_UPDATE);
     call_text(c, b->course);
     call_text(c, r != NULL ? r->title : b->course);
     call_text(c, r != NULL ? r->description : NULL);
@@ -243,7 +274,7 @@ add_state(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
             pgarr_add_str(&gone, f->path);
             continue;
         }
-        if (f->kind == CHANGE_TOUCHED) {
+        if (f->kind == CHANGE_TOUCHED && !f->failed) {
             pgarr_add_str(&tpath, f->path);
             pgarr_add_int8(&tmtime, f->mtime_ns);
             continue;
@@ -323,11 +354,22 @@ parent_slug(const struct record *r, char *buf, size_t cap)
     return buf;
 }
 
-/* Lessons written, gone lessons soft-deleted. Returns true when any lesson is involved. */
+/* The original persister's slug of a lesson: its file name without ".md". */
+static const char *
+legacy_slug(const struct record *r)
+{
+    const char *slash = strrchr(r->slug, '/');
+
+    return slash != NULL ? slash + 1 : r->slug;
+}
+
+/* Lessons written (new ones first adopt what the original persister wrote of them), gone
+ * lessons soft-deleted. Returns true when any lesson is involved. */
 static bool
 add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
 {
     struct pgarr slug, title, content, meta, fpath, parent, seq, status, fid, gone;
+    struct pgarr aslug, alegacy;
     bool any = false;
     char pbuf[4096];
 
@@ -341,6 +383,8 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
     pgarr_init(&status, PGARR_TEXT);
     pgarr_init(&fid, PGARR_TEXT);
     pgarr_init(&gone, PGARR_TEXT);
+    pgarr_init(&aslug, PGARR_TEXT);
+    pgarr_init(&alegacy, PGARR_TEXT);
     for (size_t i = 0; i < b->nchanges; i++) {
         const struct file_change *f = &b->changes[i];
         if (!included(only, i) || f->is_brief) {
@@ -371,7 +415,17 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
         }
         pgarr_add_str(&status, r->status);
         pgarr_add_str(&fid, r->fidelity);
+        if (f->fresh) {
+            pgarr_add_str(&aslug, r->slug);
+            pgarr_add_str(&alegacy, legacy_slug(r));
+        }
         any = true;
+    }
+    if (aslug.count > 0) {
+        struct txn_call *c = txn_add(t, STMT_LESSONS_ADOPT);
+        call_text(c, b->course);
+        call_array(c, &aslug);
+        call_array(c, &alegacy);
     }
     if (any && b->modules_dirty) {
         /* modules first: lessons find their parent module by slug */
@@ -393,6 +447,7 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
     }
     if (gone.count > 0) {
         struct txn_call *c = txn_add(t, STMT_CONTENTS_SOFT_DELETE);
+        call_text(c, b->course);
         call_array(c, &gone);
     }
     pgarr_release(&slug);
@@ -405,12 +460,13 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
     pgarr_release(&status);
     pgarr_release(&fid);
     pgarr_release(&gone);
+    pgarr_release(&aslug);
+    pgarr_release(&alegacy);
     return any;
 }
 
 struct tag_pair {
     const char *content_slug;
-    const char *tag_slug;
     const char *tag_name;
 };
 
@@ -418,12 +474,12 @@ static int
 cmp_tag_pair(const void *a, const void *b)
 {
     const struct tag_pair *x = a, *y = b;
-    int c = strcmp(x->tag_slug, y->tag_slug);
+    int c = strcmp(x->tag_name, y->tag_name);
 
     return c != 0 ? c : strcmp(x->content_slug, y->content_slug);
 }
 
-/* Tags of every re-read file (the brief's go to the outline). */
+/* Tags of every re-read file (the brief's go to the outline). A tag is its name. */
 static void
 add_tags(struct txn *t, const struct course_batch *b, const bool *only)
 {
@@ -447,7 +503,7 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
                 cap = cap ? cap * 2 : 64;
                 pairs = xrealloc(pairs, cap * sizeof(*pairs));
             }
-            pairs[npairs++] = (struct tag_pair){r->slug, r->tags[k].slug, r->tags[k].name};
+            pairs[npairs++] = (struct tag_pair){r->slug, r->tags[k].name};
         }
     }
     if (ntargets == 0) {
@@ -462,33 +518,31 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
     if (npairs == 0) {
         /* no tag named: only links to remove, by a statement far cheaper to plan */
         struct txn_call *c = txn_add(t, STMT_TAGS_UNLINK);
+        call_text(c, b->course);
         call_array(c, &cs);
         pgarr_release(&cs);
         goto out;
     }
-    /* sorted by tag slug: concurrent agents insert shared tags in one order (no deadlock) */
+    /* sorted by name: concurrent agents insert shared tags in one order (no deadlock) */
     qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
-    struct pgarr ts, tn, ps, pt;
-    pgarr_init(&ts, PGARR_TEXT);
+    struct pgarr tn, ps, pt;
     pgarr_init(&tn, PGARR_TEXT);
     pgarr_init(&ps, PGARR_TEXT);
     pgarr_init(&pt, PGARR_TEXT);
     for (size_t i = 0; i < npairs; i++) {
-        if (i == 0 || strcmp(pairs[i].tag_slug, pairs[i - 1].tag_slug) != 0) {
-            pgarr_add_str(&ts, pairs[i].tag_slug);
+        if (i == 0 || strcmp(pairs[i].tag_name, pairs[i - 1].tag_name) != 0) {
             pgarr_add_str(&tn, pairs[i].tag_name);
         }
         pgarr_add_str(&ps, pairs[i].content_slug);
-        pgarr_add_str(&pt, pairs[i].tag_slug);
+        pgarr_add_str(&pt, pairs[i].tag_name);
     }
     struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
-    call_array(c, &ts);
     call_array(c, &tn);
     c = txn_add(t, STMT_TAGS_LINK);
+    call_text(c, b->course);
     call_array(c, &cs);
     call_array(c, &ps);
     call_array(c, &pt);
-    pgarr_release(&ts);
     pgarr_release(&tn);
     pgarr_release(&cs);
     pgarr_release(&ps);
@@ -535,6 +589,10 @@ build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
         call_text(c, b->course);
         return;
     }
+    if (b->refused) {
+        add_state(t, ctx, b, only); /* the course is not ours: only why, file by file */
+        return;
+    }
     add_minds(t, ctx, b);
     add_course_rows(t, ctx, b, &t->scratch);
     add_state(t, ctx, b, only);
@@ -574,11 +632,15 @@ count_rows(const struct sync_ctx *ctx, const long *rows, struct sync_stats *stat
     for (size_t i = 0; i < ctx->sent_n; i++) {
         switch ((enum stmt)ctx->sent_stmts[i]) {
         case STMT_LOCK_COURSE:
+        case STMT_COURSE_CLAIM:
+        case STMT_COURSE_CHECK:
         case STMT_STATE_UPSERT:
         case STMT_STATE_DELETE:
         case STMT_STATE_TOUCH:
         case STMT_SOURCE_TOUCH:
-            break; /* a lock and the agent's own bookkeeping */
+            break; /* a lock, the ownership checks and the agent's own bookkeeping */
+        case STMT_LESSONS_ADOPT:
+            break; /* an adopted row is counted once, by the lesson upsert that follows */
         default:
             stats->rows += rows[i];
             break;
@@ -586,34 +648,82 @@ count_rows(const struct sync_ctx *ctx, const long *rows, struct sync_stats *stat
     }
 }
 
+/* Rows the original persister wrote that lessons of this transaction adopted: (slug, id). */
+static void
+note_adoptions(struct course_batch *b, const PGresult *res, struct sync_stats *stats)
+{
+    for (int k = 0; k < PQntuples(res); k++) {
+        const char *slug = PQgetvalue(res, k, 0);
+        for (size_t i = 0; i < b->nchanges; i++) {
+            struct file_change *f = &b->changes[i];
+            if (f->kind == CHANGE_PARSED && !f->is_brief && f->adopted_id == NULL &&
+                strcmp(f->rec->slug, slug) == 0) {
+                f->adopted_id = xstrdup(PQgetvalue(res, k, 1));
+                stats->adopted++;
+                break;
+            }
+        }
+    }
+}
+
+/* Wait for the transaction sent last; on success count its rows and note adoptions. */
+static enum pg_errclass
+collect_txn(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats,
+            struct err *err)
+{
+    long rows[TXN_MAX_CALLS] = {0};
+    bool keep[TXN_MAX_CALLS] = {false};
+    PGresult *results[TXN_MAX_CALLS];
+    size_t failed_call;
+
+    for (size_t i = 0; i < ctx->sent_n; i++) {
+        keep[i] = ctx->sent_stmts[i] == STMT_LESSONS_ADOPT;
+    }
+    enum pg_errclass cls = pg_collect_txn_results(ctx->pg, ctx->sent_n, rows, keep, results,
+                                                  &failed_call, err);
+    if (cls != PG_OK) {
+        return cls;
+    }
+    count_rows(ctx, rows, stats);
+    for (size_t i = 0; i < ctx->sent_n; i++) {
+        if (results[i] != NULL) {
+            note_adoptions(b, results[i], stats);
+            PQclear(results[i]);
+        }
+    }
+    return PG_OK;
+}
+
 /* Send and wait for one transaction; rows affected are added to stats. */
 static enum pg_errclass
-run_txn(struct sync_ctx *ctx, const struct course_batch *b, const bool *only,
-        struct sync_stats *stats, struct err *err)
+run_txn(struct sync_ctx *ctx, struct course_batch *b, const bool *only, struct sync_stats *stats,
+        struct err *err)
 {
     struct txn t = {.n = 0, .scratch = STRBUF_INIT};
-    long rows[TXN_MAX_CALLS] = {0};
-    size_t failed_call;
-    size_t n;
 
     build_txn(&t, ctx, b, only);
-    n = t.n;
     if (txn_send(ctx, &t, err) != 0) {
         txn_release(&t);
         return PG_TRANSIENT;
     }
     txn_release(&t);
-    enum pg_errclass cls = pg_collect_txn(ctx->pg, n, rows, &failed_call, err);
-    if (cls == PG_OK) {
-        count_rows(ctx, rows, stats);
-    }
-    return cls;
+    return collect_txn(ctx, b, stats, err);
+}
+
+static void
+fail_change(struct file_change *f, const char *reason)
+{
+    free(f->db_error);
+    f->failed = true;
+    f->db_error = xstrdup(reason);
 }
 
 /*
- * The batch's transaction failed on data: find the culprits. The course-level rows go
- * first on their own (a brief the database refuses is that file's fault), then each
- * file in a transaction of its own.
+ * The batch's transaction failed on data or was refused: find the culprits. The
+ * course-level rows go first on their own (a brief the database refuses is that file's
+ * fault). When even they are refused, the course is not this agent's: every file present
+ * is rejected with the reason and only the file records are written. Otherwise each file
+ * goes in a transaction of its own.
  */
 static enum pg_errclass
 isolate_failures(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats,
@@ -624,15 +734,29 @@ isolate_failures(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats
     struct err e;
 
     cls = run_txn(ctx, b, only, stats, &e);
-    if (cls == PG_DATA && b->brief_mode == BRIEF_PARSED) {
+    if ((cls == PG_DATA || cls == PG_REFUSED) && b->brief_mode == BRIEF_PARSED) {
         for (size_t i = 0; i < b->nchanges; i++) {
             if (b->changes[i].is_brief && b->changes[i].kind == CHANGE_PARSED) {
-                b->changes[i].failed = true;
-                b->changes[i].db_error = xstrdup(e.msg);
+                fail_change(&b->changes[i], e.msg);
             }
         }
         b->brief_mode = BRIEF_KEEP;
         cls = run_txn(ctx, b, only, stats, &e);
+    }
+    if (cls == PG_REFUSED) {
+        for (size_t i = 0; i < b->nchanges; i++) {
+            struct file_change *f = &b->changes[i];
+            if (f->kind == CHANGE_PARSED || f->kind == CHANGE_TOUCHED) {
+                stats->failed += !f->failed;
+                fail_change(f, e.msg);
+            }
+        }
+        b->refused = true;
+        cls = run_txn(ctx, b, NULL, stats, &e);
+        if (cls != PG_OK) {
+            err_set(err, "%s: %s", b->course, e.msg);
+        }
+        goto out;
     }
     if (cls != PG_OK) {
         err_set(err, "%s", e.msg);
@@ -646,14 +770,13 @@ isolate_failures(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats
         memset(only, 0, b->nchanges * sizeof(bool));
         only[i] = true;
         cls = run_txn(ctx, b, only, stats, &e);
-        if (cls == PG_DATA && f->kind == CHANGE_PARSED) {
+        if ((cls == PG_DATA || cls == PG_REFUSED) && f->kind == CHANGE_PARSED) {
             /* Record the refusal in the file state; its rows stay as they were. */
-            f->failed = true;
-            f->db_error = xstrdup(e.msg);
+            fail_change(f, e.msg);
             stats->failed++;
             cls = run_txn(ctx, b, only, stats, &e);
         }
-        if (cls == PG_DATA) {
+        if (cls == PG_DATA || cls == PG_REFUSED) {
             /* Even the record of this file is refused: leave it out, keep the others. */
             f->dropped = true;
             if (f->db_error == NULL) {
@@ -675,19 +798,18 @@ enum pg_errclass
 sync_course_finish(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats,
                    struct err *err)
 {
-    long rows[TXN_MAX_CALLS] = {0};
-    size_t failed_call;
-    enum pg_errclass cls;
+    enum pg_errclass cls = collect_txn(ctx, b, stats, err);
 
-    cls = pg_collect_txn(ctx->pg, ctx->sent_n, rows, &failed_call, err);
-    if (cls == PG_OK) {
-        count_rows(ctx, rows, stats);
-        return PG_OK;
-    }
-    if (cls != PG_DATA) {
+    if (cls != PG_DATA && cls != PG_REFUSED) {
         return cls;
     }
     return isolate_failures(ctx, b, stats, err);
+}
+
+bool
+sync_is_refusal(const char *reason)
+{
+    return reason != NULL && strncmp(reason, STMT_REFUSAL, strlen(STMT_REFUSAL)) == 0;
 }
 
 int
@@ -711,5 +833,7 @@ sync_changes_release(struct file_change *changes, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(changes[i].db_error);
         changes[i].db_error = NULL;
+        free(changes[i].adopted_id);
+        changes[i].adopted_id = NULL;
     }
 }

@@ -27,10 +27,13 @@ struct file_change {
     int64_t size;
     int64_t mtime_ns;
     uint64_t hash;
+    bool fresh; /* CHANGE_PARSED lesson with no synced record: it may adopt a legacy row */
     /* out: set by sync_course_finish */
-    bool failed;    /* the database refused this file's data (its reason is in db_error) */
-    bool dropped;   /* the database refused even the record of it: nothing was written */
-    char *db_error; /* heap, owned by the change: free with sync_changes_release */
+    bool failed;      /* the database refused this file's data, or the file is not the agent's
+                         to write (an ownership conflict): the reason is in db_error */
+    bool dropped;     /* the database refused even the record of it: nothing was written */
+    char *db_error;   /* heap, owned by the change: free with sync_changes_release */
+    char *adopted_id; /* heap: the id of the original persister's row this lesson adopted */
 };
 
 /* How the course's project and outline are written in this transaction. */
@@ -51,6 +54,10 @@ struct course_batch {
     const struct record *brief; /* BRIEF_PARSED */
     struct file_change *changes;
     size_t nchanges;
+    /* out: set by sync_course_finish when the course itself is not this agent's to write
+     * (DATA-CONTRACT "Ownership"): every file present got failed and the reason, and only
+     * the file records were written */
+    bool refused;
 };
 
 struct sync_ctx {
@@ -64,9 +71,14 @@ struct sync_ctx {
 };
 
 struct sync_stats {
-    long rows;   /* rows inserted, updated or soft-deleted */
-    long failed; /* files the database refused (recorded as rejected) */
+    long rows;    /* rows inserted, updated or soft-deleted */
+    long failed;  /* files the database refused (recorded as rejected) */
+    long adopted; /* rows of the original persister adopted by lesson files */
 };
+
+/* Whether a recorded rejection reason is an ownership conflict (not the file's own fault:
+ * it may go away without the file changing, so such a file is tried again on every sync). */
+bool sync_is_refusal(const char *reason);
 
 /*
  * Send the course's transaction without waiting (the caller parses the next course
@@ -86,7 +98,7 @@ enum pg_errclass sync_course_finish(struct sync_ctx *ctx, struct course_batch *b
 /* Record that a sync of this tree wrote something (for status). */
 int sync_touch_source(struct sync_ctx *ctx, struct err *err);
 
-/* Free the db_error strings of a batch's changes. */
+/* Free the db_error and adopted_id strings of a batch's changes. */
 void sync_changes_release(struct file_change *changes, size_t n);
 
 #endif

@@ -35,11 +35,20 @@ CREATE TABLE IF NOT EXISTS creatoros_agent.sources (
     last_sync_at timestamptz          -- last time a sync of this tree wrote something
 );
 
+-- Which source claimed which course: the first to write it. A course claimed by another
+-- source is refused (its files rejected, naming that source); nothing is written for it.
+CREATE TABLE IF NOT EXISTS creatoros_agent.courses (
+    course     text PRIMARY KEY,
+    source     text NOT NULL,
+    claimed_at timestamptz NOT NULL DEFAULT now()
+);
+
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'creatoros_agent') THEN
         GRANT USAGE ON SCHEMA creatoros_agent TO creatoros_agent;
         GRANT SELECT, INSERT, UPDATE, DELETE ON creatoros_agent.file_state,
             creatoros_agent.sources TO creatoros_agent;
+        GRANT SELECT, INSERT ON creatoros_agent.courses TO creatoros_agent;
     END IF;
 END $$;

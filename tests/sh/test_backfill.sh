@@ -336,32 +336,32 @@ so-licoes/lessons/modulo-02/aula-2.1-a|Só lição|so-licoes/module-2|1|draft|NU
         "SELECT count(*) FROM public.contents WHERE NOT ai_generated OR project_id IS NULL" 0
 
     # -- tags
-    assert_sql "tags: name as written, slug lower-case with '-' for runs of other characters" "$URL" \
-        "SELECT slug || '|' || name || '|' || coalesce(tag_type, 'NULL') FROM public.tags ORDER BY slug COLLATE \"C\"" \
-"agentes-de-ia|Agentes de IA|theme
-atendimento|Atendimento|theme
-chatbots|Chatbots|theme
-didática|Didática|theme
-ensino-online|Ensino Online|theme
-ia|IA|theme
-marketing-digital|Marketing Digital|theme
-no-code|No-Code|theme
-ética-digital|Ética Digital|theme"
+    assert_sql "tags: a tag is its name, as written and trimmed; a new one is a theme" "$URL" \
+        "SELECT name || '|' || tag_type FROM public.tags ORDER BY name COLLATE \"C\"" \
+"Agentes de IA|theme
+Atendimento|theme
+Chatbots|theme
+Didática|theme
+Ensino Online|theme
+IA|theme
+Marketing Digital|theme
+No-Code|theme
+Ética Digital|theme"
     assert_sql "content_tags (brief tags on the outline; list, comma string)" "$URL" \
-        "SELECT c.slug || '|' || t.slug FROM public.content_tags ct JOIN public.contents c ON c.id = ct.content_id
-         JOIN public.tags t ON t.id = ct.tag_id ORDER BY c.slug COLLATE \"C\", t.slug COLLATE \"C\"" \
-"agencia-ia|ia
-agencia-ia|marketing-digital
-agencia-ia|ética-digital
-$L/modulo-01/aula-1.1-por-que|agentes-de-ia
-$L/modulo-01/aula-1.1-por-que|ia
-$L/modulo-01/aula-1.3-crlf|agentes-de-ia
-$L/modulo-01/aula-1.3-crlf|ia
-$L/modulo-01/aula-1.3-crlf|no-code
-atendimento|atendimento
-atendimento|chatbots
-didatica-lendaria|didática
-didatica-lendaria|ensino-online"
+        "SELECT c.slug || '|' || t.name FROM public.content_tags ct JOIN public.contents c ON c.id = ct.content_id
+         JOIN public.tags t ON t.id = ct.tag_id ORDER BY c.slug COLLATE \"C\", t.name COLLATE \"C\"" \
+"agencia-ia|IA
+agencia-ia|Marketing Digital
+agencia-ia|Ética Digital
+$L/modulo-01/aula-1.1-por-que|Agentes de IA
+$L/modulo-01/aula-1.1-por-que|IA
+$L/modulo-01/aula-1.3-crlf|Agentes de IA
+$L/modulo-01/aula-1.3-crlf|IA
+$L/modulo-01/aula-1.3-crlf|No-Code
+atendimento|Atendimento
+atendimento|Chatbots
+didatica-lendaria|Didática
+didatica-lendaria|Ensino Online"
 
     # -- content_minds: outline, modules and lessons of a project with a creator mind
     assert_sql "content_minds per project" "$URL" \
@@ -524,10 +524,10 @@ agencia-ia/module-9 Module 9 9 true"
     sed -i 's/^tags: \[IA, Agentes de IA\]$/tags: [IA]/' "$A/modulo-01/aula-1.1-por-que.md"
     bf3
     assert_sql "$STEP: link removed" "$URL" \
-        "SELECT string_agg(t.slug, ',' ORDER BY t.slug) FROM public.content_tags ct JOIN public.contents c
-         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "ia"
+        "SELECT string_agg(t.name, ',' ORDER BY t.name) FROM public.content_tags ct JOIN public.contents c
+         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "IA"
     assert_sql "$STEP: tag row kept (still linked elsewhere too)" "$URL" \
-        "SELECT count(*) FROM public.tags WHERE slug = 'agentes-de-ia'" 1
+        "SELECT count(*) FROM public.tags WHERE name = 'Agentes de IA'" 1
 
     STEP="remove every tag from a lesson"
     sed -i 's/^tags: \[IA\]$/tags: []/' "$A/modulo-01/aula-1.1-por-que.md"
@@ -538,8 +538,8 @@ agencia-ia/module-9 Module 9 9 true"
     sed -i 's/^tags: \[\]$/tags: [IA]/' "$A/modulo-01/aula-1.1-por-que.md"
     bf3
     assert_sql "$STEP, then one back: linked again" "$URL" \
-        "SELECT string_agg(t.slug, ',' ORDER BY t.slug) FROM public.content_tags ct JOIN public.contents c
-         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "ia"
+        "SELECT string_agg(t.name, ',' ORDER BY t.name) FROM public.content_tags ct JOIN public.contents c
+         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "IA"
 
     STEP="a status set by hand is kept"
     q "$URL" "UPDATE public.content_projects SET status = 'completed' WHERE slug = 'agencia-ia'" >/dev/null
@@ -570,12 +570,13 @@ atendimento-novo 3 0"
     STEP="remove a brief (lessons left)"
     rm "$T3/didatica-lendaria/COURSE-BRIEF.md"
     bf3
-    assert_sql "$STEP: project kept, name falls back to the slug" "$URL" \
-        "SELECT slug || '|' || name || '|' || coalesce(description, 'NULL') || '|' || status || '|'
-                || coalesce(creator_mind_id::text, 'NULL') || '|' || coalesce(persona_mind_id::text, 'NULL') || '|'
+    assert_sql "$STEP: project kept, name falls back to the slug, the owner kept (never nulled)" "$URL" \
+        "SELECT p.slug || '|' || name || '|' || coalesce(description, 'NULL') || '|' || status || '|'
+                || coalesce(m.slug, 'NULL') || '|' || coalesce(persona_mind_id::text, 'NULL') || '|'
                 || coalesce(target_audience_id::text, 'NULL') || '|' || project_metadata::text
-         FROM public.content_projects WHERE slug = 'didatica-lendaria'" \
-        "didatica-lendaria|didatica-lendaria|NULL|in_progress|NULL|NULL|NULL|{}"
+         FROM public.content_projects p LEFT JOIN public.minds m ON m.id = p.creator_mind_id
+         WHERE p.slug = 'didatica-lendaria'" \
+        "didatica-lendaria|didatica-lendaria|NULL|in_progress|prof-didatica|NULL|NULL|{}"
     assert_sql "$STEP: outline kept with content NULL" "$URL" \
         "SELECT title || '|' || coalesce(content, 'NULL') || '|' || coalesce(file_path, 'NULL') || '|'
                 || (deleted_at IS NULL) || '|' || metadata::text

@@ -62,7 +62,7 @@ INSERT INTO content_minds (content_id, mind_id, role) VALUES
     ('30000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a', 'creator'),
     ('30000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-00000000000b', 'creator'),
     ('30000000-0000-4000-8000-0000000000b2', '00000000-0000-4000-8000-00000000000b', 'creator');
-INSERT INTO tags (id, slug, name, tag_type) VALUES (9001, 'rls-test', 'RLS test', 'theme');
+INSERT INTO tags (id, name, tag_type) VALUES (9001, 'RLS test', 'theme');
 INSERT INTO content_tags (content_id, tag_id) VALUES
     ('30000000-0000-4000-8000-0000000000a1', 9001),
     ('30000000-0000-4000-8000-0000000000b1', 9001);
