@@ -104,8 +104,10 @@ cmd_backfill(const struct config *cfg)
         pg = cmd_pg_create(cfg, false);
         if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0) {
             if (!cfg->dry_run) {
-                log_kv(LOG_ERROR, "cannot reach the database", "db", pg_display(pg), "error",
-                       err.msg);
+                log_kv(LOG_ERROR,
+                       pg_connect_class(pg) == PG_SCHEMA ? "database schema problem"
+                                                         : "cannot reach the database",
+                       "db", pg_display(pg), "error", err.msg);
                 rc = EXIT_NO_DB;
                 goto out;
             }

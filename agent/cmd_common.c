@@ -58,6 +58,9 @@ cmd_connect_retry(struct pg *pg, long retry_s, struct err *err)
             }
             return 0;
         }
+        if (pg_connect_class(pg) == PG_SCHEMA) {
+            return -1; /* reached, but not what the agent needs: waiting will not mend it */
+        }
         clock_gettime(CLOCK_MONOTONIC, &now);
         long elapsed_ms =
             (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;

@@ -306,8 +306,8 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
                 err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", (int)strcspn(m, "\n"), m,
                         state, stmt_defs[i].name, schema_hint(state));
             } else {
-                err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name,
-                        (int)strcspn(m, "\n"), m);
+                err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name, (int)strcspn(m, "\n"),
+                        m);
             }
             PQclear(res);
             pg_disconnect(pg);
@@ -483,8 +483,7 @@ describe_failure(const PGresult *res, struct err *err)
         return PG_REFUSED;
     }
     if (cls == PG_SCHEMA) {
-        err_set(err, "%.*s (SQLSTATE %s); %s", (int)strcspn(m, "\n"), m, state,
-                schema_hint(state));
+        err_set(err, "%.*s (SQLSTATE %s); %s", (int)strcspn(m, "\n"), m, state, schema_hint(state));
         return cls;
     }
     err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m, state != NULL ? state : "none");

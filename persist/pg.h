@@ -121,9 +121,8 @@ enum pg_errclass pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t
  * call's PGresult (the caller PQclears it), else NULL. On failure every kept result is
  * cleared and NULL.
  */
-enum pg_errclass pg_collect_txn_results(struct pg *pg, size_t ncalls, long *rows,
-                                        const bool *keep, PGresult **results,
-                                        size_t *failed_call, struct err *err);
+enum pg_errclass pg_collect_txn_results(struct pg *pg, size_t ncalls, long *rows, const bool *keep,
+                                        PGresult **results, size_t *failed_call, struct err *err);
 
 /*
  * One statement with text parameters outside any pipeline (status, state loading). Returns

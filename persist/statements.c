@@ -13,19 +13,43 @@
  * by the course's transaction and is the course's to write. */
 #define PROJECT_ID "(SELECT id FROM public.content_projects WHERE slug = $1)"
 
-/* Who holds a slug the agent may not write: H a contents row (NULL when it was written
- * after the statement's snapshot), HP its project. */
-#define HOLDER(H, HP)                                                                              \
-    "CASE WHEN " H ".id IS NULL THEN 'a row written meanwhile by someone else' "                   \
-    "WHEN NOT " H ".ai_generated THEN 'a content not written by AI (ai_generated = false)' "       \
-    "WHEN " H ".project_id IS NULL THEN 'a content of no project' "                                \
-    "ELSE 'a content of another project (' || coalesce(" HP ".slug, '?') || ')' END"
-
-/* The reason a slug S the agent may not write is refused, from a correlated lookup. */
+/* Who holds a slug S the agent may not write, from a correlated lookup (none: a row
+ * written after the statement's snapshot). */
 #define HELD_BY(S)                                                                                 \
-    "coalesce((SELECT " HOLDER("h", "hp") " FROM public.contents h "                               \
-    "LEFT JOIN public.content_projects hp ON hp.id = h.project_id WHERE h.slug = " S "), "         \
-    "'a row written meanwhile by someone else')"
+    "coalesce((SELECT CASE "                                                                       \
+    "  WHEN NOT h.ai_generated THEN 'a content not written by AI (ai_generated = false)' "         \
+    "  WHEN h.project_id IS NULL THEN 'a content of no project' "                                  \
+    "  ELSE 'a content of another project (' || coalesce(hp.slug, '?') || ')' END "                \
+    "  FROM public.contents h LEFT JOIN public.content_projects hp ON hp.id = h.project_id "       \
+    "  WHERE h.slug = " S "), 'a row written meanwhile by someone else')"
+
+/* The refusals, each raised only for a row that calls for it. */
+#define HELD_BY_OUTLINE HELD_BY("$1")
+#define HELD_BY_LESSON HELD_BY("b.slug")
+#define HELD_BY_PARENT HELD_BY("b.parent_slug")
+#define OUTLINE_REASON                                                                             \
+    "'the outline''s slug ' || $1 || ' is held by ' || " HELD_BY_OUTLINE " || "                    \
+    "'; nothing of the course is written, and that row is left untouched'"
+#define OUTLINE_REFUSAL REFUSE(OUTLINE_REASON)
+#define LESSON_REFUSAL                                                                             \
+    "'its slug ' || b.slug || ' is held by ' || " HELD_BY_LESSON " || "                            \
+    "'; that row is left untouched'"
+#define PARENT_REFUSAL                                                                             \
+    "'its parent''s slug ' || b.parent_slug || ' is held by ' || " HELD_BY_PARENT " || "           \
+    "'; nothing is hung under that row'"
+#define SOURCE_REASON                                                                              \
+    "'course ' || $1 || ' belongs to source ' || k.source || ', which wrote it first; "            \
+    "nothing of it is written'"
+#define OWNER_REASON                                                                               \
+    "'project ' || $1 || ' is owned by ' || coalesce('mind ' || p.owner, 'no mind') || "           \
+    "', and this agent would make ' || coalesce('mind ' || $3, 'no mind (neither "                 \
+    "--creator-mind nor creator_mind names one)') || ' its owner; nothing of the course is "       \
+    "written'"
+#define V_REFUSAL REFUSE("v.refusal")
+#define AUDIENCE_REFUSAL                                                                           \
+    REFUSE("'the audience profile ' || $1 || ' is the audience of another project (' || "          \
+           "o.slug || '); it is left untouched'")
+#define BAD_REFUSAL REFUSE("bad.r")
 
 /*
  * The outline of course $1: INSERT_SELECT inserts it (a SELECT over the project p), SET and
@@ -39,16 +63,13 @@
     "      FROM public.contents c WHERE c.slug = $1), "                                            \
     "up AS ("                                                                                      \
     "  INSERT INTO public.contents AS c " INSERT_SELECT " "                                        \
-    "  WHERE NOT EXISTS (SELECT 1 FROM o WHERE NOT o.ours) "                                       \
     "  ON CONFLICT (slug) DO UPDATE SET " SET " "                                                  \
     "  WHERE c.project_id = EXCLUDED.project_id AND c.ai_generated AND (" CHANGED ") "             \
     "  RETURNING 1"                                                                                \
     ") "                                                                                           \
-    "SELECT (SELECT count(*) FROM up) + coalesce((SELECT " REFUSE(                                 \
-        "'the outline''s slug ' || $1 || ' is held by ' || " HELD_BY(                              \
-            "$1") " || '; nothing of the course is written, and that row is left untouched'")      \
-    " FROM p WHERE NOT EXISTS (SELECT 1 FROM up) AND NOT EXISTS (SELECT 1 FROM o WHERE o.ours)), " \
-    "0) AS affected"
+    "SELECT (SELECT count(*) FROM up) + coalesce((SELECT " OUTLINE_REFUSAL " FROM p "              \
+    "  WHERE NOT EXISTS (SELECT 1 FROM up) AND NOT EXISTS (SELECT 1 FROM o WHERE o.ours)), 0) "    \
+    "AS affected"
 
 /* Creator links of the course $1's contents, those of SCOPE (a condition on contents c, or
  * ""): a link to another mind is removed, the link to the project's creator added. Only
@@ -72,8 +93,26 @@
     ") "                                                                                           \
     "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"
 
-/* The project's values, for STMT_PROJECT_HOLD and STMT_PROJECT_UPDATE: $1 slug, $2 name,
- * $3 description, $4 metadata, $6 persona mind slug, $7 has audience. */
+/* The project p of course $1, with its owner's slug. */
+#define PROJECT_OWNER                                                                              \
+    "SELECT p.id, p.creator_mind_id, m.slug AS owner FROM public.content_projects p "              \
+    "LEFT JOIN public.minds m ON m.id = p.creator_mind_id WHERE p.slug = $1"
+
+/* The project p is not this source's to write as far as its owner goes: the owner is not
+ * the creator $3 the agent would set (both may be null), and no file of the course was
+ * synced by source $2 (what made a course its own before claims were recorded). The claim
+ * is judged beside it. */
+#define OWNER_FOREIGN                                                                              \
+    "p.creator_mind_id IS DISTINCT FROM (SELECT id FROM public.minds WHERE slug = $3) "            \
+    "AND NOT EXISTS (SELECT 1 FROM creatoros_agent.file_state f "                                  \
+    "                WHERE f.course = $1 AND f.source = $2 AND f.error IS NULL)"
+
+/* A claim k made by the transaction in progress (not one made earlier). */
+#define FRESH_CLAIM "k.xmin::text = (txid_current() % 4294967296)::text"
+
+/* The project's minds and audience, for STMT_PROJECT_HOLD and STMT_PROJECT_UPDATE: $1 slug,
+ * $5 creator mind slug, $6 persona mind slug, $7 has audience. */
+#define PROJECT_CREATOR "(SELECT id FROM public.minds WHERE slug = $5)"
 #define PROJECT_PERSONA "(SELECT id FROM public.minds WHERE slug = $6)"
 #define PROJECT_AUDIENCE                                                                           \
     "CASE WHEN $7::boolean THEN (SELECT id FROM public.audience_profiles WHERE slug = $1) END"
@@ -87,20 +126,30 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
                            "SELECT s, d FROM unnest($1::text[], $2::text[]) AS u(s, d) "
                            "ON CONFLICT (slug) DO NOTHING"},
 
-    /* $1 course, $2 source. The course is this source's when no other source claimed it
-     * first: the claim is made before any row of the course is written (it is rolled back
-     * with the rest when STMT_COURSE_CHECK refuses the project). */
+    /* $1 course, $2 source, $3 creator mind slug (NULL: none named). The course is this
+     * source's when no other source claimed it first: the claim is made before any row of
+     * the course is written. A course that is plainly another's (another source's, a
+     * project of another mind, an outline slug held by a row not its own) is refused here
+     * at once, before anything is written, so that trying a refused course again costs no
+     * write; STMT_COURSE_CHECK and the statements that write judge again, race-free. */
     [STMT_COURSE_CLAIM] =
         {"co_course_claim",
          "WITH k AS (SELECT source FROM creatoros_agent.courses WHERE course = $1), "
-         "ins AS ("
+         "p AS (" PROJECT_OWNER "), "
+         "v AS ("
+         "  SELECT " SOURCE_REASON " AS refusal FROM k WHERE k.source <> $2 "
+         "  UNION ALL "
+         "  SELECT " OWNER_REASON " FROM p WHERE " OWNER_FOREIGN " "
+         "    AND NOT EXISTS (SELECT 1 FROM k) "
+         "  UNION ALL "
+         "  SELECT " OUTLINE_REASON " FROM public.contents c WHERE c.slug = $1 "
+         "    AND (c.project_id IS DISTINCT FROM (SELECT id FROM p) OR NOT c.ai_generated)"
+         "), ins AS ("
          "  INSERT INTO creatoros_agent.courses (course, source) "
-         "  SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM k) "
+         "  SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM k) AND NOT EXISTS (SELECT 1 FROM v) "
          "  ON CONFLICT (course) DO NOTHING"
          ") "
-         "SELECT coalesce((SELECT " REFUSE(
-             "'course ' || $1 || ' belongs to source ' || k.source || ', which wrote it first; "
-             "nothing of it is written'") " FROM k WHERE k.source <> $2), 0) AS affected"},
+         "SELECT coalesce((SELECT " V_REFUSAL " FROM v LIMIT 1), 0) AS affected"},
 
     /* $1 slug, $2 name, $3 description, $4 demographics, $5 psychographics,
      * $6 learning_preferences, $7 technical_level: a new audience profile (an existing one
@@ -121,9 +170,8 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
         {"co_project_hold",
          "INSERT INTO public.content_projects AS p (slug, name, description, project_type, "
          "  status, project_metadata, creator_mind_id, persona_mind_id, target_audience_id) "
-         "VALUES ($1, $2, $3, 'course', 'in_progress', $4::jsonb, "
-         "  (SELECT id FROM public.minds WHERE slug = $5), " PROJECT_PERSONA
-         ", " PROJECT_AUDIENCE ") "
+         "VALUES ($1, $2, $3, 'course', 'in_progress', $4::jsonb, " PROJECT_CREATOR
+         ", " PROJECT_PERSONA ", " PROJECT_AUDIENCE ") "
          "ON CONFLICT (slug) DO UPDATE SET status = p.status WHERE false"},
 
     /* $1 course, $2 source, $3 creator mind slug (NULL: none named). The project, locked
@@ -131,26 +179,15 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * agent would set (both may be null), or when this source claimed the course in an
      * earlier transaction (or, before claims were recorded, synced files of it). Anything
      * else is another mind's project: the course is refused. */
-    [STMT_COURSE_CHECK] =
-        {"co_course_check",
-         "WITH p AS ("
-         "  SELECT p.creator_mind_id, m.slug AS owner FROM public.content_projects p "
-         "  LEFT JOIN public.minds m ON m.id = p.creator_mind_id WHERE p.slug = $1"
-         "), v AS ("
-         "  SELECT 'project ' || $1 || ' is owned by ' || coalesce('mind ' || p.owner, 'no mind') "
-         "    || ', and this agent would make ' "
-         "    || coalesce('mind ' || $3, 'no mind (neither --creator-mind nor creator_mind "
-         "names one)') "
-         "    || ' its owner; nothing of the course is written' AS refusal "
-         "  FROM p "
-         "  WHERE p.creator_mind_id IS DISTINCT FROM (SELECT id FROM public.minds WHERE slug = $3) "
-         "    AND NOT EXISTS (SELECT 1 FROM creatoros_agent.courses k "
-         "                    WHERE k.course = $1 AND k.source = $2 "
-         "                      AND k.xmin::text <> (txid_current() % 4294967296)::text) "
-         "    AND NOT EXISTS (SELECT 1 FROM creatoros_agent.file_state f "
-         "                    WHERE f.course = $1 AND f.source = $2 AND f.error IS NULL)"
-         ") "
-         "SELECT coalesce((SELECT " REFUSE("v.refusal") " FROM v), 0) AS affected"},
+    [STMT_COURSE_CHECK] = {"co_course_check",
+                           "WITH p AS (" PROJECT_OWNER "), "
+                           "v AS ("
+                           "  SELECT " OWNER_REASON " AS refusal FROM p WHERE " OWNER_FOREIGN " "
+                           "    AND NOT EXISTS (SELECT 1 FROM creatoros_agent.courses k "
+                           "                    WHERE k.course = $1 AND k.source = $2 "
+                           "                      AND NOT " FRESH_CLAIM ")"
+                           ") "
+                           "SELECT coalesce((SELECT " V_REFUSAL " FROM v), 0) AS affected"},
 
     /* $1 slug, $2 name, $3 description, $4 demographics, $5 psychographics,
      * $6 learning_preferences, $7 technical_level. An audience profile that is another
@@ -165,15 +202,14 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  UPDATE public.audience_profiles AS a SET name = $2, description = $3, "
          "    demographics = $4::jsonb, psychographics = $5::jsonb, "
          "    learning_preferences = $6::jsonb, technical_level = $7 "
-         "  WHERE a.slug = $1 AND NOT EXISTS (SELECT 1 FROM o) "
+         "  WHERE a.slug = $1 "
          "    AND (a.name, a.description, a.demographics, a.psychographics, "
          "         a.learning_preferences, a.technical_level) IS DISTINCT FROM "
          "        ($2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7) "
          "  RETURNING 1"
          ") "
-         "SELECT (SELECT count(*) FROM up) + coalesce((SELECT " REFUSE(
-             "'the audience profile ' || $1 || ' is the audience of another project (' || "
-             "o.slug || '); it is left untouched'") " FROM o), 0) AS affected"},
+         "SELECT (SELECT count(*) FROM up) + coalesce((SELECT " AUDIENCE_REFUSAL " FROM o), 0) "
+         "AS affected"},
 
     /* $1 slug, $2 name, $3 description, $4 metadata, $5 creator mind slug, $6 persona mind
      * slug, $7 has audience. A status people set by hand (planning, completed) is kept; an
@@ -186,8 +222,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  status = CASE WHEN p.status = 'archived' THEN 'in_progress' ELSE p.status END, "
          "  project_metadata = v.meta, creator_mind_id = coalesce(v.creator, p.creator_mind_id), "
          "  persona_mind_id = v.persona, target_audience_id = v.audience "
-         "FROM (SELECT $2::text, $3::text, $4::jsonb, "
-         "        (SELECT id FROM public.minds WHERE slug = $5), " PROJECT_PERSONA
+         "FROM (SELECT $2::text, $3::text, $4::jsonb, " PROJECT_CREATOR ", " PROJECT_PERSONA
          ", " PROJECT_AUDIENCE ") AS v(name, description, meta, creator, persona, audience) "
          "WHERE p.slug = $1 "
          "  AND (p.name, p.description, p.project_type, coalesce(p.status = 'archived', false), "
@@ -313,15 +348,12 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  FROM live"
          "), o AS ("
          "  SELECT id, project_id FROM public.contents "
-         "  WHERE slug = $1 AND project_id = " PROJECT_ID
+         "  WHERE slug = $1 AND project_id = " PROJECT_ID " "
          "), up AS ("
          "  INSERT INTO public.contents AS c (slug, content_type, title, parent_content_id, "
          "    sequence_order, project_id, ai_generated) "
          "  SELECT w.slug, 'course_module', w.title, o.id, w.seq, o.project_id, true "
          "  FROM want w CROSS JOIN o "
-         "  WHERE NOT EXISTS (SELECT 1 FROM public.contents x WHERE x.slug = w.slug "
-         "                    AND (x.project_id IS DISTINCT FROM o.project_id "
-         "                         OR NOT x.ai_generated)) "
          "  ON CONFLICT (slug) DO UPDATE SET content_type = EXCLUDED.content_type, "
          "    title = EXCLUDED.title, parent_content_id = EXCLUDED.parent_content_id, "
          "    sequence_order = EXCLUDED.sequence_order, deleted_at = NULL "
@@ -375,23 +407,20 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  SELECT * FROM unnest($2::text[], $7::text[]) AS b(slug, parent_slug)"
          "), bad AS ("
          /* not written, and not the course's own row left as it was */
-         "  SELECT 'its slug ' || b.slug || ' is held by ' || " HELD_BY("b.slug") " "
-         "    || '; that row is left untouched' AS r "
+         "  SELECT " LESSON_REFUSAL " AS r "
          "  FROM b WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.slug = b.slug) "
          "    AND NOT EXISTS (SELECT 1 FROM public.contents c WHERE c.slug = b.slug "
          "                    AND c.project_id = " PROJECT_ID " AND c.ai_generated) "
          "  UNION ALL "
          /* written without a parent whose slug someone else holds */
-         "  SELECT 'its parent''s slug ' || b.parent_slug || ' is held by ' || " HELD_BY(
-             "b.parent_slug") " "
-                              "    || '; nothing is hung under that row' "
-                              "  FROM up JOIN b ON b.slug = up.slug "
-                              "  WHERE up.orphan AND EXISTS (SELECT 1 FROM public.contents x "
-                              "                              WHERE x.slug = b.parent_slug)"
-                              ") "
-                              "SELECT (SELECT count(*) FROM up) + "
-                              "  coalesce((SELECT " REFUSE("bad.r") " FROM bad LIMIT 1), 0) "
-                              "AS affected"},
+         "  SELECT " PARENT_REFUSAL " "
+         "  FROM up JOIN b ON b.slug = up.slug "
+         "  WHERE up.orphan AND EXISTS (SELECT 1 FROM public.contents x "
+         "                              WHERE x.slug = b.parent_slug)"
+         ") "
+         "SELECT (SELECT count(*) FROM up) + coalesce((SELECT " BAD_REFUSAL
+         " FROM bad LIMIT 1), 0) "
+         "AS affected"},
 
     /* $1 course slug, $2 slugs: files that are gone. Nothing the agent wrote is ever
      * hard-deleted, and only the course's own rows are soft-deleted. */
@@ -402,10 +431,9 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
 
     /* $1 tag names (distinct, sorted). A tag is its name; an existing one is used as it is,
      * whatever its type. */
-    [STMT_TAGS_ENSURE] = {"co_tags_ensure",
-                          "INSERT INTO public.tags (name, tag_type) "
-                          "SELECT n, 'theme' FROM unnest($1::text[]) AS u(n) "
-                          "ON CONFLICT (name) DO NOTHING"},
+    [STMT_TAGS_ENSURE] = {"co_tags_ensure", "INSERT INTO public.tags (name, tag_type) "
+                                            "SELECT n, 'theme' FROM unnest($1::text[]) AS u(n) "
+                                            "ON CONFLICT (name) DO NOTHING"},
 
     /* $1 course slug, $2 slugs of the contents whose tags are being set, then pairs:
      * $3 content slug, $4 tag name. Links of a tag that left the front-matter are removed.

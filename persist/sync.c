@@ -163,10 +163,9 @@ add_minds(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
 }
 
 /*
- * The course's claim and project, then its course-level rows per the brief mode. The claim
- * comes before any row of the course; the project is inserted or locked, then judged
- * (STMT_COURSE_CHECK), before anything is written under it. audience_name_buf: room for
- * "<name> audience".
+ * The course's project, then its course-level rows per the brief mode: the project is
+ * inserted or locked, then judged (STMT_COURSE_CHECK), before anything is written under
+ * it. audience_name_buf: room for "<name> audience".
  */
 static void
 add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
@@ -177,9 +176,6 @@ add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_b
     const char *audience_name = NULL;
     struct txn_call *c;
 
-    c = txn_add(t, STMT_COURSE_CLAIM);
-    call_text(c, b->course);
-    call_text(c, ctx->source);
     if (r != NULL && r->has_audience) {
         strbuf_addf(audience_name_buf, "%s audience", r->title);
         audience_name = r->audience.name != NULL ? r->audience.name : audience_name_buf->buf;
@@ -593,6 +589,11 @@ build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
         add_state(t, ctx, b, only); /* the course is not ours: only why, file by file */
         return;
     }
+    /* the claim first: a course that is another's is refused before anything is written */
+    c = txn_add(t, STMT_COURSE_CLAIM);
+    call_text(c, b->course);
+    call_text(c, ctx->source);
+    call_text(c, creator_of(ctx, b));
     add_minds(t, ctx, b);
     add_course_rows(t, ctx, b, &t->scratch);
     add_state(t, ctx, b, only);
@@ -668,8 +669,7 @@ note_adoptions(struct course_batch *b, const PGresult *res, struct sync_stats *s
 
 /* Wait for the transaction sent last; on success count its rows and note adoptions. */
 static enum pg_errclass
-collect_txn(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats,
-            struct err *err)
+collect_txn(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats, struct err *err)
 {
     long rows[TXN_MAX_CALLS] = {0};
     bool keep[TXN_MAX_CALLS] = {false};
@@ -679,8 +679,8 @@ collect_txn(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *sta
     for (size_t i = 0; i < ctx->sent_n; i++) {
         keep[i] = ctx->sent_stmts[i] == STMT_LESSONS_ADOPT;
     }
-    enum pg_errclass cls = pg_collect_txn_results(ctx->pg, ctx->sent_n, rows, keep, results,
-                                                  &failed_call, err);
+    enum pg_errclass cls =
+        pg_collect_txn_results(ctx->pg, ctx->sent_n, rows, keep, results, &failed_call, err);
     if (cls != PG_OK) {
         return cls;
     }
