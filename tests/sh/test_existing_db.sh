@@ -375,6 +375,22 @@ t_attacks() {
         "SELECT coalesce(p.target_audience_id::text, 'NULL') || ' ' || (SELECT count(*) FROM public.contents c
            WHERE c.project_id = p.id) FROM public.content_projects p WHERE p.slug = 'aud-course'" "NULL 3"
 
+    # (i) a module slug held by another project while the module is wanted: its row was
+    # hard-deleted by an administrator (with its lesson), then taken by the tenant; a module
+    # title that changes makes the modules be written again
+    lesson "$T/own-course/lessons/6.1-six.md" 'lesson_id: "6.1"' 'module_title: Six'
+    agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
+    q "$URL" "DELETE FROM public.contents WHERE slug = 'own-course/module-6'" >/dev/null
+    as_tenant "$URL" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
+                      VALUES ('$TENANT_PROJECT', 'own-course/module-6', 'Tenant six', 'course_module', true)"
+    before=$(rows_of "$URL" public.contents "slug = 'own-course/module-6'")
+    lesson "$T/own-course/lessons/1.1-ok.md" 'lesson_id: "1.1"' 'module_title: One, renamed'
+    agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
+    assert_sql "(i) the modules were written again" "$URL" \
+        "SELECT title FROM public.contents WHERE slug = 'own-course/module-1'" "One, renamed"
+    assert_eq "(i) the module slug held in another project: that row untouched" "$before" \
+        "$(rows_of "$URL" public.contents "slug = 'own-course/module-6'")"
+
     # (e) refused files deleted, a refused course removed: nothing of the tenant's is touched
     rm "$T/own-course/lessons/1.2-taken.md" "$T/own-course/lessons/1.3-human.md"
     rm -r "$T/pre-course"
