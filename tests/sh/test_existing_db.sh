@@ -293,6 +293,10 @@ t_attacks() {
                       VALUES ('$TENANT_PROJECT', 'cap-course', 'Captured', 'course_outline', true)"
     lesson "$T/cap-course/COURSE-BRIEF.md" 'title: Capture Me' 'creator_mind: alan'
     lesson "$T/cap-course/lessons/1.1-a.md" 'lesson_id: "1.1"' 'module_title: One'
+    # ... and of a course with lessons only (no brief)
+    as_tenant "$URL" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
+                      VALUES ('$TENANT_PROJECT', 'cap-lessons', 'Captured too', 'course_outline', true)"
+    lesson "$T/cap-lessons/lessons/1.1-a.md" 'lesson_id: "1.1"'
     # (b) a project pre-created with a new course's name
     as_tenant "$URL" "INSERT INTO public.content_projects (slug, name, project_type, creator_mind_id)
                       VALUES ('pre-course', 'Pre-created', 'course', public.current_mind_id())"
@@ -403,14 +407,17 @@ t_attacks() {
 
     # (f) the tenant deletes the captured outline: nothing of the agent's goes with it (it
     # never hung anything under it), and the next sync writes the course
-    as_tenant "$URL" "DELETE FROM public.contents WHERE slug = 'cap-course'"
+    assert_sql "(a) nothing of cap-lessons written" "$URL" \
+        "SELECT count(*) FROM public.content_projects WHERE slug = 'cap-lessons'" 0
+    as_tenant "$URL" "DELETE FROM public.contents WHERE slug IN ('cap-course', 'cap-lessons')"
     agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
-    assert_sql "(f) the conflict gone, the refused course is written" "$URL" \
-        "SELECT string_agg(c.slug, ' ' ORDER BY c.slug) FROM public.contents c JOIN public.content_projects p
-         ON p.id = c.project_id WHERE p.slug = 'cap-course' AND c.deleted_at IS NULL" \
-        "cap-course cap-course/lessons/1.1-a cap-course/module-1"
-    assert_sql "(f) and its files are no longer in error" "$URL" \
-        "SELECT count(*) FROM creatoros_agent.file_state WHERE path LIKE 'cap-course/%' AND error IS NOT NULL" 0
+    assert_sql "(f) the conflict gone, the refused courses are written" "$URL" \
+        "SELECT string_agg(c.slug || ':' || coalesce(par.slug, '-'), ' ' ORDER BY c.slug) FROM public.contents c
+         JOIN public.content_projects p ON p.id = c.project_id LEFT JOIN public.contents par ON par.id = c.parent_content_id
+         WHERE p.slug IN ('cap-course', 'cap-lessons') AND c.deleted_at IS NULL" \
+        "cap-course:- cap-course/lessons/1.1-a:cap-course/module-1 cap-course/module-1:cap-course cap-lessons:- cap-lessons/lessons/1.1-a:cap-lessons/module-1 cap-lessons/module-1:cap-lessons"
+    assert_sql "(f) and their files are no longer in error" "$URL" \
+        "SELECT count(*) FROM creatoros_agent.file_state WHERE path LIKE 'cap-%' AND error IS NOT NULL" 0
     as_tenant "$URL" "DELETE FROM public.contents WHERE slug LIKE 'cap-course%'"
     assert_sql "(f) the tenant cannot delete the course now: it is not theirs" "$URL" \
         "SELECT count(*) FROM public.contents WHERE slug LIKE 'cap-course%' AND deleted_at IS NULL" 3
