@@ -300,11 +300,12 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             const char *m = PQresultErrorMessage(res);
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
             pg->connect_class = pg_classify(res);
-            if (pg->connect_class == PG_SCHEMA) {
+            if (pg->connect_class == PG_SCHEMA && primary != NULL) {
                 /* one line that names the object and what to do */
-                err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", (int)strcspn(m, "\n"), m,
-                        state, stmt_defs[i].name, schema_hint(state));
+                err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", (int)strcspn(primary, "\n"),
+                        primary, state, stmt_defs[i].name, schema_hint(state));
             } else {
                 err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name, (int)strcspn(m, "\n"),
                         m);
@@ -482,8 +483,9 @@ describe_failure(const PGresult *res, struct err *err)
         err_set(err, "%.*s", (int)n, mark);
         return PG_REFUSED;
     }
-    if (cls == PG_SCHEMA) {
-        err_set(err, "%.*s (SQLSTATE %s); %s", (int)strcspn(m, "\n"), m, state, schema_hint(state));
+    if (cls == PG_SCHEMA && primary != NULL) {
+        err_set(err, "%.*s (SQLSTATE %s); %s", (int)strcspn(primary, "\n"), primary, state,
+                schema_hint(state));
         return cls;
     }
     err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m, state != NULL ? state : "none");

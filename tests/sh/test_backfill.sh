@@ -14,6 +14,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=SCRIPTDIR/prod_lib.sh
+. "$HERE/prod_lib.sh"
 lib_init test_backfill
 
 FIX=$CO_SOURCE_DIR/tests/fixtures/backfill
@@ -173,10 +175,15 @@ PROJECT_ROWS_SQL="SELECT p.slug, p.name, coalesce(p.description, 'NULL'), coales
     LEFT JOIN public.audience_profiles a ON a.id = p.target_audience_id
     ORDER BY p.slug COLLATE \"C\""
 
-# ==== 1. the fixture: every row rule ==============================================================
-t_fixture() {
-    test_begin "1 fixture backfill"
-    new_db fixture || return
+# ==== 1. the fixture: every row rule, on a database the agent made and on the app's own schema ====
+t_fixture() { # t_fixture [production]
+    if [[ ${1:-} == production ]]; then
+        test_begin "1b fixture backfill into the production schema (tests/fixtures/production, no rows)"
+        prod_db fixture_prod --no-rows || return
+    else
+        test_begin "1 fixture backfill"
+        new_db fixture || return
+    fi
     local T=$WORK/t1
     make_tree "$T"
     agent backfill --root "$T" --db "$URL" --source bf-fixture --log-format text
@@ -1099,7 +1106,56 @@ t_status() {
     assert_eq "status without a database: exit 2" 2 "$AG_RC"
 }
 
+# ==== 10. a schema problem is not an outage ======================================================
+low_cleanup() { # low_cleanup URL ROLE
+    q "$1" "DROP OWNED BY $2" >/dev/null 2>&1
+    q "$CO_TEST_DB" "DROP ROLE IF EXISTS $2" >/dev/null 2>&1
+}
+
+t_schema() {
+    test_begin "10 schema problems: one line naming the object and what to run, at once"
+    new_db schema || return
+    local T=$WORK/t10 start secs
+    make_tree "$T"
+    q "$URL" "ALTER TABLE public.contents DROP COLUMN file_path CASCADE" >/dev/null
+    start=$SECONDS
+    agent backfill --root "$T" --db "$URL" --source bf-schema --log-format text --connect-retry 10
+    secs=$((SECONDS - start))
+    assert_eq "a missing column: backfill exits 2" 2 "$AG_RC"
+    check "at once, not after --connect-retry (took ${secs}s)" test "$secs" -lt 5
+    assert_not_contains "not reported as an outage" "unreachable" "$AG_ERR"
+    assert_eq "one error line, naming the column and what to run" 1 "$(grep -c ' error ' <<<"$AG_ERR")"
+    assert_match "the line" 'error +database schema problem .*column \\?"file_path\\?" of relation \\?"contents\\?" does not exist.*run `creatoros-agent migrate`' \
+        "$(grep ' error ' <<<"$AG_ERR")"
+    agent status --root "$T" --db "$URL" --source bf-schema --connect-retry 10
+    assert_eq "status: exit 2" 2 "$AG_RC"
+    assert_match "status: one line naming the column and what to run" \
+        '^creatoros-agent status: column "file_path" of relation "contents" does not exist .*run `creatoros-agent migrate`' \
+        "$AG_ERR"
+
+    # a privilege the connecting role lacks: found when the first course is written
+    new_db schema_priv || return
+    local role=bf_low_$$ low
+    lib_on_exit "low_cleanup \"$URL\" $role"
+    q "$CO_TEST_DB" "CREATE ROLE $role LOGIN" >/dev/null
+    q "$URL" "GRANT USAGE ON SCHEMA public, creatoros_agent TO $role;
+              GRANT SELECT ON ALL TABLES IN SCHEMA public, creatoros_agent TO $role" >/dev/null
+    if [[ $URL == *\?* ]]; then low="$URL&user=$role"; else low="$URL?user=$role"; fi
+    start=$SECONDS
+    agent backfill --root "$T" --db "$low" --source bf-schema --log-format text --connect-retry 10
+    secs=$((SECONDS - start))
+    assert_eq "a privilege missing: backfill exits 2" 2 "$AG_RC"
+    check "at once (took ${secs}s)" test "$secs" -lt 5
+    assert_eq "one error line" 1 "$(grep -c ' error ' <<<"$AG_ERR")"
+    assert_match "naming the table and what to do" \
+        'error +backfill stopped .*permission denied for table [a-z_]+ .*42501.*run `creatoros-agent migrate` as an administrator' \
+        "$(grep ' error ' <<<"$AG_ERR")"
+    assert_sql "nothing written" "$URL" "SELECT count(*) FROM public.contents" 0
+    low_cleanup "$URL" "$role"
+}
+
 t_fixture
+t_fixture production
 t_rerun
 t_changes
 t_errors
@@ -1108,4 +1164,5 @@ t_dry_run
 t_sources
 t_password
 t_status
+t_schema
 lib_finish

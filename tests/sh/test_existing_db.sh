@@ -17,42 +17,15 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=SCRIPTDIR/prod_lib.sh
+. "$HERE/prod_lib.sh"
 lib_init test_existing_db
 
-PROD=$CO_SOURCE_DIR/tests/fixtures/production
 TENANT_UID=b2b2b2b2-0000-4000-8000-000000000002
 TENANT_PROJECT=f6f6f6f6-0000-4000-8000-000000000006
 LEGACY_PROJECT=d4d4d4d4-0000-4000-8000-000000000004
-PROD_MIGRATED=0
 
 # ---- helpers ------------------------------------------------------------------------------
-
-# prod_db NAME [--no-rows]: a production-shaped database, then the agent's own objects:
-# `creatoros-agent migrate` when this build's migrate adopts an existing database (it knows
-# --revert), else the agent-state migration alone, applied with psql (and said so).
-prod_db() {
-    local out
-    new_db "$1" --no-migrate || return 1
-    if ! out=$("$PROD/load.sh" "$URL" ${2:+"$2"} 2>&1); then
-        fail "cannot load the production fixture into $DB: $out"
-        return 1
-    fi
-    PROD_MIGRATED=0
-    if "$CO_AGENT" migrate --help 2>&1 | grep -q -- '--revert'; then
-        PROD_MIGRATED=1
-        if ! out=$("$CO_AGENT" migrate --db "$URL" --log-format text 2>&1); then
-            fail "migrate of the production fixture $DB failed: $out"
-            return 1
-        fi
-    else
-        echo "  (this build's migrate does not adopt an existing database: applying sql/0010_agent_state.sql only)"
-        if ! out=$(psql "$URL" -XAtq -v ON_ERROR_STOP=1 -f "$CO_SOURCE_DIR/sql/0010_agent_state.sql" 2>&1); then
-            fail "cannot apply the agent's state to $DB: $out"
-            return 1
-        fi
-    fi
-    return 0
-}
 
 # as_tenant URL SQL: run SQL as the signed-in tenant, under the app's policies.
 as_tenant() {
