@@ -441,6 +441,9 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
     st->seen++;
     if (f != NULL) {
         f->seen = true;
+        if (sync_is_refusal(f->error)) {
+            p->b.retry_refused = true;
+        }
     }
     /* Same size and mtime as recorded: no read at all. A file rejected in this state stays
      * rejected for the same reason until it changes (or --force); but one refused for an

@@ -39,7 +39,7 @@ AGENT=$SRC/build-release/creatoros-agent
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $("$AGENT" --version | head -1)"
 "$SHARED/run_all.sh" --work "$WORK" --courses "$COURSES" \
     --schema-cmd "$AGENT migrate --db {db} --log-level warn" \
-    --reset-sql 'TRUNCATE content_projects, contents, tags, minds, audience_profiles, creatoros_agent.file_state, creatoros_agent.sources CASCADE' \
+    --reset-sql 'TRUNCATE content_projects, contents, tags, minds, audience_profiles, creatoros_agent.file_state, creatoros_agent.sources, creatoros_agent.courses CASCADE' \
     --peer "c_agent=$AGENT backfill --root {root} --db {db} --log-level warn --source bench" \
     --watch-peer "c_agent=$AGENT watch --root {root} --db {db} --log-level warn --source bench" \
     "${ARGS[@]}"

@@ -19,9 +19,9 @@
     "coalesce((SELECT CASE "                                                                       \
     "  WHEN NOT h.ai_generated THEN 'a content not written by AI (ai_generated = false)' "         \
     "  WHEN h.project_id IS NULL THEN 'a content of no project' "                                  \
-    "  ELSE 'a content of another project (' || coalesce(hp.slug, '?') || ')' END "                \
-    "  FROM public.contents h LEFT JOIN public.content_projects hp ON hp.id = h.project_id "       \
-    "  WHERE h.slug = " S "), 'a row written meanwhile by someone else')"
+    "  ELSE 'a content of another project (' || coalesce((SELECT hp.slug "                         \
+    "    FROM public.content_projects hp WHERE hp.id = h.project_id), '?') || ')' END "            \
+    "  FROM public.contents h WHERE h.slug = " S "), 'a row written meanwhile by someone else')"
 
 /* The refusals, each raised only for a row that calls for it. */
 #define HELD_BY_OUTLINE HELD_BY("$1")
@@ -31,25 +31,29 @@
     "'the outline''s slug ' || $1 || ' is held by ' || " HELD_BY_OUTLINE " || "                    \
     "'; nothing of the course is written, and that row is left untouched'"
 #define OUTLINE_REFUSAL REFUSE(OUTLINE_REASON)
-#define LESSON_REFUSAL                                                                             \
-    "'its slug ' || b.slug || ' is held by ' || " HELD_BY_LESSON " || "                            \
-    "'; that row is left untouched'"
-#define PARENT_REFUSAL                                                                             \
-    "'its parent''s slug ' || b.parent_slug || ' is held by ' || " HELD_BY_PARENT " || "           \
-    "'; nothing is hung under that row'"
+#define LESSON_REASON                                                                              \
+    "CASE WHEN up.slug IS NULL "                                                                   \
+    "  THEN 'its slug ' || b.slug || ' is held by ' || " HELD_BY_LESSON " || "                     \
+    "    '; that row is left untouched' "                                                          \
+    "  ELSE 'its parent''s slug ' || b.parent_slug || ' is held by ' || " HELD_BY_PARENT " || "    \
+    "    '; nothing is hung under that row' END"
+#define LESSON_REFUSAL REFUSE(LESSON_REASON)
 #define SOURCE_REASON                                                                              \
     "'course ' || $1 || ' belongs to source ' || k.source || ', which wrote it first; "            \
     "nothing of it is written'"
 #define OWNER_REASON                                                                               \
-    "'project ' || $1 || ' is owned by ' || coalesce('mind ' || p.owner, 'no mind') || "           \
+    "'project ' || $1 || ' is owned by ' || coalesce('mind ' || (SELECT m.slug FROM public.minds " \
+    "m "                                                                                           \
+    "WHERE m.id = p.creator_mind_id), 'no mind') || "                                              \
     "', and this agent would make ' || coalesce('mind ' || $3, 'no mind (neither "                 \
     "--creator-mind nor creator_mind names one)') || ' its owner; nothing of the course is "       \
     "written'"
 #define V_REFUSAL REFUSE("v.refusal")
+#define OWNER_REFUSAL REFUSE(OWNER_REASON)
+#define SOURCE_REFUSAL REFUSE(SOURCE_REASON)
 #define AUDIENCE_REFUSAL                                                                           \
     REFUSE("'the audience profile ' || $1 || ' is the audience of another project (' || "          \
            "o.slug || '); it is left untouched'")
-#define BAD_REFUSAL REFUSE("bad.r")
 
 /*
  * The outline of course $1: INSERT_SELECT inserts it (a SELECT over the project p), SET and
@@ -93,19 +97,21 @@
     ") "                                                                                           \
     "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"
 
-/* The project p of course $1, with its owner's slug. */
-#define PROJECT_OWNER                                                                              \
-    "SELECT p.id, p.creator_mind_id, m.slug AS owner FROM public.content_projects p "              \
-    "LEFT JOIN public.minds m ON m.id = p.creator_mind_id WHERE p.slug = $1"
-
-/* The project p is not this source's to write as far as its owner goes: the owner is not
- * the creator $3 the agent would set (both may be null), and no file of the course was
- * synced by source $2 (what made a course its own before claims were recorded). The claim
- * is judged beside it. */
-#define OWNER_FOREIGN                                                                              \
-    "p.creator_mind_id IS DISTINCT FROM (SELECT id FROM public.minds WHERE slug = $3) "            \
-    "AND NOT EXISTS (SELECT 1 FROM creatoros_agent.file_state f "                                  \
-    "                WHERE f.course = $1 AND f.source = $2 AND f.error IS NULL)"
+/* The project p is another mind's, as far as source $2 goes: its owner is not the creator
+ * $3 the agent would set (both may be null), the course has no claim CLAIMED (an SQL
+ * condition on creatoros_agent.courses k), and no file of the course was synced by the
+ * source (what made a course its own before claims were recorded). A CASE, so that the
+ * lookups run only when the cheaper answers did not settle it. */
+#define OWNER_FOREIGN(CLAIMED)                                                                     \
+    "CASE WHEN p.creator_mind_id IS NOT DISTINCT FROM "                                            \
+    "          (SELECT id FROM public.minds WHERE slug = $3) THEN false "                          \
+    "     WHEN EXISTS (SELECT 1 FROM creatoros_agent.courses k WHERE " CLAIMED ") THEN false "     \
+    "     ELSE NOT EXISTS (SELECT 1 FROM creatoros_agent.file_state f "                            \
+    "                      WHERE f.course = $1 AND f.source = $2 AND f.error IS NULL) END"
+#define ANY_CLAIM "k.course = $1"
+#define EARLIER_CLAIM "k.course = $1 AND k.source = $2 AND NOT " FRESH_CLAIM
+#define OWNER_FOREIGN_CLAIM OWNER_FOREIGN(ANY_CLAIM)
+#define OWNER_FOREIGN_CHECK OWNER_FOREIGN(EARLIER_CLAIM)
 
 /* A claim k made by the transaction in progress (not one made earlier). */
 #define FRESH_CLAIM "k.xmin::text = (txid_current() % 4294967296)::text"
@@ -120,36 +126,44 @@
 const struct stmt_def stmt_defs[STMT_COUNT] = {
     [STMT_LOCK_COURSE] = {"co_lock_course", COURSE_LOCK},
 
+    /* $1 course, $2 source, $3 creator mind slug (NULL: none named): read-only, sent first
+     * when files refused earlier are tried again. A course that is plainly another's
+     * (another source's, a project of another mind, an outline slug held by a row not its
+     * own) is refused before anything is written, so that trying a refused course again
+     * costs no write. The statements that follow judge again, race-free. */
+    [STMT_COURSE_PROBE] =
+        {"co_course_probe",
+         "WITH k AS (SELECT source FROM creatoros_agent.courses WHERE course = $1), "
+         "v AS ("
+         "  SELECT " SOURCE_REASON " AS refusal FROM k WHERE k.source <> $2 "
+         "  UNION ALL "
+         "  SELECT " OWNER_REASON " FROM public.content_projects p "
+         "  WHERE p.slug = $1 AND " OWNER_FOREIGN_CLAIM " "
+         "  UNION ALL "
+         "  SELECT " OUTLINE_REASON " FROM public.contents c WHERE c.slug = $1 "
+         "    AND (c.project_id IS DISTINCT FROM " PROJECT_ID " OR NOT c.ai_generated)"
+         ") "
+         "SELECT coalesce((SELECT " V_REFUSAL " FROM v LIMIT 1), 0) AS affected"},
+
     /* $1 slugs, $2 display names */
     [STMT_MINDS_ENSURE] = {"co_minds_ensure",
                            "INSERT INTO public.minds (slug, display_name) "
                            "SELECT s, d FROM unnest($1::text[], $2::text[]) AS u(s, d) "
                            "ON CONFLICT (slug) DO NOTHING"},
 
-    /* $1 course, $2 source, $3 creator mind slug (NULL: none named). The course is this
-     * source's when no other source claimed it first: the claim is made before any row of
-     * the course is written. A course that is plainly another's (another source's, a
-     * project of another mind, an outline slug held by a row not its own) is refused here
-     * at once, before anything is written, so that trying a refused course again costs no
-     * write; STMT_COURSE_CHECK and the statements that write judge again, race-free. */
+    /* $1 course, $2 source. The course is this source's when no other source claimed it
+     * first: the claim is made before any row of the course is written (and rolled back
+     * with the rest when STMT_COURSE_CHECK refuses the project). */
     [STMT_COURSE_CLAIM] =
         {"co_course_claim",
          "WITH k AS (SELECT source FROM creatoros_agent.courses WHERE course = $1), "
-         "p AS (" PROJECT_OWNER "), "
-         "v AS ("
-         "  SELECT " SOURCE_REASON " AS refusal FROM k WHERE k.source <> $2 "
-         "  UNION ALL "
-         "  SELECT " OWNER_REASON " FROM p WHERE " OWNER_FOREIGN " "
-         "    AND NOT EXISTS (SELECT 1 FROM k) "
-         "  UNION ALL "
-         "  SELECT " OUTLINE_REASON " FROM public.contents c WHERE c.slug = $1 "
-         "    AND (c.project_id IS DISTINCT FROM (SELECT id FROM p) OR NOT c.ai_generated)"
-         "), ins AS ("
+         "ins AS ("
          "  INSERT INTO creatoros_agent.courses (course, source) "
-         "  SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM k) AND NOT EXISTS (SELECT 1 FROM v) "
+         "  SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM k) "
          "  ON CONFLICT (course) DO NOTHING"
          ") "
-         "SELECT coalesce((SELECT " V_REFUSAL " FROM v LIMIT 1), 0) AS affected"},
+         "SELECT coalesce((SELECT " SOURCE_REFUSAL " FROM k WHERE k.source <> $2), 0) "
+         "AS affected"},
 
     /* $1 slug, $2 name, $3 description, $4 demographics, $5 psychographics,
      * $6 learning_preferences, $7 technical_level: a new audience profile (an existing one
@@ -179,15 +193,9 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * agent would set (both may be null), or when this source claimed the course in an
      * earlier transaction (or, before claims were recorded, synced files of it). Anything
      * else is another mind's project: the course is refused. */
-    [STMT_COURSE_CHECK] = {"co_course_check",
-                           "WITH p AS (" PROJECT_OWNER "), "
-                           "v AS ("
-                           "  SELECT " OWNER_REASON " AS refusal FROM p WHERE " OWNER_FOREIGN " "
-                           "    AND NOT EXISTS (SELECT 1 FROM creatoros_agent.courses k "
-                           "                    WHERE k.course = $1 AND k.source = $2 "
-                           "                      AND NOT " FRESH_CLAIM ")"
-                           ") "
-                           "SELECT coalesce((SELECT " V_REFUSAL " FROM v), 0) AS affected"},
+    [STMT_COURSE_CHECK] = {"co_course_check", "SELECT coalesce((SELECT " OWNER_REFUSAL " "
+                                              "FROM public.content_projects p WHERE p.slug = $1 "
+                                              "AND " OWNER_FOREIGN_CHECK "), 0) AS affected"},
 
     /* $1 slug, $2 name, $3 description, $4 demographics, $5 psychographics,
      * $6 learning_preferences, $7 technical_level. An audience profile that is another
@@ -317,16 +325,20 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * each row adopted. */
     [STMT_LESSONS_ADOPT] =
         {"co_lessons_adopt",
-         "WITH u AS ("
-         "  SELECT DISTINCT ON (legacy) slug, legacy "
+         "WITH l AS ("
+         "  SELECT DISTINCT ON (u.legacy) u.slug, c.id "
          "  FROM unnest($2::text[], $3::text[]) AS u(slug, legacy) "
-         "  ORDER BY legacy, slug COLLATE \"C\""
+         /* a lookup by slug for each file, fenced (OFFSET 0) so that it is never a scan of
+          * the project's rows */
+         "  CROSS JOIN LATERAL (SELECT c.id, c.project_id, c.content_type, c.ai_generated, "
+         "      c.deleted_at, c.file_path FROM public.contents c WHERE c.slug = u.legacy "
+         "      OFFSET 0) c "
+         "  WHERE c.project_id = " PROJECT_ID " AND c.content_type = 'course_lesson' "
+         "    AND c.ai_generated AND c.deleted_at IS NULL AND c.file_path IS NULL "
+         "    AND NOT EXISTS (SELECT 1 FROM public.contents x WHERE x.slug = u.slug) "
+         "  ORDER BY u.legacy, u.slug COLLATE \"C\""
          ") "
-         "UPDATE public.contents AS c SET slug = u.slug FROM u "
-         "WHERE c.slug = u.legacy AND c.project_id = " PROJECT_ID " "
-         "  AND c.content_type = 'course_lesson' AND c.ai_generated AND c.deleted_at IS NULL "
-         "  AND c.file_path IS NULL "
-         "  AND NOT EXISTS (SELECT 1 FROM public.contents x WHERE x.slug = u.slug) "
+         "UPDATE public.contents AS c SET slug = l.slug FROM l WHERE c.id = l.id "
          "RETURNING c.slug, c.id"},
 
     /* $1 course slug. Modules follow from the course's recorded lessons (any source): one
@@ -347,8 +359,9 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "    CASE WHEN module_no BETWEEN 0 AND 32767 THEN module_no::smallint END AS seq "
          "  FROM live"
          "), o AS ("
-         "  SELECT id, project_id FROM public.contents "
-         "  WHERE slug = $1 AND project_id = " PROJECT_ID " "
+         "  SELECT id, project_id "
+         "  FROM (SELECT id, project_id FROM public.contents WHERE slug = $1 OFFSET 0) o "
+         "  WHERE project_id = " PROJECT_ID " "
          "), up AS ("
          "  INSERT INTO public.contents AS c (slug, content_type, title, parent_content_id, "
          "    sequence_order, project_id, ai_generated) "
@@ -403,24 +416,19 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "         EXCLUDED.file_path, EXCLUDED.parent_content_id, EXCLUDED.sequence_order, "
          "         EXCLUDED.status, EXCLUDED.fidelity_score, NULL::timestamptz) "
          "  RETURNING c.slug, c.parent_content_id IS NULL AS orphan"
-         "), b AS ("
-         "  SELECT * FROM unnest($2::text[], $7::text[]) AS b(slug, parent_slug)"
-         "), bad AS ("
-         /* not written, and not the course's own row left as it was */
-         "  SELECT " LESSON_REFUSAL " AS r "
-         "  FROM b WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.slug = b.slug) "
-         "    AND NOT EXISTS (SELECT 1 FROM public.contents c WHERE c.slug = b.slug "
-         "                    AND c.project_id = " PROJECT_ID " AND c.ai_generated) "
-         "  UNION ALL "
-         /* written without a parent whose slug someone else holds */
-         "  SELECT " PARENT_REFUSAL " "
-         "  FROM up JOIN b ON b.slug = up.slug "
-         "  WHERE up.orphan AND EXISTS (SELECT 1 FROM public.contents x "
-         "                              WHERE x.slug = b.parent_slug)"
          ") "
-         "SELECT (SELECT count(*) FROM up) + coalesce((SELECT " BAD_REFUSAL
-         " FROM bad LIMIT 1), 0) "
-         "AS affected"},
+         "SELECT (SELECT count(*) FROM up) + coalesce(("
+         "  SELECT " LESSON_REFUSAL " "
+         "  FROM unnest($2::text[], $7::text[]) AS b(slug, parent_slug) "
+         "  LEFT JOIN up ON up.slug = b.slug "
+         /* not written, and not the course's own row left as it was; or written without a
+          * parent whose slug someone else holds */
+         "  WHERE CASE WHEN up.slug IS NULL "
+         "    THEN NOT EXISTS (SELECT 1 FROM public.contents c WHERE c.slug = b.slug "
+         "                     AND c.project_id = " PROJECT_ID " AND c.ai_generated) "
+         "    ELSE up.orphan AND EXISTS (SELECT 1 FROM public.contents x "
+         "                               WHERE x.slug = b.parent_slug) END "
+         "  LIMIT 1), 0) AS affected"},
 
     /* $1 course slug, $2 slugs: files that are gone. Nothing the agent wrote is ever
      * hard-deleted, and only the course's own rows are soft-deleted. */
@@ -435,20 +443,19 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
                                             "SELECT n, 'theme' FROM unnest($1::text[]) AS u(n) "
                                             "ON CONFLICT (name) DO NOTHING"},
 
-    /* $1 course slug, $2 slugs of the contents whose tags are being set, then pairs:
-     * $3 content slug, $4 tag name. Links of a tag that left the front-matter are removed.
-     * Only the course's own contents are looked at. */
+    /* $1 slugs of the contents whose tags are being set, then pairs: $2 content slug,
+     * $3 tag name. Links of a tag that left the front-matter are removed. Every content
+     * named here was written by this transaction's upserts, which refuse (and so roll back)
+     * a slug that is not the course's own. */
     [STMT_TAGS_LINK] =
         {"co_tags_link",
          "WITH want AS ("
          "  SELECT DISTINCT c.id AS content_id, t.id AS tag_id "
-         "  FROM unnest($3::text[], $4::text[]) AS u(cs, tn) "
-         "  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn "
-         "  WHERE c.project_id = " PROJECT_ID " AND c.ai_generated"
+         "  FROM unnest($2::text[], $3::text[]) AS u(cs, tn) "
+         "  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn"
          "), del AS ("
          "  DELETE FROM public.content_tags ct USING public.contents c "
-         "  WHERE c.slug = ANY($2::text[]) AND c.project_id = " PROJECT_ID " AND c.ai_generated "
-         "    AND ct.content_id = c.id "
+         "  WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id "
          "    AND NOT EXISTS (SELECT 1 FROM want w "
          "                    WHERE w.content_id = ct.content_id AND w.tag_id = ct.tag_id) "
          "  RETURNING 1"
@@ -458,12 +465,11 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          ") "
          "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
 
-    /* $1 course slug, $2 slugs of contents whose front-matter names no tag: their links
-     * are removed (the common case of STMT_TAGS_LINK, far cheaper to plan). */
+    /* $1 slugs of contents whose front-matter names no tag: their links are removed (the
+     * common case of STMT_TAGS_LINK, far cheaper to plan). */
     [STMT_TAGS_UNLINK] = {"co_tags_unlink",
                           "DELETE FROM public.content_tags ct USING public.contents c "
-                          "WHERE c.slug = ANY($2::text[]) AND c.project_id = " PROJECT_ID " "
-                          "  AND c.ai_generated AND ct.content_id = c.id"},
+                          "WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id"},
 
     /* $1 course slug: outline, modules and lessons linked to the project's creator mind. */
     [STMT_CREATOR_LINKS] = {"co_creator_links", CREATOR_LINKS("")},

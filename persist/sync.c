@@ -514,7 +514,6 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
     if (npairs == 0) {
         /* no tag named: only links to remove, by a statement far cheaper to plan */
         struct txn_call *c = txn_add(t, STMT_TAGS_UNLINK);
-        call_text(c, b->course);
         call_array(c, &cs);
         pgarr_release(&cs);
         goto out;
@@ -535,7 +534,6 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
     struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
     call_array(c, &tn);
     c = txn_add(t, STMT_TAGS_LINK);
-    call_text(c, b->course);
     call_array(c, &cs);
     call_array(c, &ps);
     call_array(c, &pt);
@@ -589,11 +587,16 @@ build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
         add_state(t, ctx, b, only); /* the course is not ours: only why, file by file */
         return;
     }
-    /* the claim first: a course that is another's is refused before anything is written */
+    if (b->retry_refused) {
+        c = txn_add(t, STMT_COURSE_PROBE);
+        call_text(c, b->course);
+        call_text(c, ctx->source);
+        call_text(c, creator_of(ctx, b));
+    }
+    /* the claim first: a course of another source is refused before anything is written */
     c = txn_add(t, STMT_COURSE_CLAIM);
     call_text(c, b->course);
     call_text(c, ctx->source);
-    call_text(c, creator_of(ctx, b));
     add_minds(t, ctx, b);
     add_course_rows(t, ctx, b, &t->scratch);
     add_state(t, ctx, b, only);
@@ -633,6 +636,7 @@ count_rows(const struct sync_ctx *ctx, const long *rows, struct sync_stats *stat
     for (size_t i = 0; i < ctx->sent_n; i++) {
         switch ((enum stmt)ctx->sent_stmts[i]) {
         case STMT_LOCK_COURSE:
+        case STMT_COURSE_PROBE:
         case STMT_COURSE_CLAIM:
         case STMT_COURSE_CHECK:
         case STMT_STATE_UPSERT:

@@ -50,6 +50,8 @@ struct course_batch {
     bool project_live;  /* a previous sync of this source wrote the project and outline */
     bool modules_dirty; /* a lesson came, went or changed its module facts: recompute modules */
     bool links_dirty;   /* a content is new or the brief changed: bring creator links in line */
+    bool retry_refused; /* a file refused to this source is tried again: probe the course
+                           first, so that a course still refused costs no write */
     enum brief_mode brief_mode;
     const struct record *brief; /* BRIEF_PARSED */
     struct file_change *changes;
