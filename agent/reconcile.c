@@ -715,6 +715,11 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
                 st->synced++;
                 log_kv(e->o.log_each ? LOG_INFO : LOG_DEBUG, "synced", "path", f->path, "slug",
                        f->rec->slug, "ms", ms);
+                if (f->is_brief && f->rec->persona_mind.slug != NULL) {
+                    /* a persona reads the project's drafts: who gets one is worth a line */
+                    log_kv(LOG_INFO, "project persona", "course", f->rec->course, "persona",
+                           f->rec->persona_mind.slug);
+                }
             }
             break;
         }

@@ -159,6 +159,9 @@ $L/1.2-setup.md $L/1.2-setup e5e5e5e5-0000-4000-8000-000000000102
 $L/2.1-deeper.md $L/2.1-deeper e5e5e5e5-0000-4000-8000-000000000103" \
         "$(jq -R -r 'fromjson? | select(.msg == "adopted") | "\(.path) \(.slug) \(.id)"' <<<"$AG_ERR" | sort)"
 
+    assert_eq "the persona a project gets is named in the log" "legacy-course persona-x" \
+        "$(jq -R -r 'fromjson? | select(.msg == "project persona" and .level == "info") | "\(.course) \(.persona)"' <<<"$AG_ERR")"
+
     # -- tags by name: an existing tag is used whatever its type; names are case-sensitive
     assert_sql "tags" "$URL" "SELECT string_agg(name || ':' || tag_type, ' ' ORDER BY name COLLATE \"C\") FROM public.tags" \
         "Marketing:theme Vendas:theme marketing:domain vendas:theme"
