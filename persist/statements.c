@@ -210,7 +210,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  UPDATE public.audience_profiles AS a SET name = $2, description = $3, "
          "    demographics = $4::jsonb, psychographics = $5::jsonb, "
          "    learning_preferences = $6::jsonb, technical_level = $7 "
-         "  WHERE a.slug = $1 "
+         "  WHERE a.slug = $1 AND NOT EXISTS (SELECT 1 FROM o) "
          "    AND (a.name, a.description, a.demographics, a.psychographics, "
          "         a.learning_preferences, a.technical_level) IS DISTINCT FROM "
          "        ($2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7) "

@@ -4,6 +4,7 @@
 # objects.
 
 PROD=$CO_SOURCE_DIR/tests/fixtures/production
+# shellcheck disable=SC2034 # read by the suites
 PROD_MIGRATED=0 # 1 when `creatoros-agent migrate` made the agent's objects
 
 # prod_db NAME [--no-rows]: create co_bf_<NAME>_$$ (DB, URL; dropped at exit), load the
@@ -19,6 +20,7 @@ prod_db() {
     fi
     PROD_MIGRATED=0
     if "$CO_AGENT" migrate --help 2>&1 | grep -q -- '--revert'; then
+        # shellcheck disable=SC2034 # read by the suites
         PROD_MIGRATED=1
         if ! out=$("$CO_AGENT" migrate --db "$URL" --log-format text 2>&1); then
             fail "migrate of the production fixture $DB failed: $out"

@@ -1112,6 +1112,7 @@ low_cleanup() { # low_cleanup URL ROLE
     q "$CO_TEST_DB" "DROP ROLE IF EXISTS $2" >/dev/null 2>&1
 }
 
+# shellcheck disable=SC2016 # backquotes in the expected messages are literal
 t_schema() {
     test_begin "10 schema problems: one line naming the object and what to run, at once"
     new_db schema || return

@@ -77,10 +77,11 @@ tree_copy() { # tree_copy DEST [COURSE...]: the production tree, or some of its 
 }
 
 lesson() { # lesson FILE FRONT-MATTER-LINE...: a lesson file with that front-matter
-    local f=$1
+    local f=$1 name
     shift
+    name=$(basename "$f")
     mkdir -p "$(dirname "$f")"
-    { printf -- '---\n'; printf '%s\n' "$@"; printf -- '---\nBody of %s.\n' "$(basename "$f")"; } >"$f"
+    { printf -- '---\n'; printf '%s\n' "$@"; printf -- '---\nBody of %s.\n' "$name"; } >"$f"
 }
 
 # ==== 1. the fixture: migrate, backfill, exactly the contract's rows ============================
