@@ -1112,6 +1112,32 @@ low_cleanup() { # low_cleanup URL ROLE
     q "$CO_TEST_DB" "DROP ROLE IF EXISTS $2" >/dev/null 2>&1
 }
 
+# ==== 11. one course name in two trees: the first to write it keeps it ===========================
+t_same_course() {
+    test_begin "11 one course name in two trees"
+    new_db samecourse || return
+    local A=$WORK/t11a B=$WORK/t11b before
+    mkdir -p "$A" "$B"
+    cp -a "$FIX/agencia-ia" "$A/"
+    cp -a "$FIX/agencia-ia" "$B/"
+    printf 'Changed in the second tree.\n' >>"$B/agencia-ia/lessons/sem-modulo.md"
+    agent backfill --root "$A" --db "$URL" --source tree-a --log-format text
+    assert_eq "the first tree writes the course" 0 "$AG_RC"
+    before=$(versions "$URL")
+    local n js
+    n=$(q "$URL" "SELECT count(*) FROM creatoros_agent.file_state WHERE source = 'tree-a'")
+    agent backfill --root "$B" --db "$URL" --source tree-b --log-format text --json
+    js=$(grep '^{' <<<"$AG_OUT")
+    assert_eq "the second tree: exit 1, nothing written, every file rejected" "1 0 $n" \
+        "$AG_RC $(jq -r '"\(.written) \(.rejected)"' <<<"$js" 2>&1)"
+    assert_eq "each naming the first tree's source" "$n" \
+        "$(jq -r '.errors[]' <<<"$js" | grep -c ': ownership conflict: course agencia-ia belongs to source tree-a, which wrote it first; nothing of it is written$')"
+    assert_eq "no row of the first tree's course touched" "$before" "$(versions "$URL")"
+    agent status --root "$B" --db "$URL" --source tree-b --json
+    assert_eq "status of the second tree: no project of its own, its files in error" "1 0 $(jq -r .recorded_files <<<"$AG_OUT")" \
+        "$AG_RC $(jq -r '"\(.projects) \(.files_in_error)"' <<<"$AG_OUT" 2>&1)"
+}
+
 # shellcheck disable=SC2016 # backquotes in the expected messages are literal
 t_schema() {
     test_begin "10 schema problems: one line naming the object and what to run, at once"
@@ -1166,4 +1192,5 @@ t_sources
 t_password
 t_status
 t_schema
+t_same_course
 lib_finish
