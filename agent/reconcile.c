@@ -658,11 +658,17 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
     snprintf(ms, sizeof(ms), "%lld", clock_ms() - p->started_ms);
     if (p->b.gone) {
         struct cstate *c = course_get(e, p->b.course, strlen(p->b.course), false);
+        bool written = course_written(c);
         for (size_t i = 0; c != NULL && i < c->n; i++) {
             c->files[i]->live = false;
         }
-        st->archived++;
-        log_kv(LOG_INFO, "course archived", "course", p->b.course);
+        if (written) {
+            st->archived++;
+            log_kv(LOG_INFO, "course archived", "course", p->b.course);
+        } else {
+            /* refused to this source: nothing of it is ours to archive */
+            log_kv(LOG_INFO, "refused course gone", "course", p->b.course);
+        }
         return;
     }
     for (size_t i = 0; i < p->n; i++) {

@@ -381,6 +381,7 @@ t_attacks() {
     assert_eq "(e) the held rows are not soft-deleted" "$tenant_before" \
         "$(rows_of "$URL" public.contents "project_id = '$TENANT_PROJECT' OR NOT ai_generated")"
     assert_eq "(e) the pre-created project is not archived" "$before" "$(rows_of "$URL" public.content_projects "slug = 'pre-course'")"
+    assert_match "(e) nor counted as archived" '; 0 courses archived;' "$(ag_summary)"
 
     # (f) the tenant deletes the captured outline: nothing of the agent's goes with it (it
     # never hung anything under it), and the next sync writes the course
