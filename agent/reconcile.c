@@ -447,9 +447,10 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
     }
     /* Same size and mtime as recorded: no read at all. A file rejected in this state stays
      * rejected for the same reason until it changes (or --force); but one refused for an
-     * ownership conflict is tried again on every sync, since the conflict may be gone. */
+     * ownership conflict is tried again on every sync that writes, since the conflict may
+     * be gone (a dry run, and status, list it as it was recorded). */
     if (!e->o.force && f != NULL && f->is_brief == is_brief && f->size == size &&
-        f->mtime_ns == mtime_ns && !sync_is_refusal(f->error)) {
+        f->mtime_ns == mtime_ns && (!sync_is_refusal(f->error) || e->o.dry_run)) {
         if (f->error != NULL) {
             st->rejected++;
             log_rejection(e, key, f->error);

@@ -1134,8 +1134,9 @@ t_same_course() {
         "$(jq -r '.errors[]' <<<"$js" | grep -c ': ownership conflict: course agencia-ia belongs to source tree-a, which wrote it first; nothing of it is written$')"
     assert_eq "no row of the first tree's course touched" "$before" "$(versions "$URL")"
     agent status --root "$B" --db "$URL" --source tree-b --json
-    assert_eq "status of the second tree: no project of its own, its files in error" "1 0 $(jq -r .recorded_files <<<"$AG_OUT")" \
-        "$AG_RC $(jq -r '"\(.projects) \(.files_in_error)"' <<<"$AG_OUT" 2>&1)"
+    assert_eq "status of the second tree: no project of its own, its files in error, nothing else to write" \
+        "1 0 $n 0 $n" \
+        "$AG_RC $(jq -r '"\(.projects) \(.files_in_error) \(.to_write) \(.rejected)"' <<<"$AG_OUT" 2>&1)"
 }
 
 # shellcheck disable=SC2016 # backquotes in the expected messages are literal
