@@ -27,7 +27,9 @@ struct pg *cmd_pg_create(const struct config *cfg, bool plain);
 /*
  * Connect, retrying with exponential backoff and jitter for up to retry_s seconds
  * (logged at the first failure and when it is back, not at each attempt). Returns 0 or
- * -1 with the last error.
+ * -1 with the last error. A database reached whose schema is not what the agent needs
+ * (pg_connect_class PG_SCHEMA) is not retried: -1 at once, err naming the object and
+ * what to run.
  */
 int cmd_connect_retry(struct pg *pg, long retry_s, struct err *err);
 

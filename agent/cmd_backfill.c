@@ -188,10 +188,10 @@ print_summary(const struct config *cfg, const struct engine_stats *st, double se
         struct strbuf sb = STRBUF_INIT;
         strbuf_addf(&sb,
                     "{\"files\":%ld,\"written\":%ld,\"unchanged\":%ld,\"deleted\":%ld,"
-                    "\"rejected\":%ld,\"archived\":%ld,\"rows\":%ld,\"seconds\":%.3f,"
-                    "\"dry_run\":%s,\"errors\":[",
+                    "\"rejected\":%ld,\"archived\":%ld,\"rows\":%ld,\"adopted\":%ld,"
+                    "\"seconds\":%.3f,\"dry_run\":%s,\"errors\":[",
                     st->seen, st->synced, st->unchanged, st->deleted, st->rejected, st->archived,
-                    st->rows, secs, cfg->dry_run ? "true" : "false");
+                    st->rows, st->adopted, secs, cfg->dry_run ? "true" : "false");
         const char *p = rejections;
         bool first = true;
         while (*p) {
@@ -250,8 +250,10 @@ cmd_backfill(const struct config *cfg)
         pg = cmd_pg_create(cfg, false);
         if (cmd_connect_retry(pg, cfg->connect_retry_s, &err) != 0) {
             if (!cfg->dry_run) {
-                log_kv(LOG_ERROR, "cannot reach the database", "db", pg_display(pg), "error",
-                       err.msg);
+                log_kv(LOG_ERROR,
+                       pg_connect_class(pg) == PG_SCHEMA ? "database schema problem"
+                                                         : "cannot reach the database",
+                       "db", pg_display(pg), "error", err.msg);
                 rc = EXIT_NO_DB;
                 goto out;
             }
@@ -324,13 +326,14 @@ cmd_backfill(const struct config *cfg)
         }
     }
     double secs = (double)(clock_ms() - start_ms) / 1000.0;
-    char files[32], written[32], rej[32], rows[32];
+    char files[32], written[32], rej[32], rows[32], adopted[32];
     snprintf(files, sizeof(files), "%ld", st.seen);
     snprintf(written, sizeof(written), "%ld", st.synced);
     snprintf(rej, sizeof(rej), "%ld", st.rejected);
     snprintf(rows, sizeof(rows), "%ld", st.rows);
+    snprintf(adopted, sizeof(adopted), "%ld", st.adopted);
     log_kv(LOG_INFO, "backfill done", "files", files, "written", written, "rejected", rej, "rows",
-           rows);
+           rows, "adopted", adopted);
     print_summary(cfg, &st, secs, engine_rejections(e));
     rc = st.rejected > 0 ? EXIT_REJECTED : 0;
 out:

@@ -9,10 +9,12 @@
 
 #include "agent/log.h"
 
+/* A server WARNING is worth a line; a NOTICE (a trigger may raise one per row written) is
+ * logged at debug, and counted in one line per batch (agent/reconcile.c). */
 static void
-log_notice(const char *msg)
+log_notice(bool warning, const char *msg)
 {
-    log_kv(LOG_WARN, "database says", "message", msg);
+    log_kv(warning ? LOG_WARN : LOG_DEBUG, "database says", "message", msg);
 }
 
 struct pg *
@@ -59,6 +61,9 @@ cmd_connect_retry(struct pg *pg, long retry_s, struct err *err)
                 log_kv(LOG_INFO, "database is back", "db", pg_display(pg));
             }
             return 0;
+        }
+        if (pg_connect_class(pg) == PG_SCHEMA) {
+            return -1; /* reached, but not what the agent needs: waiting will not mend it */
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
         long elapsed_ms =

@@ -7,9 +7,11 @@
 #include "agent/scan.h"
 #include "common/strbuf.h"
 #include "persist/migrate.h"
+#include "persist/statements.h"
 
 #define STATUS_COUNTS_SQL                                                                          \
-    "WITH c AS (SELECT DISTINCT course FROM creatoros_agent.file_state WHERE source = $1) "        \
+    "WITH c AS (SELECT DISTINCT course FROM creatoros_agent.file_state WHERE source = $1 "         \
+    "             AND (error IS NULL OR error NOT LIKE '" STMT_REFUSAL "%')) "                     \
     "SELECT (SELECT count(*) FROM creatoros_agent.file_state WHERE source = $1), "                 \
     "  (SELECT count(*) FROM creatoros_agent.file_state WHERE source = $1 AND error IS NOT "       \
     "NULL), "                                                                                      \

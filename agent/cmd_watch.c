@@ -42,6 +42,7 @@ struct daemon {
 
     bool db_up;          /* connected and state loaded */
     bool db_down_logged; /* the outage in progress was logged (once, not per attempt) */
+    char *problem;       /* what an operator must mend (schema, privileges), as last logged */
     bool rescan;         /* the whole tree must be reconciled (start, overflow, lost events) */
     bool unwatched;      /* some directories could not be watched: periodic rescans */
     bool polling;        /* a network filesystem (or --poll): periodic rescans */
@@ -91,9 +92,12 @@ notify_status(struct daemon *d)
 {
     sd_notify_sendf("STATUS=%s; %ld files synced, %ld rejected, %ld deleted; watching %zu "
                     "directories; %zu paths pending%s%s",
-                    d->db_up ? "database up" : "database unreachable, retrying", d->total.synced,
-                    d->total.rejected, d->total.deleted, watch_count(d->watch), queue_len(d->queue),
-                    *d->last_rejected ? "; last rejected: " : "", d->last_rejected);
+                    d->db_up             ? "database up"
+                    : d->problem != NULL ? "database needs an operator, retrying"
+                                         : "database unreachable, retrying",
+                    d->total.synced, d->total.rejected, d->total.deleted, watch_count(d->watch),
+                    queue_len(d->queue), *d->last_rejected ? "; last rejected: " : "",
+                    d->last_rejected);
 }
 
 /* ---- watcher callbacks: events are hints, the filesystem is the truth ---------------------- */
@@ -426,23 +430,55 @@ db_down(struct daemon *d, const char *why)
     notify_status(d);
 }
 
+/*
+ * The database answers, but not as the agent needs (a missing table, column or function, a
+ * privilege not granted): no outage, an operator must act. Logged once per distinct cause;
+ * the agent keeps watching and tries again on the slow interval.
+ */
+static void
+db_problem(struct daemon *d, const char *why)
+{
+    if (d->problem == NULL || strcmp(d->problem, why) != 0) {
+        log_kv(LOG_ERROR, "database needs an operator; retrying every 30 s", "db",
+               pg_display(d->pg), "error", why);
+        free(d->problem);
+        d->problem = xstrdup(why);
+    }
+    d->db_up = false;
+    pg_disconnect(d->pg);
+    if (d->retry_timer == 0) {
+        d->retry_ms = RETRY_CAP_MS;
+        d->retry_timer = loop_add_timer(d->loop, d->retry_ms, retry_timer_cb, d);
+    }
+    notify_status(d);
+}
+
 /* Connect and load the recorded state; true when the database is usable. */
 static bool
 db_try(struct daemon *d)
 {
     struct err err;
+    enum pg_errclass cls;
 
     if (d->cfg->dry_run && d->pg == NULL) {
         d->db_up = true;
         return true;
     }
-    if (pg_connect(d->pg, &err) != 0 || engine_load_state(d->engine, &err) != PG_OK) {
+    cls =
+        pg_connect(d->pg, &err) != 0 ? pg_connect_class(d->pg) : engine_load_state(d->engine, &err);
+    if (cls == PG_TRANSIENT) {
         db_down(d, err.msg);
         return false;
     }
-    if (d->db_down_logged) {
+    if (cls != PG_OK) {
+        db_problem(d, err.msg);
+        return false;
+    }
+    if (d->db_down_logged || d->problem != NULL) {
         log_kv(LOG_INFO, "database is back", "db", pg_display(d->pg));
         d->db_down_logged = false;
+        free(d->problem);
+        d->problem = NULL;
     }
     cmd_log_versions(d->pg);
     d->db_up = true;
@@ -532,6 +568,7 @@ account(struct daemon *d, const struct engine_stats *st, enum pg_errclass cls)
     metrics_count(d->metrics, METRIC_SYNCED, st->synced);
     metrics_count(d->metrics, METRIC_REJECTED, st->rejected);
     metrics_count(d->metrics, METRIC_DELETED, st->deleted);
+    metrics_count(d->metrics, METRIC_ADOPTED, st->adopted);
     if (len > 0) {
         /* the last line, without its newline */
         size_t end = rej[len - 1] == '\n' ? len - 1 : len;
@@ -558,8 +595,7 @@ after_sync(struct daemon *d, enum pg_errclass cls, const struct err *err)
         db_down(d, err->msg);
     } else if (cls != PG_OK) {
         /* An operator must act (schema, privileges); keep serving and retry later. */
-        log_kv(LOG_ERROR, "sync failed", "error", err->msg);
-        db_down(d, err->msg);
+        db_problem(d, err->msg);
     }
 }
 
@@ -655,7 +691,7 @@ flush(struct daemon *d)
         engine_clear_rejections(d->engine);
         enum pg_errclass cls = engine_sync_paths(d->engine, paths, subtree, n, &st, &err);
         account(d, &st, cls);
-        if (cls == PG_TRANSIENT || cls == PG_FATAL) {
+        if (cls != PG_OK) {
             /* nothing of this batch is lost: the paths wait for the database */
             queue_requeue(d->queue, items, n, loop_now_ms());
         }
@@ -839,7 +875,10 @@ cmd_watch(const struct config *cfg)
      * service must not be failed for that: it keeps the paths and retries). */
     char synced[32];
     snprintf(synced, sizeof(synced), "%ld", d.total.synced);
-    log_kv(LOG_INFO, "ready", "synced", synced, "database", d.db_up ? "up" : "unreachable");
+    log_kv(LOG_INFO, "ready", "synced", synced, "database",
+           d.db_up             ? "up"
+           : d.problem != NULL ? "needs an operator"
+                               : "unreachable");
     sd_notify_send("READY=1");
     notify_status(&d);
     /* The only timer of an idle agent, and only when systemd asks for it. */
@@ -868,5 +907,6 @@ out:
     }
     free(d.away);
     loop_destroy(d.loop);
+    free(d.problem);
     return rc;
 }

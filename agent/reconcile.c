@@ -241,6 +241,19 @@ course_live_count(const struct cstate *c)
     return n;
 }
 
+/* Whether an earlier sync of this source wrote the course's project and outline: some file
+ * of it is recorded, and not as refused (a course refused to this source wrote nothing). */
+static bool
+course_written(const struct cstate *c)
+{
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        if (c->files[i]->live && !sync_is_refusal(c->files[i]->error)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- engine ------------------------------------------------------------------------------ */
 
 static char *
@@ -603,11 +616,16 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
     st->seen++;
     if (f != NULL) {
         f->seen = true;
+        if (sync_is_refusal(f->error)) {
+            p->b.retry_refused = true;
+        }
     }
     /* Same size and mtime as recorded: no read at all. A file rejected in this state stays
-     * rejected for the same reason until it changes (or --force). */
+     * rejected for the same reason until it changes (or --force); but one refused for an
+     * ownership conflict is tried again on every sync that writes, since the conflict may
+     * be gone (a dry run, and status, list it as it was recorded). */
     if (!e->o.force && f != NULL && f->is_brief == is_brief && f->size == size &&
-        f->mtime_ns == mtime_ns) {
+        f->mtime_ns == mtime_ns && (!sync_is_refusal(f->error) || e->o.dry_run)) {
         if (f->error != NULL) {
             st->rejected++;
             log_rejection(e, key, f->error);
@@ -674,6 +692,7 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         /* New rows need creator links; changed module facts need the modules redone. */
         if (f == NULL || f->error != NULL) {
             p->b.links_dirty = true;
+            c->fresh = !is_brief; /* may adopt what the original persister wrote */
         }
         if (!is_brief &&
             (f == NULL || f->module_no != rec->module_no || f->lesson_no != rec->lesson_no ||
@@ -852,11 +871,17 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
     snprintf(ms, sizeof(ms), "%lld", clock_ms() - p->started_ms);
     if (p->b.gone) {
         struct cstate *c = course_get(e, p->b.course, strlen(p->b.course), false);
+        bool written = course_written(c);
         for (size_t i = 0; c != NULL && i < c->n; i++) {
             c->files[i]->live = false;
         }
-        st->archived++;
-        log_kv(LOG_INFO, "course archived", "course", p->b.course);
+        if (written) {
+            st->archived++;
+            log_kv(LOG_INFO, "course archived", "course", p->b.course);
+        } else {
+            /* refused to this source: nothing of it is ours to archive */
+            log_kv(LOG_INFO, "refused course gone", "course", p->b.course);
+        }
         return;
     }
     for (size_t i = 0; i < p->n; i++) {
@@ -877,7 +902,12 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
             break;
         }
         case CHANGE_TOUCHED:
-            state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief, NULL);
+            state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief,
+                      f->failed ? f->db_error : NULL);
+            if (f->failed) {
+                st->rejected++;
+                log_rejection(e, f->path, f->db_error);
+            }
             break;
         case CHANGE_REJECTED:
             state_set(e, f->path, f->size, f->mtime_ns, f->hash, f->is_brief, f->error);
@@ -892,6 +922,11 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
                 s->lesson_no = f->rec->lesson_no;
                 s->module_title_hash = title_hash(f->rec->module_title);
             }
+            if (f->adopted_id != NULL) {
+                st->adopted++;
+                log_kv(LOG_INFO, "adopted", "path", f->path, "slug", f->rec->slug, "id",
+                       f->adopted_id);
+            }
             if (f->failed) {
                 st->rejected++;
                 log_rejection(e, f->path, f->db_error);
@@ -899,6 +934,11 @@ pend_apply(struct engine *e, struct pending *p, struct engine_stats *st)
                 st->synced++;
                 log_kv(e->o.log_each ? LOG_INFO : LOG_DEBUG, "synced", "path", f->path, "slug",
                        f->rec->slug, "ms", ms);
+                if (f->is_brief && f->rec->persona_mind.slug != NULL) {
+                    /* a persona reads the project's drafts: who gets one is worth a line */
+                    log_kv(LOG_INFO, "project persona", "course", f->rec->course, "persona",
+                           f->rec->persona_mind.slug);
+                }
             }
             break;
         }
@@ -952,7 +992,7 @@ static enum pg_errclass
 flow_finish_slot(struct engine *e, struct flow *fl, size_t slot, struct engine_stats *st,
                  struct err *err)
 {
-    struct sync_stats ss = {0, 0};
+    struct sync_stats ss = {0};
     enum pg_errclass cls;
 
     if (!fl->busy[slot]) {
@@ -1036,6 +1076,33 @@ flow_push(struct engine *e, struct flow *fl, struct pending *p, struct engine_st
     return PG_OK;
 }
 
+/*
+ * Server notices of the batch just done, as one line: a trigger of the app's schema raises
+ * a NOTICE for every AI row written, which would be a line per row. Each notice itself is
+ * logged at debug (agent/cmd_common.c).
+ */
+static void
+log_notices(struct engine *e)
+{
+    char first[256] = "", count[32];
+    long n = 0;
+
+    for (size_t i = 0; i < e->nsync; i++) {
+        if (e->sync[i].pg != NULL) {
+            char one[256];
+            long k = pg_notices_take(e->sync[i].pg, one, sizeof(one));
+            if (k > 0 && n == 0) {
+                snprintf(first, sizeof(first), "%s", one);
+            }
+            n += k;
+        }
+    }
+    if (n > 0) {
+        snprintf(count, sizeof(count), "%ld", n);
+        log_kv(LOG_INFO, "database notices", "count", count, "first", first);
+    }
+}
+
 /* ---- a course's batch -------------------------------------------------------------------- */
 
 static void
@@ -1058,10 +1125,10 @@ static void
 course_begin(struct engine *e, struct pending *p, const char *course, bool has_brief)
 {
     struct cstate *c = course_get(e, course, strlen(course), false);
-    size_t live = course_live_count(c);
 
     pend_init(p, course);
-    p->b.project_live = live > 0 && !e->o.force; /* --force rewrites the course rows too */
+    /* --force rewrites the course rows too */
+    p->b.project_live = course_written(c) && !e->o.force;
     if (e->o.force) {
         p->b.modules_dirty = p->b.links_dirty = true;
     }
@@ -1124,7 +1191,7 @@ static enum pg_errclass
 push_now(struct engine *e, struct sync_ctx *ctx, struct pending *p, struct engine_stats *st,
          struct err *err)
 {
-    struct sync_stats ss = {0, 0};
+    struct sync_stats ss = {0};
     enum pg_errclass cls;
 
     if (pend_empty(p)) {
@@ -1283,7 +1350,7 @@ job_send(struct engine *e, struct job *j, bool last, struct engine_stats *st, st
         /* through the first connection, committed: see sync_shared_ensure (a data error
          * there is the part's, found when it is sent) */
         cls = sync_shared_ensure(&e->sync[0], &p->b, j->sent, p->n, j->parts == 0, err);
-        if (cls == PG_TRANSIENT || cls == PG_FATAL) {
+        if (cls != PG_OK && cls != PG_DATA) {
             return cls;
         }
     }
@@ -1329,10 +1396,11 @@ job_step(struct engine *e, struct job *j, bool wait, enum job_state *state, stru
         }
     }
     if (j->inflight) {
-        struct sync_stats ss = {0, 0};
+        struct sync_stats ss = {0};
         bool done;
-        enum pg_errclass cls = sync_part_poll(j->ctx, wait, &done, &ss, err);
-        if (cls == PG_DATA) {
+        pend_finalize(&j->p, j->has_brief); /* files read meanwhile may have moved the arrays */
+        enum pg_errclass cls = sync_part_poll(j->ctx, &j->p.b, wait, &done, &ss, err);
+        if (cls == PG_DATA || cls == PG_REFUSED) {
             return job_split(e, j, st, err);
         }
         if (cls != PG_OK) {
@@ -1613,6 +1681,7 @@ out:
     }
     free(lists);
     free(ok);
+    log_notices(e);
     strmap_release(&listed);
     scan_names_free(names, (size_t)nnames);
     root_close(e);
@@ -1837,7 +1906,7 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
     free(brief);
     /* No brief and no lesson left: the course is gone. */
     size_t live = course_live_count(c);
-    p->b.project_live = live > 0 && !e->o.force;
+    p->b.project_live = course_written(c) && !e->o.force;
     if (e->o.force) {
         p->b.modules_dirty = p->b.links_dirty = true;
     }
@@ -1942,6 +2011,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtre
     }
     cls = flow_close(e, &fl, cls, st, err);
     root_close(e);
+    log_notices(e);
     cps_free(list, nlist);
     strmap_release(&m);
     return cls;

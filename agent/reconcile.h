@@ -37,6 +37,7 @@ struct engine_stats {
     long rejected;  /* files rejected (by the parser or by the database) */
     long archived;  /* courses gone */
     long rows;      /* rows of the CreatorOS tables changed */
+    long adopted;   /* rows of the original persister adopted by lesson files */
     /* A reconcile refused as a likely missing tree (nothing at all was written): the files
      * the source recorded; the error says how many would have gone, and why. */
     long refused;

@@ -41,7 +41,7 @@ WORK=$(cd "$WORK" && pwd)
 cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$SRC/build-release" --target creatoros-agent -j"$(nproc)" >/dev/null
 AGENT=$SRC/build-release/creatoros-agent
-RESET_SQL='TRUNCATE content_projects, contents, tags, minds, audience_profiles, creatoros_agent.file_state, creatoros_agent.sources CASCADE'
+RESET_SQL='TRUNCATE content_projects, contents, tags, minds, audience_profiles, creatoros_agent.file_state, creatoros_agent.sources, creatoros_agent.courses CASCADE'
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $("$AGENT" --version | head -1)"
 

@@ -2,13 +2,10 @@
 #include "parser/record.h"
 
 #include <limits.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <wchar.h>
-#include <wctype.h>
 
 #include <cjson/cJSON.h>
 
@@ -34,12 +31,6 @@ static bool
 is_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static char
-to_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* A run of ASCII digits as a number; -1 when it does not fit a long (never wraps). */
@@ -229,82 +220,17 @@ clean_heading(const char *h, size_t n)
     return i < n ? xstrndup(h + i, n - i) : NULL;
 }
 
-/* Tag slug: lower-case ASCII, runs of other ASCII bytes -> '-', trimmed; UTF-8 kept. */
-static char *
-tag_slug(const char *s, size_t n)
-{
-    /* Letters are lower-cased by Unicode's rules (É -> é), whatever the process locale:
-     * the C.UTF-8 locale object is used for this call only, never set globally (the
-     * parser's number handling relies on the C locale). */
-    static locale_t utf8;
-    struct strbuf sb = STRBUF_INIT;
-    bool dash = false;
-    mbstate_t ps;
-
-    if (utf8 == (locale_t)0) {
-        utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    }
-    memset(&ps, 0, sizeof(ps));
-    strbuf_grow(&sb, n);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        wchar_t wc = c;
-        size_t len = 1;
-        bool keep;
-
-        if (c >= 0x80 && utf8 != (locale_t)0) {
-            locale_t old = uselocale(utf8);
-            len = mbrtowc(&wc, s + i, n - i, &ps);
-            if (len == (size_t)-1 || len == (size_t)-2 || len == 0) {
-                memset(&ps, 0, sizeof(ps));
-                len = 1;
-                wc = 0;
-            }
-            keep = wc != 0 && iswalnum_l((wint_t)wc, utf8);
-            uselocale(old);
-        } else {
-            keep = c >= 0x80 || is_alpha((char)c) || is_digit((char)c);
-        }
-        if (keep) {
-            if (dash && sb.len > 0) {
-                strbuf_addch(&sb, '-');
-            }
-            dash = false;
-            if (c < 0x80) {
-                strbuf_addch(&sb, to_lower((char)c));
-            } else if (utf8 != (locale_t)0) {
-                char out[MB_LEN_MAX];
-                mbstate_t os;
-                memset(&os, 0, sizeof(os));
-                locale_t old = uselocale(utf8);
-                size_t m = wcrtomb(out, (wchar_t)towlower_l((wint_t)wc, utf8), &os);
-                uselocale(old);
-                if (m == (size_t)-1) {
-                    strbuf_add(&sb, s + i, len);
-                } else {
-                    strbuf_add(&sb, out, m);
-                }
-            } else {
-                strbuf_add(&sb, s + i, len);
-            }
-        } else {
-            dash = true;
-        }
-        i += len;
-    }
-    return strbuf_detach(&sb, NULL);
-}
-
 static bool
 is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
+/* A tag is its name (tags.name is unique and case-sensitive): trimmed; empty ones and
+ * repeats dropped. */
 static void
 add_tag(struct record *rec, struct strmap *seen, const char *s, size_t n)
 {
-    char *slug;
     struct tag *t;
 
     while (n > 0 && is_space(s[0])) {
@@ -313,19 +239,13 @@ add_tag(struct record *rec, struct strmap *seen, const char *s, size_t n)
     while (n > 0 && is_space(s[n - 1])) {
         n--;
     }
-    if (n == 0) {
-        return;
-    }
-    slug = tag_slug(s, n);
-    if (slug[0] == '\0' || strmap_find(seen, slug, strlen(slug)) != NULL) {
-        free(slug);
+    if (n == 0 || strmap_find(seen, s, n) != NULL) {
         return;
     }
     rec->tags = xrealloc(rec->tags, (rec->ntags + 1) * sizeof(*rec->tags));
     t = &rec->tags[rec->ntags++];
-    t->slug = slug;
     t->name = xstrndup(s, n);
-    strmap_put(seen, t->slug, strlen(t->slug), t->slug);
+    strmap_put(seen, t->name, n, t->name);
 }
 
 /* tags: a list of strings (others skipped) or one comma-separated string. */
@@ -779,7 +699,6 @@ record_release(struct record *rec)
     free(rec->body);
     free(rec->metadata);
     for (size_t i = 0; i < rec->ntags; i++) {
-        free(rec->tags[i].slug);
         free(rec->tags[i].name);
     }
     free(rec->tags);

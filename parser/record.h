@@ -29,9 +29,8 @@ struct mind_ref {
     char *display_name;
 };
 
-/* A tag: name as written (trimmed), slug = lower-case, runs of non-alphanumerics -> '-'. */
+/* A tag is its name (tags.name, unique and case-sensitive): as written, trimmed. */
 struct tag {
-    char *slug;
     char *name;
 };
 

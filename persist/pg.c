@@ -24,13 +24,19 @@ struct pg {
     bool txn_pool;
     char timeout_text[32]; /* txn_pool: the statement_timeout each transaction sets */
     bool txn_open;         /* calls were sent without a sync: a transaction is open */
-    void (*notice)(const char *msg);
+    void (*notice)(bool warning, const char *msg);
+    enum pg_errclass connect_class; /* of the last failed pg_connect */
+    long notices;                   /* since the last pg_notices_take */
+    char first_notice[256];
     char **masks; /* every form of the URL's secrets, longest first (pg_secret_forms) */
     size_t nmasks;
     /* what pg_poll_txn has read of the results of the calls sent last */
     size_t poll_i;             /* results read */
     size_t poll_skip;          /* results of our own to read first (send_timeout's) */
     bool poll_mid;             /* a call's result was read, the NULL that closes it not yet */
+    const bool *poll_keep;     /* the calls whose results the caller keeps (may be NULL) */
+    PGresult **poll_results;   /* where they go */
+    size_t poll_ncalls;
     long long poll_deadline;   /* 0 until the first poll */
     enum pg_errclass poll_cls; /* the first failure */
     size_t poll_failed;        /* its call */
@@ -43,18 +49,55 @@ struct pg {
  */
 #define PG_MESSAGE_MAX ((size_t)0x3fffffff - 65536)
 
+/* Every message the server sends that is not an error: a WARNING goes to the callback as
+ * such; a NOTICE (or INFO, LOG...) is counted, and handed on as a minor message. */
 static void
-notice_cb(void *arg, const char *message)
+notice_cb(void *arg, const PGresult *res)
 {
     struct pg *pg = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    bool warning = sev != NULL && strcmp(sev, "WARNING") == 0;
     char line[1024];
-    size_t n = strcspn(message, "\n");
 
-    if (pg->notice == NULL) {
-        return;
+    if (msg == NULL) {
+        msg = PQresultErrorMessage(res);
     }
-    snprintf(line, sizeof(line), "%.*s", (int)n, message);
-    pg->notice(line);
+    snprintf(line, sizeof(line), "%.*s", (int)strcspn(msg, "\n"), msg);
+    if (!warning) {
+        if (pg->notices++ == 0) {
+            snprintf(pg->first_notice, sizeof(pg->first_notice), "%.*s",
+                     (int)sizeof(pg->first_notice) - 1, line);
+        }
+    }
+    if (pg->notice != NULL) {
+        pg->notice(warning, line);
+    }
+}
+
+long
+pg_notices_take(struct pg *pg, char *first, size_t cap)
+{
+    long n = pg->notices;
+
+    if (cap > 0) {
+        snprintf(first, cap, "%s", n > 0 ? pg->first_notice : "");
+    }
+    pg->notices = 0;
+    pg->first_notice[0] = '\0';
+    return n;
+}
+
+/* What an operator should do about a schema error, by SQLSTATE. */
+static const char *
+schema_hint(const char *state)
+{
+    if (state != NULL && strcmp(state, "42501") == 0) {
+        return "the agent's role lacks a privilege: run `creatoros-agent migrate` as an "
+               "administrator, then connect as the role it grants (creatoros_agent)";
+    }
+    return "the database schema is not what this agent needs: run `creatoros-agent migrate` "
+           "as an administrator";
 }
 
 char *
@@ -526,6 +569,7 @@ pg_connect(struct pg *pg, struct err *err)
         return 0;
     }
     pg_disconnect(pg);
+    pg->connect_class = PG_TRANSIENT;
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         struct err e;
@@ -533,7 +577,7 @@ pg_connect(struct pg *pg, struct err *err)
         pg_disconnect(pg);
         return err_set(err, "%s (%s)", e.msg, pg->display);
     }
-    PQsetNoticeProcessor(pg->conn, notice_cb, pg);
+    PQsetNoticeReceiver(pg->conn, notice_cb, pg);
     int v = PQserverVersion(pg->conn);
     snprintf(pg->version, sizeof(pg->version), "%d.%d", v / 10000, v % 10000);
 
@@ -546,6 +590,7 @@ pg_connect(struct pg *pg, struct err *err)
              pg->custom_plans ? "; SET plan_cache_mode = force_custom_plan" : "");
     res = PQexec(pg->conn, timeout);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg->connect_class = pg_classify(res);
         PQclear(res);
         set_conn_err(pg, err, "cannot set statement_timeout");
         pg_disconnect(pg);
@@ -569,10 +614,17 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
         res = PQprepare(pg->conn, stmt_defs[i].name, stmt_defs[i].sql, 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             const char *m = PQresultErrorMessage(res);
-            err_set(err,
-                    "cannot prepare %s: %.*s (is the schema migrated? run "
-                    "`creatoros-agent migrate`)",
-                    stmt_defs[i].name, (int)strcspn(m, "\n"), m);
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+            pg->connect_class = pg_classify(res);
+            if (pg->connect_class == PG_SCHEMA && primary != NULL) {
+                /* one line that names the object and what to do */
+                err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", (int)strcspn(primary, "\n"),
+                        primary, state, stmt_defs[i].name, schema_hint(state));
+            } else {
+                err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name, (int)strcspn(m, "\n"),
+                        m);
+            }
             PQclear(res);
             pg_disconnect(pg);
             return -1;
@@ -589,12 +641,21 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
 }
 
 enum pg_errclass
+pg_connect_class(const struct pg *pg)
+{
+    return pg->connect_class;
+}
+
+enum pg_errclass
 pg_classify(const PGresult *res)
 {
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
     if (state == NULL) {
         return PG_TRANSIENT; /* no SQLSTATE: the connection, not the statement */
+    }
+    if (strncmp(state, "42", 2) == 0 || strcmp(state, "3F000") == 0) {
+        return PG_SCHEMA;
     }
     /* 54: a program limit (an index entry too large for a very long path, an array too
      * large): the size of a file's data, so that file's fault, never an outage. */
@@ -658,6 +719,45 @@ flush_all(struct pg *pg, long long deadline, struct err *err)
     }
 }
 
+/*
+ * The class of a failed result, with err set to one line that says what it means: a
+ * refusal raised by a statement is its reason alone (statements.h: the reason travels as
+ * the text of a failed integer cast, 22P02); a schema error adds what to run.
+ */
+static enum pg_errclass
+describe_failure(const PGresult *res, struct err *err)
+{
+    const char *m = PQresultErrorMessage(res);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    enum pg_errclass cls = pg_classify(res);
+    const char *mark = primary != NULL ? strstr(primary, STMT_REFUSAL) : NULL;
+
+    if (cls == PG_DATA && mark != NULL && strcmp(state, "22P02") == 0) {
+        /* invalid input syntax for type integer: "ownership conflict: ..." */
+        const char *end = strrchr(mark, '"');
+        size_t n = end != NULL ? (size_t)(end - mark) : strcspn(mark, "\n");
+        err_set(err, "%.*s", (int)n, mark);
+        return PG_REFUSED;
+    }
+    if (cls == PG_SCHEMA && primary != NULL) {
+        err_set(err, "%.*s (SQLSTATE %s); %s", (int)strcspn(primary, "\n"), primary, state,
+                schema_hint(state));
+        return cls;
+    }
+    err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m, state != NULL ? state : "none");
+    return cls;
+}
+
+static void
+clear_results(PGresult **results, size_t n)
+{
+    for (size_t i = 0; results != NULL && i < n; i++) {
+        PQclear(results[i]);
+        results[i] = NULL;
+    }
+}
+
 static void
 poll_reset(struct pg *pg)
 {
@@ -667,6 +767,16 @@ poll_reset(struct pg *pg)
     pg->poll_cls = PG_OK;
     pg->poll_failed = 0;
     pg->poll_skip = 0;
+    pg->poll_keep = NULL;
+    pg->poll_results = NULL;
+    pg->poll_ncalls = 0;
+}
+
+/* A failure: the results kept so far are cleared (the caller gets none). */
+static void
+clear_kept(struct pg *pg)
+{
+    clear_results(pg->poll_results, pg->poll_ncalls);
 }
 
 /* Bytes a call puts into its Bind message (parameters and their lengths). */
@@ -842,16 +952,25 @@ poll_lost(struct pg *pg, bool timed_out, struct err *err)
         set_conn_err(pg, err, "lost the database connection");
     }
     pg_disconnect(pg);
+    clear_kept(pg);
     poll_reset(pg);
     return PG_TRANSIENT;
 }
 
 enum pg_errclass
-pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, bool *done,
-            size_t *failed_call, struct err *err)
+pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, const bool *keep,
+            PGresult **results, bool *done, size_t *failed_call, struct err *err)
 {
     *done = false;
     *failed_call = 0;
+    if (keep != NULL && results != NULL && pg->poll_keep == NULL) {
+        for (size_t k = 0; k < ncalls; k++) {
+            results[k] = NULL;
+        }
+        pg->poll_keep = keep;
+        pg->poll_results = results;
+        pg->poll_ncalls = ncalls;
+    }
     if (!pg_is_connected(pg)) {
         err_set(err, "not connected to the database");
         poll_reset(pg);
@@ -915,13 +1034,14 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, bool
             if (rows != NULL && pg->poll_i < ncalls) {
                 rows[pg->poll_i] = rows_affected(res);
             }
+            if (pg->poll_keep != NULL && pg->poll_i < pg->poll_ncalls &&
+                pg->poll_keep[pg->poll_i] && pg->poll_results[pg->poll_i] == NULL) {
+                pg->poll_results[pg->poll_i] = res;
+                res = NULL;
+            }
         } else if (st != PGRES_PIPELINE_ABORTED && pg->poll_cls == PG_OK) {
-            const char *m = PQresultErrorMessage(res);
-            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            pg->poll_cls = pg_classify(res);
+            pg->poll_cls = describe_failure(res, &pg->poll_err);
             pg->poll_failed = pg->poll_i;
-            err_set(&pg->poll_err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m,
-                    state != NULL ? state : "none");
         }
         pg->poll_i++;
         PQclear(res);
@@ -929,6 +1049,7 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, bool
             if (pg->poll_cls != PG_OK) {
                 *err = pg->poll_err;
                 pg_disconnect(pg);
+                clear_kept(pg);
                 poll_reset(pg);
                 return PG_TRANSIENT;
             }
@@ -939,6 +1060,7 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, bool
     if (cls != PG_OK) {
         *err = pg->poll_err;
         *failed_call = pg->poll_failed;
+        clear_kept(pg);
     }
     poll_reset(pg);
     *done = true;
@@ -953,9 +1075,19 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, bool
 enum pg_errclass
 pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call, struct err *err)
 {
+    return pg_collect_txn_results(pg, ncalls, rows, NULL, NULL, failed_call, err);
+}
+
+enum pg_errclass
+pg_collect_txn_results(struct pg *pg, size_t ncalls, long *rows, const bool *keep,
+                       PGresult **results, size_t *failed_call, struct err *err)
+{
     bool done;
 
-    return pg_poll_txn(pg, ncalls, true, true, rows, &done, failed_call, err);
+    for (size_t k = 0; results != NULL && k < ncalls; k++) {
+        results[k] = NULL;
+    }
+    return pg_poll_txn(pg, ncalls, true, true, rows, keep, results, &done, failed_call, err);
 }
 
 PGresult *
@@ -1003,9 +1135,7 @@ pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
             continue;
         }
         if (*cls == PG_OK) {
-            const char *m = PQresultErrorMessage(res);
-            *cls = pg_classify(res);
-            err_set(err, "%.*s", (int)strcspn(m, "\n"), m);
+            *cls = describe_failure(res, err);
         }
         PQclear(res);
     }

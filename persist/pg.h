@@ -13,7 +13,13 @@ enum pg_errclass {
     PG_OK = 0,
     PG_TRANSIENT, /* connection lost, deadline passed, 40001, 40P01, 57P01...: retry later */
     PG_DATA,      /* 22xxx, 23xxx, 54xxx: the data of the file at hand is at fault */
-    PG_FATAL,     /* anything else (schema missing, privileges): an operator must act */
+    PG_REFUSED,   /* an ownership conflict raised by a statement (statements.h, STMT_REFUSAL):
+                     the course or file at hand is not the agent's to write; err holds the
+                     reason, starting with STMT_REFUSAL */
+    PG_SCHEMA,    /* SQLSTATE class 42 (undefined table, column or function; 42501
+                     insufficient privilege) or 3F000 (no such schema): the database is not
+                     what the agent needs, an operator must act; err says what to run */
+    PG_FATAL,     /* anything else: an operator must act */
 };
 
 /* The client-side deadline of one round trip when none is given (--statement-timeout-ms). */
@@ -35,9 +41,11 @@ struct pg_opts {
      * set_config(..., true)), and custom_plans is moot (an unnamed statement is planned for
      * its parameters every time). */
     bool txn_pool;
-    /* Called with each server notice or warning (one line, no newline); NULL drops them.
-     * libpq would print them on stderr, past the log and its format. */
-    void (*notice)(const char *msg);
+    /* Called with each server message that is not an error (one line, no newline), warning
+     * set for a WARNING (NOTICE, INFO and the like are not): NULL drops them. libpq would
+     * print them on stderr, past the log and its format. Notices are also counted
+     * (pg_notices_take). */
+    void (*notice)(bool warning, const char *msg);
 };
 
 struct pg;
@@ -54,6 +62,10 @@ void pg_destroy(struct pg *pg);
  * message that never holds the password.
  */
 int pg_connect(struct pg *pg, struct err *err);
+/* The class of the last pg_connect or pg_enter_pipeline failure: PG_TRANSIENT when the
+ * server could not be reached, PG_SCHEMA when a statement could not be prepared because an
+ * object is missing (err then names it and says what to run). */
+enum pg_errclass pg_connect_class(const struct pg *pg);
 void pg_disconnect(struct pg *pg);
 /* Prepare the statements (not with txn_pool) and enter pipeline mode on a plain connection.
  * 0 or -1 (err). */
@@ -109,6 +121,13 @@ void pg_value_forms(const char *value, void (*add)(void *arg, const char *form),
 /* Classify a failed result (NULL: connection trouble) by its SQLSTATE. */
 enum pg_errclass pg_classify(const PGresult *res);
 
+/*
+ * Server notices (not warnings) received since the last call, and the text of the first of
+ * them into first (cap bytes, may be 0); the count restarts at 0. For one summary line per
+ * batch instead of a line per row (a trigger may raise one NOTICE per row written).
+ */
+long pg_notices_take(struct pg *pg, char *first, size_t cap);
+
 /* ---- pipelines: send many statements, then collect, so that round trips never limit us ---- */
 
 /* One parameter set for a prepared statement; values may be binary (formats[i] = 1). */
@@ -143,10 +162,13 @@ enum pg_errclass pg_send_calls(struct pg *pg, const struct pg_call *calls, size_
  * the same arguments; the statement deadline counts from the first call). When *done: PG_OK
  * and rows[i] the rows of call i, or the class of the first failure (failed_call, err); a
  * part without a sync that failed has been closed (its transaction rolled back). A passed
- * deadline or a lost connection disconnects (PG_TRANSIENT, *done false).
+ * deadline or a lost connection disconnects (PG_TRANSIENT, *done false). keep (may be NULL)
+ * and results as pg_collect_txn_results: results[i] is the PGresult of call i when keep[i]
+ * (the caller PQclears it once *done with PG_OK; on a failure none is left).
  */
 enum pg_errclass pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows,
-                             bool *done, size_t *failed_call, struct err *err);
+                             const bool *keep, PGresult **results, bool *done,
+                             size_t *failed_call, struct err *err);
 
 /*
  * Wait (with the statement deadline) for the results of the transaction sent last.
@@ -157,6 +179,14 @@ enum pg_errclass pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait,
  */
 enum pg_errclass pg_collect_txn(struct pg *pg, size_t ncalls, long *rows, size_t *failed_call,
                                 struct err *err);
+
+/*
+ * The same, keeping the results of the calls i with keep[i] set: results[i] is then that
+ * call's PGresult (the caller PQclears it), else NULL. On failure every kept result is
+ * cleared and NULL.
+ */
+enum pg_errclass pg_collect_txn_results(struct pg *pg, size_t ncalls, long *rows, const bool *keep,
+                                        PGresult **results, size_t *failed_call, struct err *err);
 
 /*
  * One statement with text parameters outside any pipeline (status, state loading). Returns

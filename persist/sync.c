@@ -92,6 +92,7 @@ txn_send(struct sync_ctx *ctx, struct txn *t, bool sync, struct err *err)
     ctx->sent_n = t->n;
     for (size_t i = 0; i < t->n; i++) {
         ctx->sent_stmts[i] = t->calls[i].stmt;
+        ctx->sent_keep[i] = t->calls[i].stmt == STMT_LESSONS_ADOPT;
         calls[i].stmt = t->calls[i].stmt;
         calls[i].nparams = t->calls[i].n;
         calls[i].values = t->calls[i].vals;
@@ -172,41 +173,68 @@ add_minds(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
     pgarr_release(&an);
 }
 
-/* Project and outline, per the brief mode. audience_name: room for "<name> audience". */
+/*
+ * The course's project, then its course-level rows per the brief mode: the project is
+ * inserted or locked, then judged (STMT_COURSE_CHECK), before anything is written under
+ * it. audience_name_buf: room for "<name> audience".
+ */
 static void
 add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
                 struct strbuf *audience_name_buf)
 {
     const char *creator = creator_of(ctx, b);
+    const struct record *r = b->brief_mode == BRIEF_PARSED ? b->brief : NULL;
+    const char *audience_name = NULL;
     struct txn_call *c;
 
-    if (b->brief_mode == BRIEF_PARSED) {
-        strbuf_addf(audience_name_buf, "%s audience", b->brief->title);
-    }
-    const char *audience_name = audience_name_buf->buf;
-    if (b->brief_mode == BRIEF_KEEP && b->project_live) {
-        return; /* written by an earlier sync, nothing of it changed */
-    }
-    if (b->brief_mode == BRIEF_KEEP) {
-        c = txn_add(t, STMT_PROJECT_ENSURE);
-        call_text(c, b->course);
-        call_text(c, creator);
-        c = txn_add(t, STMT_OUTLINE_ENSURE);
-        call_text(c, b->course);
-        return;
-    }
-    const struct record *r = b->brief_mode == BRIEF_PARSED ? b->brief : NULL;
     if (r != NULL && r->has_audience) {
-        c = txn_add(t, STMT_AUDIENCE_UPSERT);
+        strbuf_addf(audience_name_buf, "%s audience", r->title);
+        audience_name = r->audience.name != NULL ? r->audience.name : audience_name_buf->buf;
+        c = txn_add(t, STMT_AUDIENCE_INSERT);
         call_text(c, b->course);
-        call_text(c, r->audience.name != NULL ? r->audience.name : audience_name);
+        call_text(c, audience_name);
         call_text(c, r->audience.description);
         call_text(c, r->audience.demographics_json);
         call_text(c, r->audience.psychographics_json);
         call_text(c, r->audience.learning_preferences_json);
         call_text(c, r->audience.technical_level);
     }
-    c = txn_add(t, STMT_PROJECT_UPSERT);
+    /* the project as the contract has it (a course whose brief was not re-read: by its
+     * slug, as a course without a brief, when it has to be made again) */
+    c = txn_add(t, STMT_PROJECT_HOLD);
+    call_text(c, b->course);
+    call_text(c, r != NULL ? r->title : b->course);
+    call_text(c, r != NULL ? r->description : NULL);
+    call_text(c, r != NULL ? r->metadata : "{}");
+    call_text(c, creator);
+    call_text(c, r != NULL ? r->persona_mind.slug : NULL);
+    call_text(c, r != NULL && r->has_audience ? "true" : "false");
+    c = txn_add(t, STMT_COURSE_CHECK);
+    call_text(c, b->course);
+    call_text(c, ctx->source);
+    call_text(c, creator);
+
+    if (b->brief_mode == BRIEF_KEEP && b->project_live) {
+        return; /* written by an earlier sync, nothing of it changed */
+    }
+    if (b->brief_mode == BRIEF_KEEP) {
+        c = txn_add(t, STMT_PROJECT_ENSURE);
+        call_text(c, b->course);
+        c = txn_add(t, STMT_OUTLINE_ENSURE);
+        call_text(c, b->course);
+        return;
+    }
+    if (r != NULL && r->has_audience) {
+        c = txn_add(t, STMT_AUDIENCE_UPDATE);
+        call_text(c, b->course);
+        call_text(c, audience_name);
+        call_text(c, r->audience.description);
+        call_text(c, r->audience.demographics_json);
+        call_text(c, r->audience.psychographics_json);
+        call_text(c, r->audience.learning_preferences_json);
+        call_text(c, r->audience.technical_level);
+    }
+    c = txn_add(t, STMT_PROJECT_UPDATE);
     call_text(c, b->course);
     call_text(c, r != NULL ? r->title : b->course);
     call_text(c, r != NULL ? r->description : NULL);
@@ -253,7 +281,7 @@ add_state(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
             pgarr_add_str(&gone, f->path);
             continue;
         }
-        if (f->kind == CHANGE_TOUCHED) {
+        if (f->kind == CHANGE_TOUCHED && !f->failed) {
             pgarr_add_str(&tpath, f->path);
             pgarr_add_int8(&tmtime, f->mtime_ns);
             continue;
@@ -333,11 +361,22 @@ parent_slug(const struct record *r, char *buf, size_t cap)
     return buf;
 }
 
-/* Lessons written, gone lessons soft-deleted. Returns true when any lesson is involved. */
+/* The original persister's slug of a lesson: its file name without ".md". */
+static const char *
+legacy_slug(const struct record *r)
+{
+    const char *slash = strrchr(r->slug, '/');
+
+    return slash != NULL ? slash + 1 : r->slug;
+}
+
+/* Lessons written (new ones first adopt what the original persister wrote of them), gone
+ * lessons soft-deleted. Returns true when any lesson is involved. */
 static bool
 add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
 {
     struct pgarr slug, title, content, meta, fpath, parent, seq, status, fid, gone;
+    struct pgarr aslug, alegacy;
     bool any = false;
     char pbuf[4096];
 
@@ -351,6 +390,8 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
     pgarr_init(&status, PGARR_TEXT);
     pgarr_init(&fid, PGARR_TEXT);
     pgarr_init(&gone, PGARR_TEXT);
+    pgarr_init(&aslug, PGARR_TEXT);
+    pgarr_init(&alegacy, PGARR_TEXT);
     for (size_t i = 0; i < b->nchanges; i++) {
         const struct file_change *f = &b->changes[i];
         if (!included(only, i) || f->is_brief) {
@@ -381,7 +422,17 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
         }
         pgarr_add_str(&status, r->status);
         pgarr_add_str(&fid, r->fidelity);
+        if (f->fresh) {
+            pgarr_add_str(&aslug, r->slug);
+            pgarr_add_str(&alegacy, legacy_slug(r));
+        }
         any = true;
+    }
+    if (aslug.count > 0) {
+        struct txn_call *c = txn_add(t, STMT_LESSONS_ADOPT);
+        call_text(c, b->course);
+        call_array(c, &aslug);
+        call_array(c, &alegacy);
     }
     if (any && b->modules_dirty) {
         /* modules first: lessons find their parent module by slug */
@@ -403,6 +454,7 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
     }
     if (gone.count > 0) {
         struct txn_call *c = txn_add(t, STMT_CONTENTS_SOFT_DELETE);
+        call_text(c, b->course);
         call_array(c, &gone);
     }
     pgarr_release(&slug);
@@ -415,12 +467,13 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
     pgarr_release(&status);
     pgarr_release(&fid);
     pgarr_release(&gone);
+    pgarr_release(&aslug);
+    pgarr_release(&alegacy);
     return any;
 }
 
 struct tag_pair {
     const char *content_slug;
-    const char *tag_slug;
     const char *tag_name;
 };
 
@@ -428,12 +481,12 @@ static int
 cmp_tag_pair(const void *a, const void *b)
 {
     const struct tag_pair *x = a, *y = b;
-    int c = strcmp(x->tag_slug, y->tag_slug);
+    int c = strcmp(x->tag_name, y->tag_name);
 
     return c != 0 ? c : strcmp(x->content_slug, y->content_slug);
 }
 
-/* Tags of every re-read file (the brief's go to the outline). */
+/* Tags of every re-read file (the brief's go to the outline). A tag is its name. */
 static void
 add_tags(struct txn *t, const struct course_batch *b, const bool *only)
 {
@@ -457,7 +510,7 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
                 cap = cap ? cap * 2 : 64;
                 pairs = xrealloc(pairs, cap * sizeof(*pairs));
             }
-            pairs[npairs++] = (struct tag_pair){r->slug, r->tags[k].slug, r->tags[k].name};
+            pairs[npairs++] = (struct tag_pair){r->slug, r->tags[k].name};
         }
     }
     if (ntargets == 0) {
@@ -476,29 +529,25 @@ add_tags(struct txn *t, const struct course_batch *b, const bool *only)
         pgarr_release(&cs);
         goto out;
     }
-    /* sorted by tag slug: concurrent agents insert shared tags in one order (no deadlock) */
+    /* sorted by name: concurrent agents insert shared tags in one order (no deadlock) */
     qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
-    struct pgarr ts, tn, ps, pt;
-    pgarr_init(&ts, PGARR_TEXT);
+    struct pgarr tn, ps, pt;
     pgarr_init(&tn, PGARR_TEXT);
     pgarr_init(&ps, PGARR_TEXT);
     pgarr_init(&pt, PGARR_TEXT);
     for (size_t i = 0; i < npairs; i++) {
-        if (i == 0 || strcmp(pairs[i].tag_slug, pairs[i - 1].tag_slug) != 0) {
-            pgarr_add_str(&ts, pairs[i].tag_slug);
+        if (i == 0 || strcmp(pairs[i].tag_name, pairs[i - 1].tag_name) != 0) {
             pgarr_add_str(&tn, pairs[i].tag_name);
         }
         pgarr_add_str(&ps, pairs[i].content_slug);
-        pgarr_add_str(&pt, pairs[i].tag_slug);
+        pgarr_add_str(&pt, pairs[i].tag_name);
     }
     struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
-    call_array(c, &ts);
     call_array(c, &tn);
     c = txn_add(t, STMT_TAGS_LINK);
     call_array(c, &cs);
     call_array(c, &ps);
     call_array(c, &pt);
-    pgarr_release(&ts);
     pgarr_release(&tn);
     pgarr_release(&cs);
     pgarr_release(&ps);
@@ -545,6 +594,20 @@ build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
         call_text(c, b->course);
         return;
     }
+    if (b->refused) {
+        add_state(t, ctx, b, only); /* the course is not ours: only why, file by file */
+        return;
+    }
+    if (b->retry_refused) {
+        c = txn_add(t, STMT_COURSE_PROBE);
+        call_text(c, b->course);
+        call_text(c, ctx->source);
+        call_text(c, creator_of(ctx, b));
+    }
+    /* the claim first: a course of another source is refused before anything is written */
+    c = txn_add(t, STMT_COURSE_CLAIM);
+    call_text(c, b->course);
+    call_text(c, ctx->source);
     add_minds(t, ctx, b);
     add_course_rows(t, ctx, b, &t->scratch);
     add_state(t, ctx, b, only);
@@ -586,11 +649,16 @@ count_rows(const struct sync_ctx *ctx, const long *rows, struct sync_stats *stat
     for (size_t i = 0; i < ctx->sent_n; i++) {
         switch ((enum stmt)ctx->sent_stmts[i]) {
         case STMT_LOCK_COURSE:
+        case STMT_COURSE_PROBE:
+        case STMT_COURSE_CLAIM:
+        case STMT_COURSE_CHECK:
         case STMT_STATE_UPSERT:
         case STMT_STATE_DELETE:
         case STMT_STATE_TOUCH:
         case STMT_SOURCE_TOUCH:
-            break; /* a lock and the agent's own bookkeeping */
+            break; /* a lock, the ownership checks and the agent's own bookkeeping */
+        case STMT_LESSONS_ADOPT:
+            break; /* an adopted row is counted once, by the lesson upsert that follows */
         default:
             stats->rows += rows[i];
             break;
@@ -598,28 +666,73 @@ count_rows(const struct sync_ctx *ctx, const long *rows, struct sync_stats *stat
     }
 }
 
+/* Rows the original persister wrote that lessons of this transaction adopted: (slug, id). */
+static void
+note_adoptions(struct course_batch *b, const PGresult *res, struct sync_stats *stats)
+{
+    for (int k = 0; k < PQntuples(res); k++) {
+        const char *slug = PQgetvalue(res, k, 0);
+        for (size_t i = 0; i < b->nchanges; i++) {
+            struct file_change *f = &b->changes[i];
+            if (f->kind == CHANGE_PARSED && !f->is_brief && f->adopted_id == NULL &&
+                strcmp(f->rec->slug, slug) == 0) {
+                f->adopted_id = xstrdup(PQgetvalue(res, k, 1));
+                stats->adopted++;
+                break;
+            }
+        }
+    }
+}
+
+/* Wait for the transaction sent last; on success count its rows and note adoptions. */
+static enum pg_errclass
+collect_txn(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats, struct err *err)
+{
+    long rows[TXN_MAX_CALLS] = {0};
+    bool keep[TXN_MAX_CALLS] = {false};
+    PGresult *results[TXN_MAX_CALLS];
+    size_t failed_call;
+
+    for (size_t i = 0; i < ctx->sent_n; i++) {
+        keep[i] = ctx->sent_stmts[i] == STMT_LESSONS_ADOPT;
+    }
+    enum pg_errclass cls =
+        pg_collect_txn_results(ctx->pg, ctx->sent_n, rows, keep, results, &failed_call, err);
+    if (cls != PG_OK) {
+        return cls;
+    }
+    count_rows(ctx, rows, stats);
+    for (size_t i = 0; i < ctx->sent_n; i++) {
+        if (results[i] != NULL) {
+            note_adoptions(b, results[i], stats);
+            PQclear(results[i]);
+        }
+    }
+    return PG_OK;
+}
+
 /* Send and wait for one transaction; rows affected are added to stats. */
 static enum pg_errclass
-run_txn(struct sync_ctx *ctx, const struct course_batch *b, const bool *only,
-        struct sync_stats *stats, struct err *err)
+run_txn(struct sync_ctx *ctx, struct course_batch *b, const bool *only, struct sync_stats *stats,
+        struct err *err)
 {
     struct txn t = {.n = 0, .scratch = STRBUF_INIT};
-    long rows[TXN_MAX_CALLS] = {0};
-    size_t failed_call;
-    size_t n;
 
     build_txn(&t, ctx, b, only);
-    n = t.n;
     enum pg_errclass sent = txn_send(ctx, &t, true, err);
     txn_release(&t);
     if (sent != PG_OK) {
         return sent; /* PG_DATA: too large for one message, the file's fault like any other */
     }
-    enum pg_errclass cls = pg_collect_txn(ctx->pg, n, rows, &failed_call, err);
-    if (cls == PG_OK) {
-        count_rows(ctx, rows, stats);
-    }
-    return cls;
+    return collect_txn(ctx, b, stats, err);
+}
+
+static void
+fail_change(struct file_change *f, const char *reason)
+{
+    free(f->db_error);
+    f->failed = true;
+    f->db_error = xstrdup(reason);
 }
 
 /*
@@ -636,15 +749,29 @@ isolate_failures(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats
     struct err e;
 
     cls = run_txn(ctx, b, only, stats, &e);
-    if (cls == PG_DATA && b->brief_mode == BRIEF_PARSED) {
+    if ((cls == PG_DATA || cls == PG_REFUSED) && b->brief_mode == BRIEF_PARSED) {
         for (size_t i = 0; i < b->nchanges; i++) {
             if (b->changes[i].is_brief && b->changes[i].kind == CHANGE_PARSED) {
-                b->changes[i].failed = true;
-                b->changes[i].db_error = xstrdup(e.msg);
+                fail_change(&b->changes[i], e.msg);
             }
         }
         b->brief_mode = BRIEF_KEEP;
         cls = run_txn(ctx, b, only, stats, &e);
+    }
+    if (cls == PG_REFUSED) {
+        for (size_t i = 0; i < b->nchanges; i++) {
+            struct file_change *f = &b->changes[i];
+            if (f->kind == CHANGE_PARSED || f->kind == CHANGE_TOUCHED) {
+                stats->failed += !f->failed;
+                fail_change(f, e.msg);
+            }
+        }
+        b->refused = true;
+        cls = run_txn(ctx, b, NULL, stats, &e);
+        if (cls != PG_OK) {
+            err_set(err, "%s: %s", b->course, e.msg);
+        }
+        goto out;
     }
     if (cls != PG_OK) {
         err_set(err, "%s", e.msg);
@@ -658,14 +785,13 @@ isolate_failures(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats
         memset(only, 0, b->nchanges * sizeof(bool));
         only[i] = true;
         cls = run_txn(ctx, b, only, stats, &e);
-        if (cls == PG_DATA && f->kind == CHANGE_PARSED) {
+        if ((cls == PG_DATA || cls == PG_REFUSED) && f->kind == CHANGE_PARSED) {
             /* Record the refusal in the file state; its rows stay as they were. */
-            f->failed = true;
-            f->db_error = xstrdup(e.msg);
+            fail_change(f, e.msg);
             stats->failed++;
             cls = run_txn(ctx, b, only, stats, &e);
         }
-        if (cls == PG_DATA) {
+        if (cls == PG_DATA || cls == PG_REFUSED) {
             /* Even the record of this file is refused: leave it out, keep the others. */
             f->dropped = true;
             if (f->db_error == NULL) {
@@ -687,23 +813,23 @@ enum pg_errclass
 sync_course_finish(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats,
                    struct err *err)
 {
-    long rows[TXN_MAX_CALLS] = {0};
-    size_t failed_call;
     enum pg_errclass cls;
 
     if (ctx->refused) {
         ctx->refused = false;
         return isolate_failures(ctx, b, stats, err);
     }
-    cls = pg_collect_txn(ctx->pg, ctx->sent_n, rows, &failed_call, err);
-    if (cls == PG_OK) {
-        count_rows(ctx, rows, stats);
-        return PG_OK;
-    }
-    if (cls != PG_DATA) {
+    cls = collect_txn(ctx, b, stats, err);
+    if (cls != PG_DATA && cls != PG_REFUSED) {
         return cls;
     }
     return isolate_failures(ctx, b, stats, err);
+}
+
+bool
+sync_is_refusal(const char *reason)
+{
+    return reason != NULL && strncmp(reason, STMT_REFUSAL, strlen(STMT_REFUSAL)) == 0;
 }
 
 int
@@ -741,6 +867,16 @@ build_part(struct txn *t, const struct sync_ctx *ctx, const struct course_batch 
     if (first) {
         c = txn_add(t, STMT_LOCK_COURSE);
         call_text(c, b->course);
+        if (b->retry_refused) {
+            c = txn_add(t, STMT_COURSE_PROBE);
+            call_text(c, b->course);
+            call_text(c, ctx->source);
+            call_text(c, creator_of(ctx, b));
+        }
+        /* the claim first: a course of another source is refused before anything is written */
+        c = txn_add(t, STMT_COURSE_CLAIM);
+        call_text(c, b->course);
+        call_text(c, ctx->source);
         add_minds(t, ctx, b);
         add_course_rows(t, ctx, b, &t->scratch);
     }
@@ -793,25 +929,20 @@ add_tag_rows(struct txn *t, const struct course_batch *b, const bool *only)
         }
         for (size_t k = 0; k < f->rec->ntags; k++) {
             pairs = xrealloc(pairs, (npairs + 1) * sizeof(*pairs));
-            pairs[npairs++] =
-                (struct tag_pair){f->rec->slug, f->rec->tags[k].slug, f->rec->tags[k].name};
+            pairs[npairs++] = (struct tag_pair){f->rec->slug, f->rec->tags[k].name};
         }
     }
     if (npairs > 0) {
-        struct pgarr ts, tn;
-        pgarr_init(&ts, PGARR_TEXT);
+        struct pgarr tn;
         pgarr_init(&tn, PGARR_TEXT);
         qsort(pairs, npairs, sizeof(*pairs), cmp_tag_pair);
         for (size_t i = 0; i < npairs; i++) {
-            if (i == 0 || strcmp(pairs[i].tag_slug, pairs[i - 1].tag_slug) != 0) {
-                pgarr_add_str(&ts, pairs[i].tag_slug);
+            if (i == 0 || strcmp(pairs[i].tag_name, pairs[i - 1].tag_name) != 0) {
                 pgarr_add_str(&tn, pairs[i].tag_name);
             }
         }
         struct txn_call *c = txn_add(t, STMT_TAGS_ENSURE);
-        call_array(c, &ts);
         call_array(c, &tn);
-        pgarr_release(&ts);
         pgarr_release(&tn);
     }
     free(pairs);
@@ -846,13 +977,14 @@ sync_shared_ensure(struct sync_ctx *ctx, const struct course_batch *b, size_t fr
 }
 
 enum pg_errclass
-sync_part_poll(struct sync_ctx *ctx, bool wait, bool *done, struct sync_stats *stats,
-               struct err *err)
+sync_part_poll(struct sync_ctx *ctx, struct course_batch *b, bool wait, bool *done,
+               struct sync_stats *stats, struct err *err)
 {
     size_t failed_call;
-    struct sync_stats part = {0, 0};
-    enum pg_errclass cls = pg_poll_txn(ctx->pg, ctx->sent_n, ctx->part_last, wait, ctx->sent_rows,
-                                       done, &failed_call, err);
+    struct sync_stats part = {0};
+    enum pg_errclass cls =
+        pg_poll_txn(ctx->pg, ctx->sent_n, ctx->part_last, wait, ctx->sent_rows, ctx->sent_keep,
+                    ctx->sent_results, done, &failed_call, err);
 
     if (cls != PG_OK || !*done) {
         if (cls != PG_OK) {
@@ -862,6 +994,13 @@ sync_part_poll(struct sync_ctx *ctx, bool wait, bool *done, struct sync_stats *s
     }
     count_rows(ctx, ctx->sent_rows, &part);
     ctx->part_rows += part.rows;
+    for (size_t i = 0; i < ctx->sent_n; i++) {
+        if (ctx->sent_results[i] != NULL) {
+            note_adoptions(b, ctx->sent_results[i], stats);
+            PQclear(ctx->sent_results[i]);
+            ctx->sent_results[i] = NULL;
+        }
+    }
     if (ctx->part_last) {
         stats->rows += ctx->part_rows; /* committed */
         ctx->part_rows = 0;
@@ -875,5 +1014,7 @@ sync_changes_release(struct file_change *changes, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(changes[i].db_error);
         changes[i].db_error = NULL;
+        free(changes[i].adopted_id);
+        changes[i].adopted_id = NULL;
     }
 }

@@ -27,10 +27,13 @@ struct file_change {
     int64_t size;
     int64_t mtime_ns;
     uint64_t hash;
+    bool fresh; /* CHANGE_PARSED lesson with no synced record: it may adopt a legacy row */
     /* out: set by sync_course_finish */
-    bool failed;    /* the database refused this file's data (its reason is in db_error) */
-    bool dropped;   /* the database refused even the record of it: nothing was written */
-    char *db_error; /* heap, owned by the change: free with sync_changes_release */
+    bool failed;      /* the database refused this file's data, or the file is not the agent's
+                         to write (an ownership conflict): the reason is in db_error */
+    bool dropped;     /* the database refused even the record of it: nothing was written */
+    char *db_error;   /* heap, owned by the change: free with sync_changes_release */
+    char *adopted_id; /* heap: the id of the original persister's row this lesson adopted */
 };
 
 /* How the course's project and outline are written in this transaction. */
@@ -47,10 +50,16 @@ struct course_batch {
     bool project_live;  /* a previous sync of this source wrote the project and outline */
     bool modules_dirty; /* a lesson came, went or changed its module facts: recompute modules */
     bool links_dirty;   /* a content is new or the brief changed: bring creator links in line */
+    bool retry_refused; /* a file refused to this source is tried again: probe the course
+                           first, so that a course still refused costs no write */
     enum brief_mode brief_mode;
     const struct record *brief; /* BRIEF_PARSED */
     struct file_change *changes;
     size_t nchanges;
+    /* out: set by sync_course_finish when the course itself is not this agent's to write
+     * (DATA-CONTRACT "Ownership"): every file present got failed and the reason, and only
+     * the file records were written */
+    bool refused;
 };
 
 struct sync_ctx {
@@ -63,6 +72,8 @@ struct sync_ctx {
     size_t sent_n;
     bool refused;       /* the last send was too large for one message: nothing was sent */
     long sent_rows[24]; /* a part's rows, as they arrive */
+    bool sent_keep[24]; /* the calls whose results are read (the adoptions) */
+    PGresult *sent_results[24];
     long part_rows;     /* rows of the parts collected so far (counted at the commit) */
     bool part_last;     /* the part in flight ends with the commit */
 };
@@ -76,9 +87,14 @@ struct sync_ctx {
 #define SYNC_PART_BYTES ((size_t)32 << 20)
 
 struct sync_stats {
-    long rows;   /* rows inserted, updated or soft-deleted */
-    long failed; /* files the database refused (recorded as rejected) */
+    long rows;    /* rows inserted, updated or soft-deleted */
+    long failed;  /* files the database refused (recorded as rejected) */
+    long adopted; /* rows of the original persister adopted by lesson files */
 };
+
+/* Whether a recorded rejection reason is an ownership conflict (not the file's own fault:
+ * it may go away without the file changing, so such a file is tried again on every sync). */
+bool sync_is_refusal(const char *reason);
 
 /*
  * Send the course's transaction without waiting (the caller parses the next course
@@ -112,10 +128,11 @@ enum pg_errclass sync_part_send(struct sync_ctx *ctx, const struct course_batch 
 /*
  * Read the answer to the part sent last; wait false returns at once with *done false when it
  * has not come yet. When *done: PG_OK (the last part: committed, and stats->rows counts the
- * rows of every part), or the failure's class (the transaction was rolled back).
+ * rows of every part), or the failure's class (the transaction was rolled back). The lessons of
+ * the part that adopted a row of the original persister get their adopted_id (stats->adopted).
  */
-enum pg_errclass sync_part_poll(struct sync_ctx *ctx, bool wait, bool *done,
-                                struct sync_stats *stats, struct err *err);
+enum pg_errclass sync_part_poll(struct sync_ctx *ctx, struct course_batch *b, bool wait,
+                                bool *done, struct sync_stats *stats, struct err *err);
 
 /*
  * The shared rows (minds when minds is set, tags) that the changes [from, to) of b name,
@@ -131,7 +148,7 @@ enum pg_errclass sync_shared_ensure(struct sync_ctx *ctx, const struct course_ba
 /* Record that a sync of this tree wrote something (for status). */
 int sync_touch_source(struct sync_ctx *ctx, struct err *err);
 
-/* Free the db_error strings of a batch's changes. */
+/* Free the db_error and adopted_id strings of a batch's changes. */
 void sync_changes_release(struct file_change *changes, size_t n);
 
 #endif

@@ -1197,38 +1197,36 @@ static void
 test_tags(void **state)
 {
     static const char *list = "---\ntags: [' Marketing Digital ', marketing-digital, 3, "
-                              "\"Ação & Reação\", '', '!!!', {a: 1}, IA, ia]\n---\n";
-    static const char *comma = "---\ntags: \"vendas, , Vendas,  B2B ,--x--\"\n---\n";
+                              "\"Ação & Reação\", '', '  ', {a: 1}, IA, ia, 'IA ', '!!!']\n---\n";
+    static const char *comma = "---\ntags: \"vendas, , Vendas,  B2B ,vendas,--x--\"\n---\n";
     static const char *other = "---\ntags: 5\n---\n";
     static const char *unicode = "---\ntags: [\"Ética Digital\", \"ética digital\", "
-                                 "\"ÇÃO 🚀 Ü\"]\n---\n";
+                                 "\"Ética Digital\", \"ÇÃO 🚀 Ü\"]\n---\n";
     struct record rec;
 
     (void)state;
-    /* Unicode letters are lower-cased too, so "Ética" and "ética" are one tag; an emoji
-     * is not a letter and separates words like punctuation. */
+    /* A tag is its name: trimmed, case-sensitive; only exact repeats and empty ones go. */
     parse_ok(LESSON, unicode, &rec);
-    assert_int_equal(rec.ntags, 2);
-    assert_string_equal(rec.tags[0].slug, "ética-digital");
+    assert_int_equal(rec.ntags, 3);
     assert_string_equal(rec.tags[0].name, "Ética Digital");
-    assert_string_equal(rec.tags[1].slug, "ção-ü");
+    assert_string_equal(rec.tags[1].name, "ética digital");
+    assert_string_equal(rec.tags[2].name, "ÇÃO 🚀 Ü");
     record_release(&rec);
     parse_ok(LESSON, list, &rec);
-    assert_int_equal(rec.ntags, 3);
+    assert_int_equal(rec.ntags, 6);
     assert_string_equal(rec.tags[0].name, "Marketing Digital");
-    assert_string_equal(rec.tags[0].slug, "marketing-digital");
-    assert_string_equal(rec.tags[1].name, "Ação & Reação");
-    assert_string_equal(rec.tags[1].slug, "ação-reação");
-    assert_string_equal(rec.tags[2].name, "IA");
-    assert_string_equal(rec.tags[2].slug, "ia");
+    assert_string_equal(rec.tags[1].name, "marketing-digital");
+    assert_string_equal(rec.tags[2].name, "Ação & Reação");
+    assert_string_equal(rec.tags[3].name, "IA");
+    assert_string_equal(rec.tags[4].name, "ia");
+    assert_string_equal(rec.tags[5].name, "!!!");
     record_release(&rec);
     parse_ok(BRIEF, comma, &rec);
-    assert_int_equal(rec.ntags, 3);
-    assert_string_equal(rec.tags[0].slug, "vendas");
-    assert_string_equal(rec.tags[1].name, "B2B");
-    assert_string_equal(rec.tags[1].slug, "b2b");
-    assert_string_equal(rec.tags[2].name, "--x--");
-    assert_string_equal(rec.tags[2].slug, "x");
+    assert_int_equal(rec.ntags, 4);
+    assert_string_equal(rec.tags[0].name, "vendas");
+    assert_string_equal(rec.tags[1].name, "Vendas");
+    assert_string_equal(rec.tags[2].name, "B2B");
+    assert_string_equal(rec.tags[3].name, "--x--");
     record_release(&rec);
     parse_ok(LESSON, other, &rec);
     assert_int_equal(rec.ntags, 0);
@@ -1431,7 +1429,7 @@ test_generated_corpus_shape(void **state)
     assert_int_equal(rec.lesson_no, 10);
     assert_string_equal(rec.status, "draft");
     assert_string_equal(rec.fidelity, "0.912");
-    assert_string_equal(rec.tags[1].slug, "módulo-1");
+    assert_string_equal(rec.tags[1].name, "módulo-1");
     record_release(&rec);
 }
 

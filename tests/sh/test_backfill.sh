@@ -14,6 +14,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=SCRIPTDIR/prod_lib.sh
+. "$HERE/prod_lib.sh"
 lib_init test_backfill
 
 FIX=$CO_SOURCE_DIR/tests/fixtures/backfill
@@ -178,10 +180,15 @@ PROJECT_ROWS_SQL="SELECT p.slug, p.name, coalesce(p.description, 'NULL'), coales
     LEFT JOIN public.audience_profiles a ON a.id = p.target_audience_id
     ORDER BY p.slug COLLATE \"C\""
 
-# ==== 1. the fixture: every row rule ==============================================================
-t_fixture() {
-    test_begin "1 fixture backfill"
-    new_db fixture || return
+# ==== 1. the fixture: every row rule, on a database the agent made and on the app's own schema ====
+t_fixture() { # t_fixture [production]
+    if [[ ${1:-} == production ]]; then
+        test_begin "1b fixture backfill into the production schema (tests/fixtures/production, no rows)"
+        prod_db fixture_prod --no-rows || return
+    else
+        test_begin "1 fixture backfill"
+        new_db fixture || return
+    fi
     local T=$WORK/t1
     make_tree "$T"
     agent backfill --root "$T" --db "$URL" --source bf-fixture --log-format text
@@ -341,32 +348,32 @@ so-licoes/lessons/modulo-02/aula-2.1-a|Só lição|so-licoes/module-2|1|draft|NU
         "SELECT count(*) FROM public.contents WHERE NOT ai_generated OR project_id IS NULL" 0
 
     # -- tags
-    assert_sql "tags: name as written, slug lower-case with '-' for runs of other characters" "$URL" \
-        "SELECT slug || '|' || name || '|' || coalesce(tag_type, 'NULL') FROM public.tags ORDER BY slug COLLATE \"C\"" \
-"agentes-de-ia|Agentes de IA|theme
-atendimento|Atendimento|theme
-chatbots|Chatbots|theme
-didática|Didática|theme
-ensino-online|Ensino Online|theme
-ia|IA|theme
-marketing-digital|Marketing Digital|theme
-no-code|No-Code|theme
-ética-digital|Ética Digital|theme"
+    assert_sql "tags: a tag is its name, as written and trimmed; a new one is a theme" "$URL" \
+        "SELECT name || '|' || tag_type FROM public.tags ORDER BY name COLLATE \"C\"" \
+"Agentes de IA|theme
+Atendimento|theme
+Chatbots|theme
+Didática|theme
+Ensino Online|theme
+IA|theme
+Marketing Digital|theme
+No-Code|theme
+Ética Digital|theme"
     assert_sql "content_tags (brief tags on the outline; list, comma string)" "$URL" \
-        "SELECT c.slug || '|' || t.slug FROM public.content_tags ct JOIN public.contents c ON c.id = ct.content_id
-         JOIN public.tags t ON t.id = ct.tag_id ORDER BY c.slug COLLATE \"C\", t.slug COLLATE \"C\"" \
-"agencia-ia|ia
-agencia-ia|marketing-digital
-agencia-ia|ética-digital
-$L/modulo-01/aula-1.1-por-que|agentes-de-ia
-$L/modulo-01/aula-1.1-por-que|ia
-$L/modulo-01/aula-1.3-crlf|agentes-de-ia
-$L/modulo-01/aula-1.3-crlf|ia
-$L/modulo-01/aula-1.3-crlf|no-code
-atendimento|atendimento
-atendimento|chatbots
-didatica-lendaria|didática
-didatica-lendaria|ensino-online"
+        "SELECT c.slug || '|' || t.name FROM public.content_tags ct JOIN public.contents c ON c.id = ct.content_id
+         JOIN public.tags t ON t.id = ct.tag_id ORDER BY c.slug COLLATE \"C\", t.name COLLATE \"C\"" \
+"agencia-ia|IA
+agencia-ia|Marketing Digital
+agencia-ia|Ética Digital
+$L/modulo-01/aula-1.1-por-que|Agentes de IA
+$L/modulo-01/aula-1.1-por-que|IA
+$L/modulo-01/aula-1.3-crlf|Agentes de IA
+$L/modulo-01/aula-1.3-crlf|IA
+$L/modulo-01/aula-1.3-crlf|No-Code
+atendimento|Atendimento
+atendimento|Chatbots
+didatica-lendaria|Didática
+didatica-lendaria|Ensino Online"
 
     # -- content_minds: outline, modules and lessons of a project with a creator mind
     assert_sql "content_minds per project" "$URL" \
@@ -536,10 +543,10 @@ agencia-ia/module-9 Module 9 9 true"
     sed -i 's/^tags: \[IA, Agentes de IA\]$/tags: [IA]/' "$A/modulo-01/aula-1.1-por-que.md"
     bf3
     assert_sql "$STEP: link removed" "$URL" \
-        "SELECT string_agg(t.slug, ',' ORDER BY t.slug) FROM public.content_tags ct JOIN public.contents c
-         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "ia"
+        "SELECT string_agg(t.name, ',' ORDER BY t.name) FROM public.content_tags ct JOIN public.contents c
+         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "IA"
     assert_sql "$STEP: tag row kept (still linked elsewhere too)" "$URL" \
-        "SELECT count(*) FROM public.tags WHERE slug = 'agentes-de-ia'" 1
+        "SELECT count(*) FROM public.tags WHERE name = 'Agentes de IA'" 1
 
     STEP="remove every tag from a lesson"
     sed -i 's/^tags: \[IA\]$/tags: []/' "$A/modulo-01/aula-1.1-por-que.md"
@@ -550,8 +557,8 @@ agencia-ia/module-9 Module 9 9 true"
     sed -i 's/^tags: \[\]$/tags: [IA]/' "$A/modulo-01/aula-1.1-por-que.md"
     bf3
     assert_sql "$STEP, then one back: linked again" "$URL" \
-        "SELECT string_agg(t.slug, ',' ORDER BY t.slug) FROM public.content_tags ct JOIN public.contents c
-         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "ia"
+        "SELECT string_agg(t.name, ',' ORDER BY t.name) FROM public.content_tags ct JOIN public.contents c
+         ON c.id = ct.content_id JOIN public.tags t ON t.id = ct.tag_id WHERE c.slug = '$L/modulo-01/aula-1.1-por-que'" "IA"
 
     STEP="a status set by hand is kept"
     q "$URL" "UPDATE public.content_projects SET status = 'completed' WHERE slug = 'agencia-ia'" >/dev/null
@@ -582,12 +589,13 @@ atendimento-novo 3 0"
     STEP="remove a brief (lessons left)"
     rm "$T3/didatica-lendaria/COURSE-BRIEF.md"
     bf3
-    assert_sql "$STEP: project kept, name falls back to the slug" "$URL" \
-        "SELECT slug || '|' || name || '|' || coalesce(description, 'NULL') || '|' || status || '|'
-                || coalesce(creator_mind_id::text, 'NULL') || '|' || coalesce(persona_mind_id::text, 'NULL') || '|'
+    assert_sql "$STEP: project kept, name falls back to the slug, the owner kept (never nulled)" "$URL" \
+        "SELECT p.slug || '|' || name || '|' || coalesce(description, 'NULL') || '|' || status || '|'
+                || coalesce(m.slug, 'NULL') || '|' || coalesce(persona_mind_id::text, 'NULL') || '|'
                 || coalesce(target_audience_id::text, 'NULL') || '|' || project_metadata::text
-         FROM public.content_projects WHERE slug = 'didatica-lendaria'" \
-        "didatica-lendaria|didatica-lendaria|NULL|in_progress|NULL|NULL|NULL|{}"
+         FROM public.content_projects p LEFT JOIN public.minds m ON m.id = p.creator_mind_id
+         WHERE p.slug = 'didatica-lendaria'" \
+        "didatica-lendaria|didatica-lendaria|NULL|in_progress|prof-didatica|NULL|NULL|{}"
     assert_sql "$STEP: outline kept with content NULL" "$URL" \
         "SELECT title || '|' || coalesce(content, 'NULL') || '|' || coalesce(file_path, 'NULL') || '|'
                 || (deleted_at IS NULL) || '|' || metadata::text
@@ -1120,8 +1128,7 @@ t_status() {
     assert_eq "status without a database: exit 2" 2 "$AG_RC"
 }
 
-# ==== 10. a big course: parts of one transaction, bounded memory ===============================
-# The agent's peak RSS for the 150 x 8 MB course stays under this (README, "Memory"). The
+# ==== 10. a big course: parts of one transaction, bounded memory ========================# The agent's peak RSS for the 150 x 8 MB course stays under this (README, "Memory"). The
 # sanitizer build runs with a small quarantine here; it measures above the Release build.
 BIG_RSS_BUDGET_MB=160
 t_big() {
@@ -1386,23 +1393,87 @@ t_secret_forms() {
     assert_eq "the runs failed to connect, as they should (exit 2)" 2 "$AG_RC"
     assert_not_contains "PGPASSWORD never printed" "EnvS3cretPw" "$all"
     assert_not_contains "the password file's password never printed" "PassFileS3cret" "$all"
+=======
+# ==== 10. a schema problem is not an outage ======================================================
+low_cleanup() { # low_cleanup URL ROLE
+    q "$1" "DROP OWNED BY $2" >/dev/null 2>&1
+    q "$CO_TEST_DB" "DROP ROLE IF EXISTS $2" >/dev/null 2>&1
 }
 
-t_fixture
-t_rerun
-t_changes
-t_errors
-t_outage
-t_dry_run
-t_sources
-t_password
-t_status
-t_mass_delete
-t_secret_forms
-t_big
-t_big_refused
-t_long_path
+# ==== 11. one course name in two trees: the first to write it keeps it ===========================
+t_same_course() {
+    test_begin "15 one course name in two trees"
+    new_db samecourse || return
+    local A=$WORK/t11a B=$WORK/t11b before
+    mkdir -p "$A" "$B"
+    cp -a "$FIX/agencia-ia" "$A/"
+    cp -a "$FIX/agencia-ia" "$B/"
+    printf 'Changed in the second tree.\n' >>"$B/agencia-ia/lessons/sem-modulo.md"
+    agent backfill --root "$A" --db "$URL" --source tree-a --log-format text
+    assert_eq "the first tree writes the course" 0 "$AG_RC"
+    before=$(versions "$URL")
+    local n js
+    n=$(q "$URL" "SELECT count(*) FROM creatoros_agent.file_state WHERE source = 'tree-a'")
+    agent backfill --root "$B" --db "$URL" --source tree-b --log-format text --json
+    js=$(grep '^{' <<<"$AG_OUT")
+    assert_eq "the second tree: exit 1, nothing written, every file rejected" "1 0 $n" \
+        "$AG_RC $(jq -r '"\(.written) \(.rejected)"' <<<"$js" 2>&1)"
+    assert_eq "each naming the first tree's source" "$n" \
+        "$(jq -r '.errors[]' <<<"$js" | grep -c ': ownership conflict: course agencia-ia belongs to source tree-a, which wrote it first; nothing of it is written$')"
+    assert_eq "no row of the first tree's course touched" "$before" "$(versions "$URL")"
+    agent status --root "$B" --db "$URL" --source tree-b --json
+    assert_eq "status of the second tree: no project of its own, its files in error, nothing else to write" \
+        "1 0 $n 0 $n" \
+        "$AG_RC $(jq -r '"\(.projects) \(.files_in_error) \(.to_write) \(.rejected)"' <<<"$AG_OUT" 2>&1)"
+}
 
-lib_run t_fixture t_rerun t_changes t_errors t_outage t_dry_run t_sources t_password t_status \
-    t_mass_delete t_secret_forms t_big t_big_refused t_long_path
+# shellcheck disable=SC2016 # backquotes in the expected messages are literal
+t_schema() {
+    test_begin "14 schema problems: one line naming the object and what to run, at once"
+    new_db schema || return
+    local T=$WORK/t10 start secs
+    make_tree "$T"
+    q "$URL" "ALTER TABLE public.contents DROP COLUMN file_path CASCADE" >/dev/null
+    start=$SECONDS
+    agent backfill --root "$T" --db "$URL" --source bf-schema --log-format text --connect-retry 10
+    secs=$((SECONDS - start))
+    assert_eq "a missing column: backfill exits 2" 2 "$AG_RC"
+    check "at once, not after --connect-retry (took ${secs}s)" test "$secs" -lt 5
+    assert_not_contains "not reported as an outage" "unreachable" "$AG_ERR"
+    assert_eq "one error line, naming the column and what to run" 1 "$(grep -c ' error ' <<<"$AG_ERR")"
+    assert_match "the line" 'error +database schema problem .*column \\?"file_path\\?" of relation \\?"contents\\?" does not exist.*run `creatoros-agent migrate`' \
+        "$(grep ' error ' <<<"$AG_ERR")"
+    agent status --root "$T" --db "$URL" --source bf-schema --connect-retry 10
+    assert_eq "status: exit 2" 2 "$AG_RC"
+    assert_match "status: one line naming the column and what to run" \
+        '^creatoros-agent status: column "file_path" of relation "contents" does not exist .*run `creatoros-agent migrate`' \
+        "$AG_ERR"
+
+    # a privilege the connecting role lacks: found when the first course is written
+    new_db schema_priv || return
+    local role=bf_low_$$ low
+    lib_on_exit "low_cleanup \"$URL\" $role"
+    q "$CO_TEST_DB" "CREATE ROLE $role LOGIN" >/dev/null
+    q "$URL" "GRANT USAGE ON SCHEMA public, creatoros_agent TO $role;
+              GRANT SELECT ON ALL TABLES IN SCHEMA public, creatoros_agent TO $role" >/dev/null
+    if [[ $URL == *\?* ]]; then low="$URL&user=$role"; else low="$URL?user=$role"; fi
+    start=$SECONDS
+    agent backfill --root "$T" --db "$low" --source bf-schema --log-format text --connect-retry 10
+    secs=$((SECONDS - start))
+    assert_eq "a privilege missing: backfill exits 2" 2 "$AG_RC"
+    check "at once (took ${secs}s)" test "$secs" -lt 5
+    assert_eq "one error line" 1 "$(grep -c ' error ' <<<"$AG_ERR")"
+    assert_match "naming the table and what to do" \
+        'error +backfill stopped .*permission denied for table [a-z_]+ .*42501.*run `creatoros-agent migrate` as an administrator' \
+        "$(grep ' error ' <<<"$AG_ERR")"
+    assert_sql "nothing written" "$URL" "SELECT count(*) FROM public.contents" 0
+    low_cleanup "$URL" "$role"
+}
+
+# the contract's fixture once more, on a database shaped as production is
+t_fixture_production() { t_fixture production; }
+
+lib_run t_fixture t_fixture_production t_rerun t_changes t_errors t_outage t_dry_run t_sources \
+    t_password t_status t_schema t_same_course t_mass_delete t_secret_forms t_big t_big_refused \
+    t_long_path
 lib_finish

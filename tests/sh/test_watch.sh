@@ -15,6 +15,9 @@
 #   s09b an outage with more changes than --queue-limit (rescan when the database is back)
 #   s16 module titles through every kind of lesson change (the module statement is skipped
 #       only when the modules cannot change)
+#   s20 a schema problem (a column missing): logged once per cause, watched on, retried
+#   s21 the production-shaped database (tests/fixtures/production): adoption, a refused
+#       course, the app's NOTICE trigger counted, not warned
 #
 # Needs CO_TEST_DB (superuser URL of the local cluster), CO_AGENT (the binary), CO_PGDIR (for
 # s09), CO_SOURCE_DIR; deploy/test.sh sets them. Root for s08 (the sysctl; without it s08 is
@@ -1071,6 +1074,81 @@ s19() {
     stop_agent_checked
 }
 
+# ---- 20. a schema problem: logged once per cause, the agent keeps watching and retries -------
+rollbacks() { q "SELECT pg_stat_clear_snapshot(); SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()" | tail -1; }
+no_agent_session() { [[ $(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'creatoros-agent' AND datname = current_database()") == 0 ]]; }
+more_rollbacks() { [[ $(rollbacks) -gt $1 ]]; }
+s20() {
+    q "ALTER TABLE public.contents DROP COLUMN file_path CASCADE" >/dev/null
+    start_agent agent "$ROOT"
+    wait_ready || return
+    local problem='.msg == "database needs an operator; retrying every 30 s"'
+    expect_log "the schema problem logged, naming the column and what to run" 10 "$AGENT_LOG" \
+        "$problem and .level == \"error\" and (.error | test(\"column \\\"file_path\\\" of relation \\\"contents\\\" does not exist.*creatoros-agent migrate\"))"
+    check "ready says so" test "$(log_count "$AGENT_LOG" '.msg == "ready" and .database == "needs an operator"')" -eq 1
+    check "not called an outage" test "$(log_count "$AGENT_LOG" '.msg | test("unreachable")')" -eq 0
+    lesson "$ROOT/c17/lessons/1.1-a.md" 'lesson_id: "1.1"' 'title: Waits'
+    local t_fail r0
+    t_fail=$(now_ms)
+    check "the agent's failed session ended" wait_for 10 no_agent_session
+    r0=$(rollbacks)
+    check "the agent tried again" wait_for 45 more_rollbacks "$r0"
+    check "on the slow interval (not before 20 s: $(($(now_ms) - t_fail)) ms)" test $(($(now_ms) - t_fail)) -ge 20000
+    check "same cause: still one line" test "$(log_count "$AGENT_LOG" "$problem")" -eq 1
+    check "the agent keeps watching" alive "$AGENT_PID"
+    q "ALTER TABLE public.contents ADD COLUMN file_path text" >/dev/null
+    expect_sql "the schema mended: the file written at the next try" 45 \
+        "SELECT title, file_path FROM contents WHERE slug = 'c17/lessons/1.1-a'" "Waits|c17/lessons/1.1-a.md"
+    expect_log "database is back logged" 5 "$AGENT_LOG" '.msg == "database is back"'
+    stop_agent_checked
+}
+
+# ---- 21. an existing CreatorOS database (tests/fixtures/production) -------------------------
+# prod_watch_db: a production-shaped database beside the scenario's own; sets DB_URL to it.
+prod_watch_db() {
+    local name=co_watch_$$_${W_SCEN}_prod
+    psql "$CO_TEST_DB" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $name" >/dev/null || return 1
+    W_DBS+=("$name")
+    DB_URL=$(db_url "$name")
+    "$SRC/tests/fixtures/production/load.sh" "$DB_URL" || return 1
+    if "$CO_AGENT" migrate --help 2>&1 | grep -q -- '--revert'; then
+        "$CO_AGENT" migrate --db "$DB_URL" >"$SDIR/migrate.log" 2>&1 || { cat "$SDIR/migrate.log" >&2; return 1; }
+    else
+        echo "  (this build's migrate does not adopt an existing database: applying sql/0010_agent_state.sql only)"
+        psql "$DB_URL" -XAtq -v ON_ERROR_STOP=1 -f "$SRC/sql/0010_agent_state.sql" >/dev/null || return 1
+    fi
+}
+s21() {
+    prod_watch_db || { fail "cannot make the production-shaped database"; return; }
+    local tenant_rows="SELECT md5(string_agg(c::text || c.xmin::text, ',' ORDER BY c.id)) FROM contents c
+                       WHERE project_id = 'f6f6f6f6-0000-4000-8000-000000000006'" before
+    before=$(q "$tenant_rows")
+    AGENT_ENV=(-u PGOPTIONS) # the server's own client_min_messages: the app's NOTICEs come
+    start_agent agent "$ROOT" --creator-mind alan
+    wait_ready || return
+    cp -a "$SRC/tests/fixtures/production/tree/." "$ROOT/"
+    expect_sql "the legacy lessons adopted (same ids), the new course written" 20 \
+        "SELECT string_agg(slug || '=' || CASE WHEN id::text LIKE 'e5e5e5e5-%' THEN right(id::text, 3) ELSE 'new' END, ' ' ORDER BY slug)
+           FROM contents WHERE content_type = 'course_lesson' AND file_path IS NOT NULL" \
+        "legacy-course/lessons/1.1-intro=101 legacy-course/lessons/1.2-setup=102 legacy-course/lessons/2.1-deeper=103 legacy-course/lessons/2.2-new=new new-course/lessons/1.1-hello=new"
+    expect_log "one adopted line per legacy lesson" 10 "$AGENT_LOG" \
+        '.msg == "adopted" and (.path | startswith("legacy-course/lessons/")) and (.id | startswith("e5e5e5e5-"))' "" 3
+    expect_log "the tenant's course refused, naming the owner" 10 "$AGENT_LOG" \
+        '.msg == "rejected" and .path == "tenant-course/lessons/1.1-mine.md" and (.reason | test("owned by mind tenant"))'
+    lesson "$ROOT/legacy-course/lessons/3.1-more.md" 'lesson_id: "3.1"' 'module_title: More'
+    expect_sql "a new lesson of the adopted course, live" 15 \
+        "SELECT c.title || '|' || par.slug FROM contents c JOIN contents par ON par.id = c.parent_content_id
+          WHERE c.slug = 'legacy-course/lessons/3.1-more'" "3.1-more|legacy-course/module-3"
+    lesson "$ROOT/tenant-course/lessons/1.1-mine.md" 'title: Edited'
+    expect_log "an edit of the refused course: refused again" 15 "$AGENT_LOG" \
+        '.msg == "rejected" and .path == "tenant-course/lessons/1.1-mine.md"' "" 2
+    check "the tenant's rows untouched" test "$(q "$tenant_rows")" == "$before"
+    check "the legacy project kept its owner" test "$(q "SELECT m.slug FROM content_projects p JOIN minds m ON m.id = p.creator_mind_id WHERE p.slug = 'legacy-course'")" == alan
+    check "the app's NOTICEs: never a warn line" test "$(log_count "$AGENT_LOG" '.msg == "database says" and .level != "debug"')" -eq 0
+    check "the app's NOTICEs: counted on info lines" test "$(log_count "$AGENT_LOG" '.msg == "database notices" and .level == "info" and (.count | tonumber) > 0')" -ge 1
+    stop_agent_checked
+}
+
 # ---- driver ------------------------------------------------------------------------------------
 only_filter CO_WATCH_ONLY # sets ONLY (refused under deploy/test.sh)
 WATCH_ONLY=$ONLY
@@ -1118,6 +1196,8 @@ scenario s16 "module titles through every kind of lesson change"
 scenario s17 "a course of 150 lessons of 8 MB beside a small one"
 scenario s18 "a course's volume unmounted under watch, and mounted again"
 scenario s19 "the root's volume unmounted, and a restart on the empty mount point"
+scenario s20 "a schema problem: logged once per cause, retried on the slow interval"
+scenario s21 "an existing CreatorOS database: adoption, refusal, the app's NOTICEs"
 
 echo
 if [[ $W_FAIL -gt 0 ]]; then
