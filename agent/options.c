@@ -94,7 +94,7 @@ static const struct option_desc option_table[] = {
     OPT_N("settle-ms", VERB_WATCH, settle_ms, "MS", QUEUE_DEFAULT_SETTLE_MS, 0, 600000,
           "a file modified without a close, or deleted, syncs once it has been quiet this long"),
     OPT_N("rescan-interval", VERB_WATCH, rescan_interval_s, "SECONDS",
-          CMD_DEFAULT_RESCAN_INTERVAL_S, 5, 86400,
+          CMD_DEFAULT_RESCAN_INTERVAL_S, 1, 86400,
           "period of the rescans of what inotify cannot see (unwatched directories, network "
           "filesystems, --poll) and of the checks while a volume is away"),
     OPT_F("poll", VERB_WATCH, poll,

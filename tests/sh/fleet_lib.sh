@@ -99,7 +99,7 @@ SELECT 'content', c.slug, c.content_type, coalesce(c.title, '<null>'),
   FROM contents c LEFT JOIN contents p ON p.id = c.parent_content_id
  WHERE c.deleted_at IS NULL AND split_part(c.slug, '/', 1) IN (SELECT course FROM fl_courses)
  ORDER BY c.slug COLLATE "C";
-SELECT 'tags', c.slug, string_agg(t.slug, ',' ORDER BY t.slug COLLATE "C")
+SELECT 'tags', c.slug, string_agg(t.name, ',' ORDER BY t.name COLLATE "C")
   FROM contents c JOIN content_tags ct ON ct.content_id = c.id JOIN tags t ON t.id = ct.tag_id
  WHERE c.deleted_at IS NULL AND split_part(c.slug, '/', 1) IN (SELECT course FROM fl_courses)
  GROUP BY c.slug ORDER BY c.slug COLLATE "C";

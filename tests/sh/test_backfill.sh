@@ -1128,7 +1128,8 @@ t_status() {
     assert_eq "status without a database: exit 2" 2 "$AG_RC"
 }
 
-# ==== 10. a big course: parts of one transaction, bounded memory ========================# The agent's peak RSS for the 150 x 8 MB course stays under this (README, "Memory"). The
+# ==== 10. a big course: parts of one transaction, bounded memory ===============================
+# The agent's peak RSS for the 150 x 8 MB course stays under this (README, "Memory"). The
 # sanitizer build runs with a small quarantine here; it measures above the Release build.
 BIG_RSS_BUDGET_MB=160
 t_big() {
@@ -1393,14 +1394,15 @@ t_secret_forms() {
     assert_eq "the runs failed to connect, as they should (exit 2)" 2 "$AG_RC"
     assert_not_contains "PGPASSWORD never printed" "EnvS3cretPw" "$all"
     assert_not_contains "the password file's password never printed" "PassFileS3cret" "$all"
-=======
-# ==== 10. a schema problem is not an outage ======================================================
+}
+
+# ==== 14. a schema problem is not an outage ======================================================
 low_cleanup() { # low_cleanup URL ROLE
     q "$1" "DROP OWNED BY $2" >/dev/null 2>&1
     q "$CO_TEST_DB" "DROP ROLE IF EXISTS $2" >/dev/null 2>&1
 }
 
-# ==== 11. one course name in two trees: the first to write it keeps it ===========================
+# ==== 15. one course name in two trees: the first to write it keeps it ===========================
 t_same_course() {
     test_begin "15 one course name in two trees"
     new_db samecourse || return
@@ -1469,6 +1471,7 @@ t_schema() {
     assert_sql "nothing written" "$URL" "SELECT count(*) FROM public.contents" 0
     low_cleanup "$URL" "$role"
 }
+
 
 # the contract's fixture once more, on a database shaped as production is
 t_fixture_production() { t_fixture production; }

@@ -15,7 +15,8 @@ set -uo pipefail
 
 SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 failures=0
-ok() { echo "ok: $*"; }
+oks=0
+ok() { oks=$((oks + 1)); echo "ok: $*"; }
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 WORK=$(mktemp -d /tmp/co-build.XXXXXX)
@@ -122,8 +123,6 @@ else
     fail "the installed man page lacks --rescan-interval"
 fi
 
-if [[ $failures -gt 0 ]]; then
-    echo "test_build: $failures failure(s)"
-    exit 1
-fi
-echo "test_build: all checks passed"
+# shellcheck source=tests/sh/skip_lib.sh
+. "$SRC/tests/sh/skip_lib.sh"
+summary_line test_build "$oks" "$failures"

@@ -82,7 +82,7 @@ for ((i = 1; i <= NTREES; i++)); do
     fi
 done
 assert_eq "no live lesson is duplicated" 0 "$(fl_dup_count "$FLEET")"
-assert_eq "one tag row per slug" "1" "$(q "$FLEET" "SELECT count(*) FROM tags WHERE slug = 'comum'")"
+assert_eq "one tag row per name" "1" "$(q "$FLEET" "SELECT count(*) FROM tags WHERE name = 'comum'")"
 dl=$(cat "$WORK"/w*.log | grep -c '40P01\|40001\|deadlock' || true)
 echo "  log lines naming a deadlock or serialization failure (retried): $dl"
 for ((i = 1; i <= NTREES; i++)); do

@@ -397,7 +397,7 @@ scen_A6() {
     assert_eq "the host's fs.protected_hardlinks is untouched" "$host" "$(cat /proc/sys/fs/protected_hardlinks)"
     # with the setting at 1 (this machine's), the same files are read
     if [[ $host == 1 ]]; then
-        run_agent a6_host backfill --root "$R" --db "$DB_URL" --source a6-host --log-format json
+        run_agent a6_host backfill --root "$R" --db "$DB_URL" --source a6 --force --log-format json
         assert_eq "with fs.protected_hardlinks = 1 the hard links are read: exit 0" 0 "$RC"
     fi
 }

@@ -297,7 +297,7 @@ t_ranges() {
     agent watch --root "$WORK" --rescan-interval 0
     assert_eq "watch --rescan-interval 0: exit 2" 2 "$AG_RC"
     assert_contains "the refusal names the option and its range" \
-        "--rescan-interval: expected a whole number from 5 to 86400" "$AG_ERR"
+        "--rescan-interval: expected a whole number from 1 to 86400" "$AG_ERR"
     CREATOROS_QUEUE_LIMIT=0 agent watch --root "$WORK"
     assert_eq "CREATOROS_QUEUE_LIMIT=0: exit 2" 2 "$AG_RC"
     assert_contains "the refusal names the variable" "CREATOROS_QUEUE_LIMIT (--queue-limit)" "$AG_ERR"

@@ -19,7 +19,8 @@ set -uo pipefail
 SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 PKG=creatoros-agent
 failures=0
-ok() { echo "ok: $*"; }
+oks=0
+ok() { oks=$((oks + 1)); echo "ok: $*"; }
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 die() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -168,8 +169,6 @@ else
     fail "left behind after the purge: ${left[*]}"
 fi
 
-if [[ $failures -gt 0 ]]; then
-    echo "test_package: $failures failure(s)"
-    exit 1
-fi
-echo "test_package: all checks passed"
+# shellcheck source=tests/sh/skip_lib.sh
+. "$SRC/tests/sh/skip_lib.sh"
+summary_line test_package "$oks" "$failures"

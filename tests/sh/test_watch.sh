@@ -932,7 +932,7 @@ s17() {
     expect_sql "in one transaction" 5 \
         "SELECT count(DISTINCT xmin::text) FROM contents WHERE slug LIKE 'huge%'" 1
     expect_sql "the tags of both courses linked" 5 \
-        "SELECT string_agg(t.slug || ':' || n, ',' ORDER BY t.slug) FROM (SELECT tag_id, count(*) AS n
+        "SELECT string_agg(t.name || ':' || n, ',' ORDER BY t.name) FROM (SELECT tag_id, count(*) AS n
            FROM content_tags GROUP BY tag_id) x JOIN tags t ON t.id = x.tag_id" "grande:150,novo:151"
     hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT_PID/status")
     echo "  (peak RSS of watch: ${hwm:-?} kB)"
