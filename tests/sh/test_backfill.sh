@@ -1406,7 +1406,7 @@ low_cleanup() { # low_cleanup URL ROLE
 t_same_course() {
     test_begin "15 one course name in two trees"
     new_db samecourse || return
-    local A=$WORK/t11a B=$WORK/t11b before
+    local A=$WORK/t15a B=$WORK/t15b before
     mkdir -p "$A" "$B"
     cp -a "$FIX/agencia-ia" "$A/"
     cp -a "$FIX/agencia-ia" "$B/"
@@ -1433,7 +1433,7 @@ t_same_course() {
 t_schema() {
     test_begin "14 schema problems: one line naming the object and what to run, at once"
     new_db schema || return
-    local T=$WORK/t10 start secs
+    local T=$WORK/t14 start secs
     make_tree "$T"
     q "$URL" "ALTER TABLE public.contents DROP COLUMN file_path CASCADE" >/dev/null
     start=$SECONDS
