@@ -880,6 +880,7 @@ test_brief_name_fallbacks(void **state)
     assert_brief_name("---\na: 1\n---\n# COURSE-BRIEF: Didática Lendária\n", "Didática Lendária");
     assert_brief_name("# course brief — Ênfase\n", "Ênfase");
     assert_brief_name("# Course Brief–X\n", "X");
+    assert_brief_name("# Course Brief—X\n", "X");
     assert_brief_name("# ✨ Ética × Dados\n", "Ética × Dados");
     assert_brief_name("# × ÷ 3 Passos\n", "3 Passos");
     assert_brief_name("# Course Briefing Guide\n", "Course Briefing Guide");
