@@ -18,25 +18,13 @@
 #include "parser/record.h"
 #include "parser/utf8.h"
 #include "parser/yaml_json.h"
+#include "tests/testrec.h"
 #include "tests/testutil.h"
 
 #define LESSON "c/lessons/x.md"
 #define BRIEF "c/COURSE-BRIEF.md"
 
 /* ---- helpers ------------------------------------------------------------------------- */
-
-/* Parse text as rel; the test fails unless it is accepted. */
-static void
-parse_ok(const char *rel, const char *text, struct record *rec)
-{
-    struct err err = {{0}};
-    int rc = record_parse(rel, text, strlen(text), NULL, rec, &err);
-
-    if (rc != 0) {
-        print_error("unexpected rejection: %s\n", err.msg);
-    }
-    assert_int_equal(rc, 0);
-}
 
 /* Parse len bytes as rel with opts; the test fails unless it is rejected with needle. */
 static void
@@ -78,20 +66,6 @@ meta(const struct record *rec)
 
     assert_non_null(j);
     return j;
-}
-
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static bool
-jnull(const cJSON *obj, const char *key)
-{
-    return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
 /* Title of a lesson parsed from text. */

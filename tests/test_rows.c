@@ -18,21 +18,9 @@
 #include "common/strbuf.h"
 #include "parser/record.h"
 #include "persist/rows.h"
+#include "tests/testrec.h"
 
 #define BRIEF "c/COURSE-BRIEF.md"
-
-/* Parse text as rel; the test fails unless it is accepted. */
-static void
-parse_ok(const char *rel, const char *text, struct record *rec)
-{
-    struct err err = {{0}};
-    int rc = record_parse(rel, text, strlen(text), NULL, rec, &err);
-
-    if (rc != 0) {
-        print_error("unexpected rejection: %s\n", err.msg);
-    }
-    assert_int_equal(rc, 0);
-}
 
 /* rows_to_json's output parsed back (cJSON_Delete). */
 static cJSON *
@@ -50,20 +38,6 @@ rows_of(const struct record *rec, const char *creator)
     assert_non_null(j);
     strbuf_release(&sb);
     return j;
-}
-
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static bool
-jnull(const cJSON *obj, const char *key)
-{
-    return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
 static void
