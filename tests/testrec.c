@@ -1,4 +1,4 @@
-/* testrec.c -- helpers of the tests that parse records. */
+/* testrec.c -- what the tests that parse records share. */
 #include "tests/testrec.h"
 
 #include <setjmp.h>

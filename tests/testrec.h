@@ -1,4 +1,4 @@
-/* testrec.h -- helpers of the tests that parse records (test_parser, test_rows): a text that
+/* testrec.h -- what the tests that parse records share (test_parser, test_rows): a text that
  * must be accepted, and the fields of a JSON object read back. */
 #ifndef CO_TESTREC_H
 #define CO_TESTREC_H
