@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "agent/log.h"
+#include "persist/pgversion.h"
 
 /* A server WARNING is worth a line; a NOTICE (a trigger may raise one per row written) is
  * logged at debug, and counted in one line per batch (agent/reconcile.c). */
@@ -104,11 +105,9 @@ cmd_engine_opts(const struct config *cfg, struct pg *pg, struct engine_opts *o)
 void
 cmd_log_versions(const struct pg *pg)
 {
-    char libpq[16];
-    int v = PQlibVersion();
+    char libpq[PGVERSION_TEXT_MAX];
 
-    snprintf(libpq, sizeof(libpq), "%d.%d", v / 10000, v % 10000);
-    log_kv(LOG_INFO, "creatoros-agent " CO_VERSION, "libpq", libpq, "libyaml",
-           yaml_get_version_string(), "cjson", cJSON_Version(), "server",
+    log_kv(LOG_INFO, "creatoros-agent " CO_VERSION, "libpq", pgversion_lib(libpq, sizeof(libpq)),
+           "libyaml", yaml_get_version_string(), "cjson", cJSON_Version(), "server",
            pg != NULL && pg_is_connected(pg) ? pg_server_version(pg) : NULL);
 }

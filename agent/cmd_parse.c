@@ -10,6 +10,7 @@
 #include "agent/scan.h"
 #include "common/strbuf.h"
 #include "parser/record.h"
+#include "persist/rows.h"
 
 /*
  * The path of arg relative to the root: arg as given when it names a file below the root
@@ -83,11 +84,10 @@ cmd_parse(const struct config *cfg)
             if (r == 0) {
                 err_set(&err, "no such regular file below the root (links are never followed)");
             } else if (r > 0 && buf == NULL) {
-                err_set(&err, "file is %zu bytes, above the limit of %zu (--max-file-bytes)", len,
-                        popts.max_file_bytes);
+                record_check_size(len, popts.max_file_bytes, &err);
             }
             if (r > 0 && buf != NULL && record_parse(rel, buf, len, &popts, &rec, &err) == 0) {
-                record_to_json(&rec, cfg->creator_mind, &out);
+                rows_to_json(&rec, cfg->creator_mind, &out);
                 record_release(&rec);
             } else {
                 strbuf_addstr(&out, "{\"path\":");

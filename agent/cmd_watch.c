@@ -14,6 +14,7 @@
 #include "agent/queue.h"
 #include "agent/sdnotify.h"
 #include "agent/watch.h"
+#include "common/clock.h"
 #include "common/strbuf.h"
 #include "persist/sync.h"
 
@@ -77,12 +78,12 @@ static void
 reconcile_progress(void *arg, long done, long total)
 {
     struct daemon *d = arg;
-    long long now = loop_now_ms();
+    long long now = clock_ms();
 
     (void)done;
     (void)total;
     if (d->watchdog_ms > 0 && now - d->last_watchdog >= d->watchdog_ms) {
-        sd_notify_send("WATCHDOG=1");
+        sdnotify_send("WATCHDOG=1");
         d->last_watchdog = now;
     }
 }
@@ -90,14 +91,14 @@ reconcile_progress(void *arg, long done, long total)
 static void
 notify_status(struct daemon *d)
 {
-    sd_notify_sendf("STATUS=%s; %ld files synced, %ld rejected, %ld deleted; watching %zu "
-                    "directories; %zu paths pending%s%s",
-                    d->db_up             ? "database up"
-                    : d->problem != NULL ? "database needs an operator, retrying"
-                                         : "database unreachable, retrying",
-                    d->total.synced, d->total.rejected, d->total.deleted, watch_count(d->watch),
-                    queue_len(d->queue), *d->last_rejected ? "; last rejected: " : "",
-                    d->last_rejected);
+    sdnotify_sendf("STATUS=%s; %ld files synced, %ld rejected, %ld deleted; watching %zu "
+                   "directories; %zu paths pending%s%s",
+                   d->db_up             ? "database up"
+                   : d->problem != NULL ? "database needs an operator, retrying"
+                                        : "database unreachable, retrying",
+                   d->total.synced, d->total.rejected, d->total.deleted, watch_count(d->watch),
+                   queue_len(d->queue), *d->last_rejected ? "; last rejected: " : "",
+                   d->last_rejected);
 }
 
 /* ---- watcher callbacks: events are hints, the filesystem is the truth ---------------------- */
@@ -107,7 +108,7 @@ on_file_ready(void *arg, const char *rel)
 {
     struct daemon *d = arg;
 
-    queue_mark_ready(d->queue, rel, loop_now_ms());
+    queue_mark_ready(d->queue, rel, clock_ms());
 }
 
 /*
@@ -123,7 +124,7 @@ on_file_gone(void *arg, const char *rel)
 {
     struct daemon *d = arg;
 
-    queue_mark_settle(d->queue, rel, loop_now_ms());
+    queue_mark_settle(d->queue, rel, clock_ms());
 }
 
 static void
@@ -131,7 +132,7 @@ on_file_modified(void *arg, const char *rel)
 {
     struct daemon *d = arg;
 
-    queue_mark_settle(d->queue, rel, loop_now_ms());
+    queue_mark_settle(d->queue, rel, clock_ms());
 }
 
 static void
@@ -143,7 +144,7 @@ on_subtree_gone(void *arg, const char *rel_dir)
         d->rescan = true; /* the root itself: the reconcile finds what is left */
         return;
     }
-    queue_mark_subtree(d->queue, rel_dir, loop_now_ms());
+    queue_mark_subtree(d->queue, rel_dir, clock_ms());
 }
 
 static long overflow_timer_cb(struct loop *l, long long id, void *arg);
@@ -152,7 +153,7 @@ static void
 on_overflow(void *arg)
 {
     struct daemon *d = arg;
-    long long now = loop_now_ms();
+    long long now = clock_ms();
 
     d->overflows++;
     metrics_count(d->metrics, METRIC_OVERFLOWS, 1);
@@ -517,7 +518,7 @@ static long touch_timer_cb(struct loop *l, long long id, void *arg);
 static void
 touch_source(struct daemon *d)
 {
-    long long now = loop_now_ms();
+    long long now = clock_ms();
     struct err err;
 
     if (!d->touch_pending || !d->db_up || d->pg == NULL || d->cfg->dry_run) {
@@ -612,12 +613,12 @@ do_rescan(struct daemon *d)
     queue_clear_rescan(d->queue);
     d->rescan = false;
     d->poll_due = false;
-    d->last_overflow_rescan = loop_now_ms();
+    d->last_overflow_rescan = clock_ms();
     log_kv(level, "rescan", "overflows", d->overflows > 0 ? "yes" : NULL);
     engine_clear_rejections(d->engine);
     enum pg_errclass cls = engine_reconcile(d->engine, &st, reconcile_progress, d, &err);
     if (cls == PG_OK) {
-        metrics_reconcile(d->metrics, loop_now_ms() - d->last_overflow_rescan);
+        metrics_reconcile(d->metrics, clock_ms() - d->last_overflow_rescan);
     }
     account(d, &st, cls);
     snprintf(files, sizeof(files), "%ld", st.seen);
@@ -678,7 +679,7 @@ flush(struct daemon *d)
             return;
         }
     }
-    n = queue_take_due(d->queue, loop_now_ms(), &items);
+    n = queue_take_due(d->queue, clock_ms(), &items);
     if (n > 0) {
         const char **paths = xmalloc(n * sizeof(char *));
         bool *subtree = xmalloc(n * sizeof(bool));
@@ -693,7 +694,7 @@ flush(struct daemon *d)
         account(d, &st, cls);
         if (cls != PG_OK) {
             /* nothing of this batch is lost: the paths wait for the database */
-            queue_requeue(d->queue, items, n, loop_now_ms());
+            queue_requeue(d->queue, items, n, clock_ms());
         }
         after_sync(d, cls, &err);
         free(paths);
@@ -763,7 +764,7 @@ before_sleep(struct loop *l, void *arg)
         loop_del_timer(d->loop, d->settle_timer);
         d->settle_timer = 0;
     }
-    long due = d->db_up ? queue_next_due_ms(d->queue, loop_now_ms()) : -1;
+    long due = d->db_up ? queue_next_due_ms(d->queue, clock_ms()) : -1;
     if (due >= 0) {
         d->settle_timer = loop_add_timer(d->loop, due > 0 ? due : 1, settle_timer_cb, d);
     }
@@ -778,7 +779,7 @@ on_stop_signal(struct loop *l, int signo, void *arg)
 {
     (void)arg;
     log_kv(LOG_INFO, "stopping", "signal", signo == SIGTERM ? "SIGTERM" : "SIGINT");
-    sd_notify_send("STOPPING=1");
+    sdnotify_send("STOPPING=1");
     loop_stop(l);
 }
 
@@ -799,8 +800,8 @@ watchdog_cb(struct loop *l, long long id, void *arg)
 
     (void)l;
     (void)id;
-    sd_notify_send("WATCHDOG=1");
-    d->last_watchdog = loop_now_ms();
+    sdnotify_send("WATCHDOG=1");
+    d->last_watchdog = clock_ms();
     return d->watchdog_ms;
 }
 
@@ -835,7 +836,7 @@ cmd_watch(const struct config *cfg)
             goto out;
         }
     }
-    d.watchdog_ms = sd_watchdog_ms() / 2;
+    d.watchdog_ms = sdnotify_watchdog_ms() / 2;
     d.queue = queue_create((size_t)cfg->queue_limit, cfg->settle_ms);
     if (!cfg->dry_run || cfg->db_url != NULL) {
         d.pg = cmd_pg_create(cfg, false);
@@ -879,7 +880,7 @@ cmd_watch(const struct config *cfg)
            d.db_up             ? "up"
            : d.problem != NULL ? "needs an operator"
                                : "unreachable");
-    sd_notify_send("READY=1");
+    sdnotify_send("READY=1");
     notify_status(&d);
     /* The only timer of an idle agent, and only when systemd asks for it. */
     if (d.watchdog_ms > 0) {

@@ -30,7 +30,7 @@ struct fd_slot {
  */
 struct timer {
     long long id;
-    long long due; /* loop_now_ms() */
+    long long due; /* clock_ms() */
     loop_timer_cb *cb;
     void *arg;
     bool deleted; /* deleted by its own callback */
@@ -65,12 +65,6 @@ struct loop {
     loop_before_sleep_cb *before_sleep;
     void *before_sleep_arg;
 };
-
-long long
-loop_now_ms(void)
-{
-    return clock_ms();
-}
 
 struct loop *
 loop_create(struct err *err)
@@ -234,7 +228,7 @@ loop_add_timer(struct loop *l, long delay_ms, loop_timer_cb *cb, void *arg)
     struct timer *t = xcalloc(1, sizeof(*t));
 
     t->id = l->next_id++;
-    t->due = loop_now_ms() + (delay_ms > 0 ? delay_ms : 0);
+    t->due = clock_ms() + (delay_ms > 0 ? delay_ms : 0);
     t->cb = cb;
     t->arg = arg;
     timers_insert(l, t);
@@ -291,7 +285,7 @@ static int
 timers_dispatch(struct loop *l)
 {
     uint64_t ticks;
-    long long now = loop_now_ms();
+    long long now = clock_ms();
     struct timer **tail = &l->firing;
     int n = 0;
 
@@ -318,7 +312,7 @@ timers_dispatch(struct loop *l)
         if (t->deleted || next < 0) {
             free(t);
         } else {
-            t->due = loop_now_ms() + next;
+            t->due = clock_ms() + next;
             timers_insert(l, t);
         }
     }

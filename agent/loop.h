@@ -11,7 +11,7 @@
  * One thread, one loop (after Redis ae.h). Callbacks run on the loop's thread and may add
  * or delete fds, timers and signals, including their own. Idle means idle: with no timer
  * pending, no timerfd is armed and the loop sleeps in epoll_wait until an fd or a signal
- * wakes it.
+ * wakes it. Timers run on common/clock.h's clock_ms, the clock of every deadline in the agent.
  */
 struct loop;
 
@@ -76,8 +76,5 @@ int loop_run(struct loop *l);
 int loop_run_once(struct loop *l, int timeout_ms);
 /* Make loop_run return after the current iteration; safe from any callback. */
 void loop_stop(struct loop *l);
-
-/* Milliseconds of CLOCK_MONOTONIC (the clock of every timer and deadline in the agent). */
-long long loop_now_ms(void);
 
 #endif

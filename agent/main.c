@@ -1,6 +1,5 @@
 /* main.c -- creatoros-agent: keeps PostgreSQL in step with a tree of generated course files. */
 #include <cjson/cJSON.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "agent/options.h"
 #include "common/strbuf.h"
 #include "persist/pg.h"
+#include "persist/pgversion.h"
 
 /*
  * A URL given on the command line shows in the process title (/proc/PID/cmdline, ps)
@@ -66,10 +66,10 @@ register_secrets(const struct config *cfg)
 static void
 print_version(void)
 {
-    int v = PQlibVersion();
+    char libpq[PGVERSION_TEXT_MAX];
 
-    printf("creatoros-agent %s\nlibpq %d.%d\nlibyaml %s\ncJSON %s\n", CO_VERSION, v / 10000,
-           v % 10000, yaml_get_version_string(), cJSON_Version());
+    printf("creatoros-agent %s\nlibpq %s\nlibyaml %s\ncJSON %s\n", CO_VERSION,
+           pgversion_lib(libpq, sizeof(libpq)), yaml_get_version_string(), cJSON_Version());
 }
 
 int

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/log.h"
+#include "common/clock.h"
 #include "common/strbuf.h"
 
 #define PREFIX "creatoros_agent_"
@@ -174,7 +175,7 @@ metrics_flush(struct metrics *m, struct err *err)
         return -1;
     }
     m->dirty = false;
-    m->last_write_ms = loop_now_ms();
+    m->last_write_ms = clock_ms();
     m->writes++;
     return 0;
 }
@@ -210,7 +211,7 @@ changed(struct metrics *m)
     if (m->timer != 0 || m->loop == NULL) {
         return;
     }
-    long long wait = m->last_write_ms + METRICS_MIN_INTERVAL_MS - loop_now_ms();
+    long long wait = m->last_write_ms + METRICS_MIN_INTERVAL_MS - clock_ms();
     m->timer = loop_add_timer(m->loop, wait > 0 ? (long)wait : 0, write_timer_cb, m);
 }
 

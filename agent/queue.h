@@ -10,7 +10,7 @@
  * times is synced once with its latest bytes. An entry is either ready (synced at the next
  * flush) or settling (due settle_ms after its last mark: a file written in many chunks
  * without a close syncs once, when it has been quiet). A path and a directory prefix with
- * the same text are distinct entries. Times are loop_now_ms() values.
+ * the same text are distinct entries. Times are clock_ms() values (common/clock.h).
  */
 struct queue;
 

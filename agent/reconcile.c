@@ -654,17 +654,13 @@ pend_present(struct engine *e, struct pending *p, const char *rel, bool is_brief
         } else {
             /* Too large: recorded as the listing saw it, so that it is not opened again
              * until it changes. */
-            struct strbuf sb = STRBUF_INIT;
-            if (len > e->o.parse.max_file_bytes) {
-                strbuf_addf(&sb, "file is %zu bytes, above the limit of %zu (--max-file-bytes)",
-                            len, e->o.parse.max_file_bytes);
-            } else {
-                strbuf_addf(&sb,
-                            "file is %zu bytes, above the %zu bytes one statement may carry "
-                            "(SYNC_PART_BYTES): split the lesson",
-                            len, SYNC_PART_BYTES);
+            if (record_check_size(len, e->o.parse.max_file_bytes, &err) == 0) {
+                err_set(&err,
+                        "file is %zu bytes, above the %zu bytes one statement may carry "
+                        "(SYNC_PART_BYTES): split the lesson",
+                        len, SYNC_PART_BYTES);
             }
-            p->errors[p->n - 1] = strbuf_detach(&sb, NULL);
+            p->errors[p->n - 1] = xstrdup(err.msg);
             c->size = size;
         }
         goto out;

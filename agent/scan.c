@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/log.h"
+#include "common/ignore.h"
 #include "common/strbuf.h"
 #include "parser/record.h"
 
@@ -182,7 +183,7 @@ each_entry(int fd, entry_fn fn, void *arg)
         if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || strcmp(e->d_name, "..") == 0)) {
             continue;
         }
-        if (tree_ignored_name(e->d_name)) {
+        if (ignore_name(e->d_name)) {
             continue;
         }
         if (e->d_type == DT_LNK) {

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 void
-sd_notify_send(const char *state)
+sdnotify_send(const char *state)
 {
     const char *path = getenv("NOTIFY_SOCKET");
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -40,7 +40,7 @@ sd_notify_send(const char *state)
 }
 
 void
-sd_notify_sendf(const char *fmt, ...)
+sdnotify_sendf(const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -48,11 +48,11 @@ sd_notify_sendf(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    sd_notify_send(buf);
+    sdnotify_send(buf);
 }
 
 long
-sd_watchdog_ms(void)
+sdnotify_watchdog_ms(void)
 {
     const char *usec = getenv("WATCHDOG_USEC");
     const char *pid = getenv("WATCHDOG_PID");

@@ -5,10 +5,10 @@
 #include <stdbool.h>
 
 /* Send one notification ("READY=1", "STATUS=...") to $NOTIFY_SOCKET; no-op without it. */
-void sd_notify_send(const char *state);
+void sdnotify_send(const char *state);
 /* printf-style. */
-void sd_notify_sendf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sdnotify_sendf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Watchdog period asked by systemd ($WATCHDOG_USEC for this pid), in ms; 0 when none. */
-long sd_watchdog_ms(void);
+long sdnotify_watchdog_ms(void);
 
 #endif

@@ -17,6 +17,7 @@
 #include "agent/log.h"
 #include "common/clock.h"
 #include "common/hash.h"
+#include "common/ignore.h"
 #include "common/strbuf.h"
 
 /* What a directory watch asks for. Files are never watched: their directory reports them.
@@ -82,24 +83,6 @@ struct watch {
     struct strbuf abs, rel; /* scratch */
     char buf[WATCH_BUF_SIZE] __attribute__((aligned(__alignof__(struct inotify_event))));
 };
-
-/* The names docs/CONTRACT.md ignores: hidden, and editor leftovers (*~, *.swp, *.tmp, #*#). */
-static bool
-ignored_name(const char *name)
-{
-    size_t n = strlen(name);
-
-    if (n == 0 || name[0] == '.') {
-        return true;
-    }
-    if (name[n - 1] == '~') {
-        return true;
-    }
-    if (n >= 4 && (strcmp(name + n - 4, ".swp") == 0 || strcmp(name + n - 4, ".tmp") == 0)) {
-        return true;
-    }
-    return n >= 2 && name[0] == '#' && name[n - 1] == '#';
-}
 
 /* --- the node tree and its two indexes --- */
 
@@ -499,7 +482,7 @@ walk(struct watch *w, int wd, const char *rel, enum walk_report report)
         while ((de = readdir(d)) != NULL) {
             unsigned char type = de->d_type;
 
-            if (ignored_name(de->d_name)) {
+            if (ignore_name(de->d_name)) {
                 continue; /* also "." and ".." */
             }
             if (type == DT_UNKNOWN) {
@@ -760,7 +743,7 @@ handle_event(struct watch *w, const struct inotify_event *e)
         /* Any other directory: its parent's IN_DELETE / IN_MOVED_* tell the story. */
         return;
     }
-    if (e->len == 0 || ignored_name(e->name)) {
+    if (e->len == 0 || ignore_name(e->name)) {
         /* Hidden names and editor leftovers: a temp file renamed onto a real name is told
          * by the MOVED_TO half; a directory renamed to a hidden name leaves its MOVED_FROM
          * unpaired, i.e. gone. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ignore.h"
 #include "common/strbuf.h"
 #include "parser/record.h"
 
@@ -46,7 +47,7 @@ walk(const char *root, const char *rel, struct paths *out)
         struct stat st;
         size_t cl;
 
-        if (tree_ignored_name(e->d_name)) {
+        if (ignore_name(e->d_name)) {
             continue; /* ".", "..", hidden names, editor leftovers */
         }
         strbuf_addf(&child, "%s%s%s", rel, *rel ? "/" : "", e->d_name);

@@ -8,10 +8,21 @@
 
 char strbuf_empty[1];
 
+static void die_oom(size_t n) __attribute__((noreturn));
+
 static void
 die_oom(size_t n)
 {
-    fprintf(stderr, "creatoros-agent: out of memory allocating %zu bytes\n", n);
+    char what[64];
+
+    snprintf(what, sizeof(what), "allocating %zu bytes", n);
+    xoom(what);
+}
+
+void
+xoom(const char *what)
+{
+    fprintf(stderr, "creatoros-agent: out of memory (%s)\n", what);
     abort();
 }
 

@@ -53,6 +53,10 @@ void strbuf_add_escaped(struct strbuf *sb, const char *s, size_t len);
 void strbuf_add_masked(struct strbuf *sb, const char *s, size_t len, const char *const *needles,
                        size_t n);
 
+/* Say on stderr that `what` (a library allocating on its own: "cJSON", "libyaml") ran out
+ * of memory, and abort: the xmalloc family's answer, for what they do not allocate. */
+void xoom(const char *what) __attribute__((noreturn));
+
 /* Duplicate len bytes into a new NUL-terminated heap string (free()). Aborts on OOM. */
 char *xstrndup(const char *s, size_t len);
 char *xstrdup(const char *s);

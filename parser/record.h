@@ -8,8 +8,6 @@
 
 #include "common/err.h"
 
-struct strbuf;
-
 /* What a path relative to the root is (docs/CONTRACT.md, "The tree"). */
 enum file_kind {
     FILE_IGNORED = 0,
@@ -36,10 +34,10 @@ struct tag {
 
 /* The brief's audience mapping (target_audience, else audience, else icp). */
 struct audience {
-    char *name;              /* its `name`, else NULL: the caller uses project name + " audience" */
-    char *description;       /* NULL when absent */
-    char *demographics_json; /* JSON text of the key's value, NULL when absent */
-    char *psychographics_json;       /* same */
+    char *name;                /* its `name`, else NULL: the rows use project name + " audience" */
+    char *description;         /* NULL when absent */
+    char *demographics_json;   /* JSON text of the key's value, NULL when absent */
+    char *psychographics_json; /* same */
     char *learning_preferences_json; /* same */
     const char *technical_level;     /* static "beginner"... or NULL */
 };
@@ -87,24 +85,32 @@ struct parse_opts {
 #define PARSE_DEFAULT_MAX_FILE_BYTES ((size_t)8 << 20)
 #define PARSE_MAX_FRONT_MATTER_BYTES ((size_t)64 << 10)
 #define PARSE_MAX_DEPTH 64
+/* The refusal of deeper nesting, by the byte scan (depth_scan.h) and the YAML converter alike:
+ * a format taking PARSE_MAX_DEPTH. */
+#define PARSE_TOO_DEEP_FMT "front-matter nested deeper than %d levels"
 #define PARSE_MAX_ALIAS_NODES 10000
 
 /*
  * Classify a path relative to the root ("course/lessons/x.md"). On FILE_BRIEF_CANDIDATE
  * and FILE_LESSON, *course_len is the length of the course slug at the start of rel.
- * Ignored: hidden components, editor leftovers, anything that is neither, names that are
- * not valid UTF-8 are NOT ignored here (record_parse rejects them, naming the file).
+ * Ignored: a component common/ignore.h ignores (hidden, editor leftovers), anything that is
+ * neither; names that are not valid UTF-8 are NOT ignored here (record_parse rejects them,
+ * naming the file).
  */
 enum file_kind tree_classify(const char *rel, size_t *course_len);
-
-/* True for names the contract ignores: ".x", "x~", "x.swp", "x.tmp", "#x#". */
-bool tree_ignored_name(const char *name);
 
 /*
  * Rank of a brief candidate's file name within its course: 0 for "COURSE-BRIEF.md",
  * else 1; among rank-1 names the lexicographically first (strcmp) wins.
  */
 int tree_brief_rank(const char *name);
+
+/*
+ * The size rule of a file of len bytes against the limit max (--max-file-bytes): 0 when it
+ * is within, else -1 with err "file is LEN bytes, above the limit of MAX (--max-file-bytes)".
+ * record_parse applies it; callers that refuse a file before reading it say it the same way.
+ */
+int record_check_size(size_t len, size_t max, struct err *err);
 
 /*
  * Parse one file: rel is its path relative to the root (already classified as a brief or
@@ -118,12 +124,5 @@ int record_parse(const char *rel, const char *buf, size_t len, const struct pars
 
 /* Free everything a record owns; accepts a zeroed record; leaves it zeroed. */
 void record_release(struct record *rec);
-
-/*
- * Append to sb the JSON object `creatoros-agent parse` prints for a parsed record (one
- * line, no newline): {"path":..,"ok":true,"kind":"brief"|"lesson","course":..,"rows":[..]}.
- * creator_mind (may be NULL) is the deployment's --creator-mind, which overrides the brief's.
- */
-void record_to_json(const struct record *rec, const char *creator_mind, struct strbuf *sb);
 
 #endif

@@ -2,35 +2,18 @@
  * "The tree"). */
 #include <string.h>
 
+#include "common/ignore.h"
 #include "parser/record.h"
 
 #define BRIEF_NAME "COURSE-BRIEF.md"
 #define BRIEF_PREFIX "COURSE-BRIEF"
 #define LESSONS_DIR "lessons"
 
+/* A name of n bytes that ends in ".md". */
 static bool
-ends_with(const char *s, size_t n, const char *suffix)
+is_md(const char *s, size_t n)
 {
-    size_t k = strlen(suffix);
-
-    return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-/* The ignore rule on a name of n bytes (not necessarily NUL-terminated). */
-static bool
-ignored_n(const char *name, size_t n)
-{
-    if (n == 0) {
-        return true; /* "a//b" or a trailing slash: not a path we produce */
-    }
-    return name[0] == '.' || name[n - 1] == '~' || ends_with(name, n, ".swp") ||
-           ends_with(name, n, ".tmp") || (name[0] == '#' && name[n - 1] == '#');
-}
-
-bool
-tree_ignored_name(const char *name)
-{
-    return ignored_n(name, strlen(name));
+    return n >= 3 && memcmp(s + n - 3, ".md", 3) == 0;
 }
 
 int
@@ -51,7 +34,7 @@ tree_classify(const char *rel, size_t *course_len)
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
 
-        if (ignored_n(p, n)) {
+        if (ignore_name_n(p, n)) {
             return FILE_IGNORED;
         }
         if (ncomp < 2) {
@@ -67,13 +50,12 @@ tree_classify(const char *rel, size_t *course_len)
         p = slash + 1;
     }
     if (ncomp == 2 && clen[1] >= strlen(BRIEF_NAME) &&
-        memcmp(comp[1], BRIEF_PREFIX, strlen(BRIEF_PREFIX)) == 0 &&
-        ends_with(comp[1], clen[1], ".md")) {
+        memcmp(comp[1], BRIEF_PREFIX, strlen(BRIEF_PREFIX)) == 0 && is_md(comp[1], clen[1])) {
         *course_len = clen[0];
         return FILE_BRIEF_CANDIDATE;
     }
     if (ncomp >= 3 && clen[1] == strlen(LESSONS_DIR) &&
-        memcmp(comp[1], LESSONS_DIR, clen[1]) == 0 && ends_with(comp[2], clen[2], ".md")) {
+        memcmp(comp[1], LESSONS_DIR, clen[1]) == 0 && is_md(comp[2], clen[2])) {
         *course_len = clen[0];
         return FILE_LESSON;
     }

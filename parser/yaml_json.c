@@ -60,8 +60,7 @@ static cJSON *
 need(cJSON *node)
 {
     if (node == NULL) {
-        fprintf(stderr, "creatoros-agent: out of memory (cJSON)\n");
-        abort();
+        xoom("cJSON");
     }
     return node;
 }
@@ -91,7 +90,7 @@ yerr(struct ctx *c, const yaml_mark_t *m, const char *fmt, ...)
 static int
 deep_err(struct ctx *c)
 {
-    return err_set(c->err, "front-matter nested deeper than %d levels", PARSE_MAX_DEPTH);
+    return err_set(c->err, PARSE_TOO_DEEP_FMT, PARSE_MAX_DEPTH);
 }
 
 /* libyaml's own error. Reader errors carry a byte offset rather than a mark. */
@@ -102,8 +101,7 @@ parser_err(struct ctx *c, const yaml_parser_t *p)
     yaml_mark_t m = p->problem_mark;
 
     if (p->error == YAML_MEMORY_ERROR) {
-        fprintf(stderr, "creatoros-agent: out of memory (libyaml)\n");
-        abort();
+        xoom("libyaml");
     }
     if (p->error == YAML_READER_ERROR) {
         size_t off = p->problem_offset < c->len ? p->problem_offset : c->len;
@@ -552,8 +550,7 @@ yj_parse(const char *text, size_t len, size_t first_line, struct yj_doc *doc, st
     c.doc = doc;
     c.err = err;
     if (!yaml_parser_initialize(&parser)) {
-        fprintf(stderr, "creatoros-agent: out of memory (libyaml)\n");
-        abort();
+        xoom("libyaml");
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "persist/adopt_sql.h"
+#include "persist/plain.h"
 
 /* The relations CreatorOS and the agent share; 0 of them present makes a fresh database. */
 static const char SQL_SHARED[] =
@@ -51,61 +52,11 @@ static const char SQL_DROP_ROLE[] =
     "SAVEPOINT co_revert_role; DROP ROLE creatoros_agent; RELEASE SAVEPOINT co_revert_role";
 static const char SQL_KEEP_ROLE[] = "ROLLBACK TO SAVEPOINT co_revert_role";
 
-/* The connection's last error, without its trailing newline. */
-static const char *
-conn_error(PGconn *conn, char *buf, size_t size)
-{
-    size_t n;
-
-    snprintf(buf, size, "%s", PQerrorMessage(conn));
-    n = strlen(buf);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) {
-        buf[--n] = '\0';
-    }
-    return buf;
-}
-
-/* A query with rows; NULL with err ("what: server message") on failure. */
-static PGresult *
-query(PGconn *conn, const char *sql, int nparams, const char *const *values, const char *what,
-      struct err *err)
-{
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
-    char msg[ERR_MSG_MAX];
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        err_set(err, "%s: %s", what, conn_error(conn, msg, sizeof(msg)));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
-/* Statements without rows (one or several, simple protocol; with params: one); -1 with err. */
-static int
-command(PGconn *conn, const char *sql, int nparams, const char *const *values, const char *what,
-        struct err *err)
-{
-    PGresult *res = nparams > 0 ? PQexecParams(conn, sql, nparams, NULL, values, NULL, NULL, 0)
-                                : PQexec(conn, sql);
-    char msg[ERR_MSG_MAX];
-    int rc = -1;
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        err_set(err, "%s: %s", what, conn_error(conn, msg, sizeof(msg)));
-        goto out;
-    }
-    rc = 0;
-out:
-    PQclear(res);
-    return rc;
-}
-
 int
 adopt_count_shared(PGconn *conn, int *present, struct err *err)
 {
-    PGresult *res =
-        query(conn, SQL_SHARED, 0, NULL, "migrate: cannot look for the CreatorOS tables", err);
+    PGresult *res = plain_query(conn, SQL_SHARED, 0, NULL,
+                                "migrate: cannot look for the CreatorOS tables", err);
 
     if (res == NULL) {
         return -1;
@@ -118,8 +69,8 @@ adopt_count_shared(PGconn *conn, int *present, struct err *err)
 int
 adopt_check(PGconn *conn, struct migrate_report *report, struct err *err)
 {
-    PGresult *res =
-        query(conn, adopt_sql_check, 0, NULL, "migrate: cannot check the existing tables", err);
+    PGresult *res = plain_query(conn, adopt_sql_check, 0, NULL,
+                                "migrate: cannot check the existing tables", err);
     int n;
 
     if (res == NULL) {
@@ -136,8 +87,8 @@ adopt_check(PGconn *conn, struct migrate_report *report, struct err *err)
 int
 adopt_holes(PGconn *conn, bool fix, struct migrate_report *report, struct err *err)
 {
-    PGresult *res =
-        query(conn, adopt_sql_holes, 0, NULL, "migrate: cannot look for the known holes", err);
+    PGresult *res = plain_query(conn, adopt_sql_holes, 0, NULL,
+                                "migrate: cannot look for the known holes", err);
     const char *last = "";
     char what[128];
     int rc = -1;
@@ -160,8 +111,8 @@ adopt_holes(PGconn *conn, bool fix, struct migrate_report *report, struct err *e
             continue;
         }
         snprintf(what, sizeof(what), "migrate --harden, %s", hole);
-        if (command(conn, PQgetvalue(res, i, 4), 0, NULL, what, err) < 0 ||
-            command(conn, SQL_RECORD_CHANGE, 3, values, what, err) < 0) {
+        if (plain_command(conn, PQgetvalue(res, i, 4), 0, NULL, what, err) < 0 ||
+            plain_command(conn, SQL_RECORD_CHANGE, 3, values, what, err) < 0) {
             goto out;
         }
         migrate_report_add(report, MIGRATE_LINE_CHANGED, "%s", change);
@@ -186,7 +137,7 @@ int
 adopt_inventory(PGconn *conn, struct strbuf *out, struct err *err)
 {
     const char *what = "migrate: cannot list the agent's objects";
-    PGresult *res = query(conn, SQL_INVENTORY, 0, NULL, what, err);
+    PGresult *res = plain_query(conn, SQL_INVENTORY, 0, NULL, what, err);
     int rc = -1;
 
     if (res == NULL) {
@@ -194,12 +145,12 @@ adopt_inventory(PGconn *conn, struct strbuf *out, struct err *err)
     }
     add_lines(res, out);
     PQclear(res);
-    if ((res = query(conn, SQL_HAS_CHANGES, 0, NULL, what, err)) == NULL) {
+    if ((res = plain_query(conn, SQL_HAS_CHANGES, 0, NULL, what, err)) == NULL) {
         goto out;
     }
     if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
         PQclear(res);
-        if ((res = query(conn, SQL_CHANGES, 0, NULL, what, err)) == NULL) {
+        if ((res = plain_query(conn, SQL_CHANGES, 0, NULL, what, err)) == NULL) {
             goto out;
         }
         add_lines(res, out);
@@ -214,7 +165,7 @@ int
 adopt_revert(PGconn *conn, struct migrate_report *report, struct err *err)
 {
     PGresult *res =
-        query(conn, SQL_UNDO, 0, NULL, "migrate --revert: cannot read the changes", err);
+        plain_query(conn, SQL_UNDO, 0, NULL, "migrate --revert: cannot read the changes", err);
     bool drop_role = false;
     char what[ERR_MSG_MAX];
     int rc = -1;
@@ -230,13 +181,13 @@ adopt_revert(PGconn *conn, struct migrate_report *report, struct err *err)
             continue;
         }
         snprintf(what, sizeof(what), "migrate --revert, %s", description);
-        if (command(conn, PQgetvalue(res, i, 2), 0, NULL, what, err) < 0) {
+        if (plain_command(conn, PQgetvalue(res, i, 2), 0, NULL, what, err) < 0) {
             goto out;
         }
         migrate_report_add(report, MIGRATE_LINE_REMOVED, "%s", description);
     }
-    if (command(conn, SQL_DROP_SCHEMA, 0, NULL, "migrate --revert, schema creatoros_agent", err) <
-        0) {
+    if (plain_command(conn, SQL_DROP_SCHEMA, 0, NULL, "migrate --revert, schema creatoros_agent",
+                      err) < 0) {
         goto out;
     }
     migrate_report_add(report, MIGRATE_LINE_REMOVED,
@@ -252,7 +203,7 @@ adopt_revert(PGconn *conn, struct migrate_report *report, struct err *err)
             migrate_report_add(report, MIGRATE_LINE_NOTE,
                                "kept role creatoros_agent (%s); drop it once no database uses it",
                                why != NULL ? why : "it cannot be dropped");
-            if (command(conn, SQL_KEEP_ROLE, 0, NULL, "migrate --revert", err) < 0) {
+            if (plain_command(conn, SQL_KEEP_ROLE, 0, NULL, "migrate --revert", err) < 0) {
                 PQclear(drop);
                 goto out;
             }

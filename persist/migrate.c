@@ -9,6 +9,7 @@
 
 #include "persist/adopt.h"
 #include "persist/migrations.h"
+#include "persist/plain.h"
 
 /* pg_type.h is a server header; the OID of bytea is fixed forever. */
 #define MIGRATE_BYTEAOID 17
@@ -44,38 +45,6 @@ static const char *const old_layout[] = {"0001_creatoros_schema.sql", "0002_rls.
 
 typedef char checksum_t[MIGRATE_CHECKSUM_HEX + 1];
 
-/* Copy the connection's last error into buf without its trailing newline. */
-static const char *
-conn_error(PGconn *conn, char *buf, size_t size)
-{
-    size_t n;
-
-    snprintf(buf, size, "%s", PQerrorMessage(conn));
-    n = strlen(buf);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) {
-        buf[--n] = '\0';
-    }
-    return buf;
-}
-
-/* Run a statement without result rows; -1 with err ("what: server message") on failure. */
-static int
-exec_command(PGconn *conn, const char *sql, const char *what, struct err *err)
-{
-    PGresult *res = PQexec(conn, sql);
-    char msg[ERR_MSG_MAX];
-    int rc = -1;
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        err_set(err, "%s: %s", what, conn_error(conn, msg, sizeof(msg)));
-        goto out;
-    }
-    rc = 0;
-out:
-    PQclear(res);
-    return rc;
-}
-
 /* Take (lock = true) or release the session advisory lock. */
 static int
 advisory_lock(PGconn *conn, bool lock, struct err *err)
@@ -90,7 +59,7 @@ advisory_lock(PGconn *conn, bool lock, struct err *err)
     res = PQexecParams(conn, lock ? SQL_LOCK : SQL_UNLOCK, 1, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         err_set(err, "migrate: cannot %s the migration lock: %s", lock ? "take" : "release",
-                conn_error(conn, msg, sizeof(msg)));
+                plain_error(conn, msg, sizeof(msg)));
         goto out;
     }
     rc = 0;
@@ -155,7 +124,7 @@ inspect(PGconn *conn, struct db_state *st, bool *refused, struct err *err)
     *refused = false;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         err_set(err, "migrate: cannot look for the migration record: %s",
-                conn_error(conn, msg, sizeof(msg)));
+                plain_error(conn, msg, sizeof(msg)));
         goto out;
     }
     st->schema = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -172,7 +141,7 @@ inspect(PGconn *conn, struct db_state *st, bool *refused, struct err *err)
         st->recorded = PQexec(conn, SQL_RECORDED);
         if (PQresultStatus(st->recorded) != PGRES_TUPLES_OK) {
             err_set(err, "migrate: cannot read creatoros_agent.schema_migrations: %s",
-                    conn_error(conn, msg, sizeof(msg)));
+                    plain_error(conn, msg, sizeof(msg)));
             goto out;
         }
     }
@@ -251,7 +220,7 @@ migration_checksum(PGconn *conn, const struct migration *m, checksum_t out, stru
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
         PQgetlength(res, 0, 0) != MIGRATE_CHECKSUM_HEX) {
         err_set(err, "migrate: cannot checksum %s: %s", m->name,
-                conn_error(conn, msg, sizeof(msg)));
+                plain_error(conn, msg, sizeof(msg)));
         goto out;
     }
     memcpy(out, PQgetvalue(res, 0, 0), MIGRATE_CHECKSUM_HEX + 1);
@@ -307,7 +276,7 @@ failed_error(PGconn *conn, const PGresult *res, const struct migration *m, struc
     int line = pos != NULL ? line_of(m->sql, m->len, strtol(pos, NULL, 10)) : 0;
 
     if (primary == NULL) {
-        primary = conn_error(conn, msg, sizeof(msg));
+        primary = plain_error(conn, msg, sizeof(msg));
     }
     if (line > 0) {
         snprintf(where, sizeof(where), " at line %d", line);
@@ -363,11 +332,12 @@ apply_one(PGconn *conn, const struct migration *m, const char *sum, struct err *
     char what[128];
 
     snprintf(what, sizeof(what), "migration %s: cannot begin", m->name);
-    if (exec_command(conn, SQL_BEGIN, what, err) < 0 || apply_in_txn(conn, m, sum, err) < 0) {
+    if (plain_command(conn, SQL_BEGIN, 0, NULL, what, err) < 0 ||
+        apply_in_txn(conn, m, sum, err) < 0) {
         return -1;
     }
     snprintf(what, sizeof(what), "migration %s: cannot commit", m->name);
-    return exec_command(conn, "COMMIT", what, err);
+    return plain_command(conn, "COMMIT", 0, NULL, what, err);
 }
 
 /* Leave no transaction open behind us: the caller gets the connection back idle. */
@@ -472,78 +442,53 @@ report_created(struct migrate_report *report, const struct strbuf *before,
     strbuf_release(&hay);
 }
 
-/*
- * The migrations an existing database needs, applied in one transaction that is rolled back:
- * what they would create is listed exactly (the catalog after, against before), and nothing
- * stays. The known holes are then looked for in the same transaction.
- */
-static int
-dry_run_existing(PGconn *conn, const struct db_state *st, checksum_t *sums, const char **was,
-                 enum migrate_mode mode, struct migrate_report *report, struct err *err)
-{
-    struct strbuf before = STRBUF_INIT, after = STRBUF_INIT;
-    int rc = -1;
+/* How one migration is applied: inside the open transaction, or in one of its own. */
+typedef int apply_fn(PGconn *conn, const struct migration *m, const char *sum, struct err *err);
 
-    if (adopt_inventory(conn, &before, err) < 0 ||
-        exec_command(conn, SQL_BEGIN, "migrate --dry-run: cannot begin", err) < 0 ||
-        exec_command(conn, SQL_BOOTSTRAP,
-                     "migrate: cannot create creatoros_agent.schema_migrations", err) < 0) {
-        goto out;
-    }
+/* The migrations the database needs that are not recorded (was[i] NULL), in order, each
+ * applied by apply and named in report. 0, or -1 with err at the first failure. */
+static int
+apply_pending(PGconn *conn, const struct db_state *st, checksum_t *sums, const char **was,
+              apply_fn *apply, struct migrate_report *report, struct err *err)
+{
     for (size_t i = 0; i < migrations_count; i++) {
         if (was[i] != NULL || !migration_applies(&migrations[i], st->db)) {
             continue;
         }
-        if (apply_in_txn(conn, &migrations[i], sums[i], err) < 0) {
-            goto out;
+        if (apply(conn, &migrations[i], sums[i], err) < 0) {
+            return -1;
         }
         if (report->applied < MIGRATE_REPORT_NAMES) {
             report->names[report->applied] = migrations[i].name;
         }
         report->applied++;
     }
-    if (adopt_inventory(conn, &after, err) < 0) {
-        goto out;
-    }
-    report_created(report, &before, &after);
-    if (adopt_holes(conn, mode == MIGRATE_HARDEN, report, err) < 0) {
-        goto out;
-    }
-    rc = 0;
-out:
-    rollback_if_open(conn);
-    strbuf_release(&before);
-    strbuf_release(&after);
-    return rc;
+    return 0;
 }
 
-/* Apply what the database needs, each migration in its own transaction; then the holes. */
+/*
+ * Apply what the database needs, then look for the known holes: each migration in its own
+ * transaction, then --harden's fixes with their record in one (they commit together, or not
+ * at all). A dry run (of an existing database) runs it all in one transaction that is rolled
+ * back: what the migrations would create is listed exactly (the catalog after, against
+ * before), and nothing stays.
+ */
 static int
-apply(PGconn *conn, const struct db_state *st, checksum_t *sums, const char **was,
+apply(PGconn *conn, const struct db_state *st, checksum_t *sums, const char **was, bool dry_run,
       enum migrate_mode mode, struct migrate_report *report, struct err *err)
 {
     struct strbuf before = STRBUF_INIT, after = STRBUF_INIT;
     bool existing = st->db == MIGRATE_DB_EXISTING;
+    const char *begin = dry_run ? "migrate --dry-run: cannot begin" : "migrate: cannot begin";
     int rc = -1;
 
     if ((existing && adopt_inventory(conn, &before, err) < 0) ||
-        exec_command(conn, SQL_BEGIN, "migrate: cannot begin", err) < 0 ||
-        exec_command(conn, SQL_BOOTSTRAP,
-                     "migrate: cannot create creatoros_agent.schema_migrations", err) < 0 ||
-        exec_command(conn, "COMMIT", "migrate: cannot commit", err) < 0) {
+        plain_command(conn, SQL_BEGIN, 0, NULL, begin, err) < 0 ||
+        plain_command(conn, SQL_BOOTSTRAP, 0, NULL,
+                      "migrate: cannot create creatoros_agent.schema_migrations", err) < 0 ||
+        (!dry_run && plain_command(conn, "COMMIT", 0, NULL, "migrate: cannot commit", err) < 0) ||
+        apply_pending(conn, st, sums, was, dry_run ? apply_in_txn : apply_one, report, err) < 0) {
         goto out;
-    }
-    for (size_t i = 0; i < migrations_count; i++) {
-        if (was[i] != NULL || !migration_applies(&migrations[i], st->db)) {
-            continue;
-        }
-        if (apply_one(conn, &migrations[i], sums[i], err) < 0) {
-            goto out;
-        }
-        if (report->applied < MIGRATE_REPORT_NAMES) {
-            report->names[report->applied] = migrations[i].name;
-        }
-        report->applied++;
     }
     if (existing) {
         if (adopt_inventory(conn, &after, err) < 0) {
@@ -551,10 +496,10 @@ apply(PGconn *conn, const struct db_state *st, checksum_t *sums, const char **wa
         }
         report_created(report, &before, &after);
     }
-    /* --harden's fixes and their record commit together, or not at all. */
-    if (exec_command(conn, SQL_BEGIN, "migrate: cannot begin", err) < 0 ||
+    if ((!dry_run && plain_command(conn, SQL_BEGIN, 0, NULL, begin, err) < 0) ||
         adopt_holes(conn, mode == MIGRATE_HARDEN, report, err) < 0 ||
-        exec_command(conn, "COMMIT", "migrate --harden: cannot commit", err) < 0) {
+        (!dry_run &&
+         plain_command(conn, "COMMIT", 0, NULL, "migrate --harden: cannot commit", err) < 0)) {
         goto out;
     }
     rc = 0;
@@ -580,10 +525,10 @@ revert(PGconn *conn, const struct db_state *st, bool dry_run, struct migrate_rep
                             "CreatorOS database; it built this database's schema itself, so drop "
                             "the database instead");
     }
-    if (exec_command(conn, SQL_BEGIN, "migrate --revert: cannot begin", err) < 0 ||
+    if (plain_command(conn, SQL_BEGIN, 0, NULL, "migrate --revert: cannot begin", err) < 0 ||
         adopt_revert(conn, report, err) < 0 ||
-        exec_command(conn, dry_run ? "ROLLBACK" : "COMMIT", "migrate --revert: cannot commit",
-                     err) < 0) {
+        plain_command(conn, dry_run ? "ROLLBACK" : "COMMIT", 0, NULL,
+                      "migrate --revert: cannot commit", err) < 0) {
         goto out;
     }
     rc = 0;
@@ -643,12 +588,11 @@ migrate_run(PGconn *conn, bool dry_run, enum migrate_mode mode, struct migrate_r
                     problems, problems == 1 ? "" : "s");
             goto out;
         }
-        rc = dry_run ? dry_run_existing(conn, &st, sums, was, mode, report, err)
-                     : apply(conn, &st, sums, was, mode, report, err);
+        rc = apply(conn, &st, sums, was, dry_run, mode, report, err);
         goto out;
     }
     if (!dry_run) {
-        rc = apply(conn, &st, sums, was, mode, report, err);
+        rc = apply(conn, &st, sums, was, false, mode, report, err);
         goto out;
     }
     /* A fresh database's dry run: the migrations due, and (when all are in) the holes. */

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
+#include "persist/pgversion.h"
 #include "persist/statements.h"
 
 struct pg {
@@ -578,8 +579,7 @@ pg_connect(struct pg *pg, struct err *err)
         return err_set(err, "%s (%s)", e.msg, pg->display);
     }
     PQsetNoticeReceiver(pg->conn, notice_cb, pg);
-    int v = PQserverVersion(pg->conn);
-    snprintf(pg->version, sizeof(pg->version), "%d.%d", v / 10000, v % 10000);
+    pgversion_text(PQserverVersion(pg->conn), pg->version, sizeof(pg->version));
 
     if (pg->txn_pool) {
         /* A session setting would stay on a server connection the pooler hands to others:

@@ -7,6 +7,7 @@
 
 #include "common/strbuf.h"
 #include "persist/pgarr.h"
+#include "persist/rows.h"
 #include "persist/statements.h"
 
 #define TXN_MAX_PARAMS 11
@@ -176,7 +177,7 @@ add_minds(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
 /*
  * The course's project, then its course-level rows per the brief mode: the project is
  * inserted or locked, then judged (STMT_COURSE_CHECK), before anything is written under
- * it. audience_name_buf: room for "<name> audience".
+ * it. audience_name_buf: room for the audience's default name (rows_audience_name).
  */
 static void
 add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
@@ -188,8 +189,7 @@ add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_b
     struct txn_call *c;
 
     if (r != NULL && r->has_audience) {
-        strbuf_addf(audience_name_buf, "%s audience", r->title);
-        audience_name = r->audience.name != NULL ? r->audience.name : audience_name_buf->buf;
+        audience_name = rows_audience_name(r, audience_name_buf);
         c = txn_add(t, STMT_AUDIENCE_INSERT);
         call_text(c, b->course);
         call_text(c, audience_name);
@@ -348,19 +348,6 @@ add_state(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
     pgarr_release(&tmtime);
 }
 
-/* "<course>/module-<N>", or the outline's slug without a module number. */
-static const char *
-parent_slug(const struct record *r, char *buf, size_t cap)
-{
-    if (r->module_no < 0) {
-        return r->course;
-    }
-    if (snprintf(buf, cap, "%s/module-%ld", r->course, r->module_no) >= (int)cap) {
-        return r->course;
-    }
-    return buf;
-}
-
 /* The original persister's slug of a lesson: its file name without ".md". */
 static const char *
 legacy_slug(const struct record *r)
@@ -378,7 +365,7 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
     struct pgarr slug, title, content, meta, fpath, parent, seq, status, fid, gone;
     struct pgarr aslug, alegacy;
     bool any = false;
-    char pbuf[4096];
+    struct strbuf pslug = STRBUF_INIT;
 
     pgarr_init(&slug, PGARR_TEXT);
     pgarr_init(&title, PGARR_TEXT);
@@ -414,7 +401,9 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
         pgarr_add_text(&content, r->body, r->body_len);
         pgarr_add_str(&meta, r->metadata);
         pgarr_add_str(&fpath, r->rel_path);
-        pgarr_add_str(&parent, parent_slug(r, pbuf, sizeof(pbuf)));
+        strbuf_reset(&pslug);
+        rows_parent_slug(r, &pslug);
+        pgarr_add_text(&parent, pslug.buf, pslug.len);
         if (r->sequence >= 0) {
             pgarr_add_int8(&seq, r->sequence);
         } else {
@@ -457,6 +446,7 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
         call_text(c, b->course);
         call_array(c, &gone);
     }
+    strbuf_release(&pslug);
     pgarr_release(&slug);
     pgarr_release(&title);
     pgarr_release(&content);

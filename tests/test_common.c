@@ -1,16 +1,22 @@
-/* test_common.c -- the string builder, the content hash and binary arrays. */
+/* test_common.c -- the string builder, the content hash, the ignored names, binary arrays and
+ * libpq's version numbers as text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
+
 #include "common/hash.h"
+#include "common/ignore.h"
 #include "common/strbuf.h"
 #include "persist/pgarr.h"
+#include "persist/pgversion.h"
 
 static void
 test_strbuf_grows_and_detaches(void **state)
@@ -134,6 +140,47 @@ test_pgarr_binary_layout(void **state)
     pgarr_release(&a);
 }
 
+/* docs/CONTRACT.md "The tree": hidden names and editors' leftovers, nothing more. */
+static void
+test_ignore_name(void **state)
+{
+    (void)state;
+    assert_true(ignore_name(".git"));
+    assert_true(ignore_name(".x.md"));
+    assert_true(ignore_name("x.md~"));
+    assert_true(ignore_name("x.swp"));
+    assert_true(ignore_name("x.tmp"));
+    assert_true(ignore_name("#x.md#"));
+    assert_true(ignore_name("#"));
+    assert_true(ignore_name(""));
+    assert_false(ignore_name("x.md"));
+    assert_false(ignore_name("#x.md"));
+    assert_false(ignore_name("x.md#"));
+    assert_false(ignore_name("aula 1 – ação.md"));
+    assert_false(ignore_name("x.tmpl"));
+    assert_false(ignore_name("swp"));
+    /* a component inside a path: only its n bytes count */
+    assert_true(ignore_name_n(".hidden/x.md", 7));
+    assert_false(ignore_name_n("lessons/x.swp", 7));
+    assert_true(ignore_name_n("x.swp/a.md", 5));
+    assert_true(ignore_name_n("x", 0));
+}
+
+/* libpq's version numbers: "MAJOR.MINOR" (PostgreSQL 10 and later number them so). */
+static void
+test_pgversion_text(void **state)
+{
+    char buf[PGVERSION_TEXT_MAX], lib[PGVERSION_TEXT_MAX], want[PGVERSION_TEXT_MAX];
+    int v = PQlibVersion();
+
+    (void)state;
+    assert_string_equal(pgversion_text(150004, buf, sizeof(buf)), "15.4");
+    assert_string_equal(pgversion_text(170000, buf, sizeof(buf)), "17.0");
+    assert_string_equal(pgversion_text(150018, buf, sizeof(buf)), "15.18");
+    snprintf(want, sizeof(want), "%d.%d", v / 10000, v % 10000);
+    assert_string_equal(pgversion_lib(lib, sizeof(lib)), want);
+}
+
 int
 main(void)
 {
@@ -144,6 +191,8 @@ main(void)
         cmocka_unit_test(test_escaped_is_one_line),
         cmocka_unit_test(test_hash_depends_on_every_byte),
         cmocka_unit_test(test_pgarr_binary_layout),
+        cmocka_unit_test(test_ignore_name),
+        cmocka_unit_test(test_pgversion_text),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

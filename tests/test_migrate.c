@@ -20,6 +20,7 @@
 #include "common/strbuf.h"
 #include "persist/migrate.h"
 #include "persist/migrations.h"
+#include "persist/plain.h"
 #include "tests/testutil.h"
 
 /* Each test gets a database of its own in the CO_TEST_DB cluster, dropped afterwards. */
@@ -793,11 +794,39 @@ test_describe(void **state)
     strbuf_release(&sb);
 }
 
+/* A failed statement on a plain connection is one message: "what: server message", without
+ * the newline libpq ends it with. */
+static void
+test_plain_failure_message(void **state)
+{
+    struct fixture *fx = *state;
+    struct err err = {{0}};
+    const char *values[1] = {"0"};
+    size_t n;
+
+    assert_int_equal(plain_command(fx->conn, "SELEC 1", 0, NULL, "probing", &err), -1);
+    assert_non_null(strstr(err.msg, "probing: ERROR:  syntax error at or near \"SELEC\""));
+    n = strlen(err.msg);
+    assert_true(n > 0 && err.msg[n - 1] != '\n' && err.msg[n - 1] != ' ');
+    assert_null(plain_query(fx->conn, "SELECT 1 / $1::int", 1, values, "dividing", &err));
+    assert_string_equal(err.msg, "dividing: ERROR:  division by zero");
+    assert_int_equal(plain_command(fx->conn, "SET search_path = $1", 1, values, "setting", &err),
+                     -1);
+    assert_int_equal(strncmp(err.msg, "setting: ERROR:", 15), 0);
+    n = strlen(err.msg);
+    assert_true(err.msg[n - 1] != '\n' && err.msg[n - 1] != ' ');
+    assert_int_equal(plain_command(fx->conn, "SELECT 1", 0, NULL, "rows", &err), -1);
+    assert_int_equal(plain_command(fx->conn, "CREATE TABLE t (a int); DROP TABLE t", 0, NULL,
+                                   "two commands", &err),
+                     0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_describe),
+        cmocka_unit_test_setup_teardown(test_plain_failure_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_applies_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_checksum_refused, setup, teardown),

@@ -18,25 +18,13 @@
 #include "parser/record.h"
 #include "parser/utf8.h"
 #include "parser/yaml_json.h"
+#include "tests/testrec.h"
 #include "tests/testutil.h"
 
 #define LESSON "c/lessons/x.md"
 #define BRIEF "c/COURSE-BRIEF.md"
 
 /* ---- helpers ------------------------------------------------------------------------- */
-
-/* Parse text as rel; the test fails unless it is accepted. */
-static void
-parse_ok(const char *rel, const char *text, struct record *rec)
-{
-    struct err err = {{0}};
-    int rc = record_parse(rel, text, strlen(text), NULL, rec, &err);
-
-    if (rc != 0) {
-        print_error("unexpected rejection: %s\n", err.msg);
-    }
-    assert_int_equal(rc, 0);
-}
 
 /* Parse len bytes as rel with opts; the test fails unless it is rejected with needle. */
 static void
@@ -78,38 +66,6 @@ meta(const struct record *rec)
 
     assert_non_null(j);
     return j;
-}
-
-/* record_to_json's output parsed back (cJSON_Delete). */
-static cJSON *
-rows_of(const struct record *rec, const char *creator)
-{
-    struct strbuf sb = STRBUF_INIT;
-    cJSON *j;
-
-    record_to_json(rec, creator, &sb);
-    assert_null(memchr(sb.buf, '\n', sb.len)); /* one line */
-    j = cJSON_Parse(sb.buf);
-    if (j == NULL) {
-        print_error("not JSON: %s\n", sb.buf);
-    }
-    assert_non_null(j);
-    strbuf_release(&sb);
-    return j;
-}
-
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static bool
-jnull(const cJSON *obj, const char *key)
-{
-    return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
 /* Title of a lesson parsed from text. */
@@ -210,22 +166,6 @@ test_tree_lessons(void **state)
     assert_int_equal(tree_classify(".", &cl), FILE_IGNORED);
     assert_int_equal(tree_classify("c", &cl), FILE_IGNORED);
     assert_int_equal(tree_classify("x.md", &cl), FILE_IGNORED);
-}
-
-static void
-test_tree_ignored_name(void **state)
-{
-    (void)state;
-    assert_true(tree_ignored_name(".git"));
-    assert_true(tree_ignored_name(".x.md"));
-    assert_true(tree_ignored_name("x.md~"));
-    assert_true(tree_ignored_name("x.swp"));
-    assert_true(tree_ignored_name("x.tmp"));
-    assert_true(tree_ignored_name("#x.md#"));
-    assert_false(tree_ignored_name("x.md"));
-    assert_false(tree_ignored_name("#x.md"));
-    assert_false(tree_ignored_name("aula 1 – ação.md"));
-    assert_false(tree_ignored_name("x.tmpl"));
 }
 
 static void
@@ -914,6 +854,7 @@ test_brief_name_fallbacks(void **state)
     assert_brief_name("---\na: 1\n---\n# COURSE-BRIEF: Didática Lendária\n", "Didática Lendária");
     assert_brief_name("# course brief — Ênfase\n", "Ênfase");
     assert_brief_name("# Course Brief–X\n", "X");
+    assert_brief_name("# Course Brief—X\n", "X");
     assert_brief_name("# ✨ Ética × Dados\n", "Ética × Dados");
     assert_brief_name("# × ÷ 3 Passos\n", "3 Passos");
     assert_brief_name("# Course Briefing Guide\n", "Course Briefing Guide");
@@ -1260,150 +1201,6 @@ test_placeholders(void **state)
     record_release(&rec);
 }
 
-/* ---- record_to_json ------------------------------------------------------------------ */
-
-static void
-test_json_brief(void **state)
-{
-    static const char *text = "---\n"
-                              "title: \"Curso \\\"Ágil\\\"\"\n"
-                              "subtitle: Sub\n"
-                              "creator_mind: brief-mind\n"
-                              "mmos_persona: {mind_slug: pers}\n"
-                              "tags: [a, b]\n"
-                              "target_audience: {description: Devs, technical_level: expert}\n"
-                              "---\nBody\twith \"quotes\"\n";
-    struct record rec;
-    cJSON *j, *rows, *p, *o, *a, *md;
-
-    (void)state;
-    parse_ok("c d/COURSE-BRIEF.md", text, &rec);
-    j = rows_of(&rec, NULL);
-    assert_string_equal(jstr(j, "path"), "c d/COURSE-BRIEF.md");
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "ok")));
-    assert_string_equal(jstr(j, "kind"), "brief");
-    assert_string_equal(jstr(j, "course"), "c d");
-    rows = cJSON_GetObjectItem(j, "rows");
-    assert_int_equal(cJSON_GetArraySize(rows), 2);
-    p = cJSON_GetArrayItem(rows, 0);
-    assert_string_equal(jstr(p, "table"), "content_projects");
-    assert_string_equal(jstr(p, "slug"), "c d");
-    assert_string_equal(jstr(p, "name"), "Curso \"Ágil\"");
-    assert_string_equal(jstr(p, "description"), "Sub");
-    assert_string_equal(jstr(p, "project_type"), "course");
-    assert_string_equal(jstr(p, "status"), "in_progress");
-    md = cJSON_GetObjectItem(p, "project_metadata");
-    assert_true(cJSON_IsObject(md));
-    assert_string_equal(jstr(md, "subtitle"), "Sub");
-    assert_string_equal(jstr(p, "creator_mind"), "brief-mind");
-    assert_string_equal(jstr(p, "persona_mind"), "pers");
-    a = cJSON_GetObjectItem(p, "audience");
-    assert_string_equal(jstr(a, "slug"), "c d");
-    assert_string_equal(jstr(a, "name"), "Curso \"Ágil\" audience");
-    assert_string_equal(jstr(a, "description"), "Devs");
-    assert_string_equal(jstr(a, "technical_level"), "expert");
-    assert_true(jnull(a, "demographics"));
-    o = cJSON_GetArrayItem(rows, 1);
-    assert_string_equal(jstr(o, "table"), "contents");
-    assert_string_equal(jstr(o, "content_type"), "course_outline");
-    assert_string_equal(jstr(o, "slug"), "c d");
-    assert_string_equal(jstr(o, "title"), "Curso \"Ágil\"");
-    assert_string_equal(jstr(o, "content"), "Body\twith \"quotes\"\n");
-    assert_true(cJSON_IsObject(cJSON_GetObjectItem(o, "metadata")));
-    assert_true(jnull(o, "parent_slug"));
-    assert_true(jnull(o, "sequence_order"));
-    assert_string_equal(jstr(o, "file_path"), "c d/COURSE-BRIEF.md");
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "tags")), 2);
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "minds"), 0)->valuestring,
-                        "brief-mind");
-    cJSON_Delete(j);
-    /* --creator-mind overrides the brief's */
-    j = rows_of(&rec, "deploy-mind");
-    rows = cJSON_GetObjectItem(j, "rows");
-    assert_string_equal(jstr(cJSON_GetArrayItem(rows, 0), "creator_mind"), "deploy-mind");
-    assert_string_equal(
-        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1), "minds"), 0)
-            ->valuestring,
-        "deploy-mind");
-    cJSON_Delete(j);
-    record_release(&rec);
-}
-
-static void
-test_json_brief_minimal(void **state)
-{
-    struct record rec;
-    cJSON *j, *rows, *p, *o;
-
-    (void)state;
-    parse_ok(BRIEF, "no front-matter", &rec);
-    j = rows_of(&rec, NULL);
-    rows = cJSON_GetObjectItem(j, "rows");
-    p = cJSON_GetArrayItem(rows, 0);
-    o = cJSON_GetArrayItem(rows, 1);
-    assert_string_equal(jstr(p, "name"), "c");
-    assert_true(jnull(p, "description"));
-    assert_true(jnull(p, "creator_mind"));
-    assert_true(jnull(p, "persona_mind"));
-    assert_true(jnull(p, "audience"));
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "project_metadata")), 0);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "minds")), 0);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "tags")), 0);
-    cJSON_Delete(j);
-    record_release(&rec);
-}
-
-static void
-test_json_lesson(void **state)
-{
-    static const char *text = "---\n"
-                              "lesson_id: \"2.7\"\n"
-                              "title: Aula\n"
-                              "module_name: Fundamentos\n"
-                              "status: reviewed\n"
-                              "fidelity_score: 0.875\n"
-                              "tags: x, y\n"
-                              "---\n# H\ncontent\n";
-    struct record rec;
-    cJSON *j, *l;
-
-    (void)state;
-    parse_ok("c/lessons/m/aula.md", text, &rec);
-    j = rows_of(&rec, "mind-a");
-    assert_string_equal(jstr(j, "kind"), "lesson");
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "rows")), 1);
-    l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rows"), 0);
-    assert_string_equal(jstr(l, "table"), "contents");
-    assert_string_equal(jstr(l, "content_type"), "course_lesson");
-    assert_string_equal(jstr(l, "slug"), "c/lessons/m/aula");
-    assert_string_equal(jstr(l, "title"), "Aula");
-    assert_string_equal(jstr(l, "content"), "# H\ncontent\n");
-    assert_string_equal(jstr(cJSON_GetObjectItem(l, "metadata"), "lesson_id"), "2.7");
-    assert_string_equal(jstr(l, "parent_slug"), "c/module-2");
-    assert_int_equal(cJSON_GetObjectItem(l, "sequence_order")->valueint, 7);
-    assert_string_equal(jstr(l, "status"), "reviewed");
-    assert_true(cJSON_GetObjectItem(l, "fidelity_score")->valuedouble == 0.875);
-    assert_string_equal(jstr(l, "file_path"), "c/lessons/m/aula.md");
-    assert_string_equal(jstr(l, "module_title"), "Fundamentos");
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "tags")), 2);
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(l, "minds"), 0)->valuestring,
-                        "mind-a");
-    cJSON_Delete(j);
-    record_release(&rec);
-    /* No module number: the outline is the parent; nulls everywhere else. */
-    parse_ok("c/lessons/intro.md", "hi", &rec);
-    j = rows_of(&rec, NULL);
-    l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rows"), 0);
-    assert_string_equal(jstr(l, "parent_slug"), "c");
-    assert_true(jnull(l, "sequence_order"));
-    assert_true(jnull(l, "fidelity_score"));
-    assert_true(jnull(l, "module_title"));
-    assert_string_equal(jstr(l, "title"), "intro");
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "minds")), 0);
-    cJSON_Delete(j);
-    record_release(&rec);
-}
-
 static void
 test_generated_corpus_shape(void **state)
 {
@@ -1461,7 +1258,6 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_briefs),
         cmocka_unit_test(test_tree_lessons),
-        cmocka_unit_test(test_tree_ignored_name),
         cmocka_unit_test(test_tree_brief_rank),
         cmocka_unit_test(test_no_front_matter),
         cmocka_unit_test(test_crlf),
@@ -1502,9 +1298,6 @@ main(void)
         cmocka_unit_test(test_fidelity),
         cmocka_unit_test(test_tags),
         cmocka_unit_test(test_placeholders),
-        cmocka_unit_test(test_json_brief),
-        cmocka_unit_test(test_json_brief_minimal),
-        cmocka_unit_test(test_json_lesson),
         cmocka_unit_test(test_generated_corpus_shape),
         cmocka_unit_test(test_yj_top_text),
     };

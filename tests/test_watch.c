@@ -544,8 +544,10 @@ static void
 test_ignored_names(void **state)
 {
     struct fx *f = *state;
-    static const char *const names[] = {".hidden.md", "x.md~",       "x.md.swp",         "x.tmp",
-                                        "#x.md#",     ".git/config", ".hid/lessons/a.md"};
+    /* "#/lessons/a.md": a lone "#" is a leftover too, as common/ignore.h says for every walk */
+    static const char *const names[] = {
+        ".hidden.md", "x.md~",       "x.md.swp",          "x.tmp",
+        "#x.md#",     ".git/config", ".hid/lessons/a.md", "#/lessons/a.md"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         tu_write_str(f->dir, names[i], "x");

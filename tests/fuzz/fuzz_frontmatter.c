@@ -1,4 +1,5 @@
-/* fuzz_frontmatter.c -- libFuzzer target: front-matter split, YAML to JSON, record_parse. */
+/* fuzz_frontmatter.c -- libFuzzer target: front-matter split, YAML to JSON, record_parse, and
+ * the rows' JSON. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "parser/frontmatter.h"
 #include "parser/record.h"
 #include "parser/yaml_json.h"
+#include "persist/rows.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,10 +67,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct strbuf sb = STRBUF_INIT;
         cJSON *j;
 
-        record_to_json(&rec, (sel & 8) ? "deploy-mind" : NULL, &sb);
+        rows_to_json(&rec, (sel & 8) ? "deploy-mind" : NULL, &sb);
         j = cJSON_Parse(sb.buf);
         if (j == NULL || strlen(sb.buf) != sb.len) {
-            fprintf(stderr, "record_to_json produced invalid JSON: %s\n", sb.buf);
+            fprintf(stderr, "rows_to_json produced invalid JSON: %s\n", sb.buf);
             abort();
         }
         cJSON_Delete(j);
