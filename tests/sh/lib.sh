@@ -22,7 +22,8 @@
 #                NAME ROOT ARGS (background: AG_PID); wait_ready; stop_agent PID [TIMEOUT]
 #                (STOP_RC, STOP_MS); stop_checked [WHAT [PID [FILE...]]]; check_sanitizer FILE...
 #                (one pattern, SANITIZER_RE). AG_PREFIX=(...) goes in front of the command,
-#                AG_BIN replaces CO_AGENT, files go to AG_DIR (WORK).
+#                AG_BIN replaces CO_AGENT, files go to AG_DIR (WORK); as_nobody on|off runs
+#                the next ones as the user nobody.
 #   JSON logs    log_lines, log_count, log_has, expect_log (jq conditions; $p is the argument)
 #   assertions   pass [WHAT], fail WHAT, check WHAT CMD..., assert_eq, assert_contains,
 #                assert_not_contains, assert_match
@@ -418,6 +419,30 @@ start_watch() {
     local name=$1 root=$2
     shift 2
     start_logged "$name" watch --root "$root" --db "$URL" "$@"
+}
+
+# as_nobody on|off: the next agent runs (run_agent, start_agent) as the user nobody, through
+# setpriv; from a copy of the binary in WORK when nobody cannot reach the build directory
+# (a build below /root).
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+NOBODY_BIN=
+as_nobody() {
+    if [[ $1 != on ]]; then
+        AG_PREFIX=()
+        AG_BIN=
+        return
+    fi
+    if [[ -z $NOBODY_BIN ]]; then
+        NOBODY_BIN=$CO_AGENT
+        if ! "${NOBODY[@]}" "$CO_AGENT" --version >/dev/null 2>&1; then
+            mkdir -p "$WORK/bin"
+            cp "$CO_AGENT" "$WORK/bin/creatoros-agent"
+            chmod 0755 "$WORK/bin" "$WORK/bin/creatoros-agent"
+            NOBODY_BIN=$WORK/bin/creatoros-agent
+        fi
+    fi
+    AG_PREFIX=("${NOBODY[@]}")
+    AG_BIN=$NOBODY_BIN
 }
 
 # wait_ready [TIMEOUT_S]: the agent of AG_PID logged "ready" in AG_LOG (30 s).
