@@ -16,8 +16,10 @@
 #                cluster_start (the shared cluster of CO_PGDIR, started again at exit whatever
 #                happens)
 #   psql         q URL SQL; qcmp URL SQL (an error prints a marker unique to the call: two
-#                errors never compare equal); assert_sql, assert_query, expect_sql (on $URL)
-#   agent runs   run_agent NAME ARGS / agent ARGS (foreground: AG_RC, AG_OUT, AG_ERR);
+#                errors never compare equal); assert_sql, assert_query, expect_sql (on $URL);
+#                no_agent_session URL
+#   agent runs   run_agent NAME ARGS / agent ARGS (foreground: AG_RC, AG_OUT, AG_ERR;
+#                ag_summary: the summary line of a backfill);
 #                start_agent NAME ARGS, start_logged NAME ARGS (JSON log AG_LOG), start_watch
 #                NAME ROOT ARGS (background: AG_PID); wait_ready; stop_agent PID [TIMEOUT]
 #                (STOP_RC, STOP_MS); stop_checked [WHAT [PID [FILE...]]]; check_sanitizer FILE...
@@ -299,6 +301,13 @@ expect_sql() {
     return 1
 }
 
+# no_agent_session URL: no session of the agent (application_name creatoros-agent) is open on
+# the database of URL (what it wrote is then in the statistics, its locks are gone).
+no_agent_session() {
+    [[ $(qcmp "$1" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'creatoros-agent'
+                    AND datname = current_database()") == 0 ]]
+}
+
 # new_db NAME [--no-migrate]: create co_<suite>_<NAME>_<pid> and migrate it with the agent.
 # Sets DB (its name) and URL; dropped at exit. Returns 1 (and counts a failure) on error.
 new_db() {
@@ -395,6 +404,11 @@ run_agent() {
 }
 agent() {
     run_agent agent "$@"
+}
+
+# ag_summary: the summary line of the last backfill (text mode): "[dry run: ]N files: ...".
+ag_summary() {
+    grep -E '^(dry run: )?[0-9]+ files: ' <<<"$AG_OUT" | tail -1
 }
 
 # start_agent NAME ARGS...: the agent in the background; sets AG_PID, AG_OUTF, AG_ERRF
