@@ -28,7 +28,7 @@
 #                the next ones as the user nobody.
 #   JSON logs    log_lines, log_count, log_has, expect_log (jq conditions; $p is the argument)
 #   assertions   pass [WHAT], fail WHAT, check WHAT CMD..., assert_eq, assert_contains,
-#                assert_not_contains, assert_match
+#                assert_not_contains, assert_match; lib_abort WHAT (fail, then the summary)
 #   deadlines    now_ms; wait_until SECONDS CMD... (polls every LIB_POLL seconds: never a fixed
 #                sleep where a condition can be polled)
 #   skips        skip NAME REASON [CAPABILITY], have_capability CAP, require_capability CAP NAME
@@ -183,15 +183,22 @@ fail() {
     printf 'FAIL [%s] %s\n' "$LIB_CUR" "$1"
 }
 
-# check WHAT CMD...: pass when CMD succeeds.
+# lib_abort WHAT: a failure after which nothing more can run: counted, then the summary.
+lib_abort() {
+    fail "$1"
+    lib_finish
+}
+
+# check WHAT CMD...: pass when CMD succeeds. (Every assertion returns 1 when it failed.)
 check() {
     local what=$1
     shift
     if "$@"; then
         pass "$what"
-    else
-        fail "$what"
+        return 0
     fi
+    fail "$what"
+    return 1
 }
 
 # assert_eq WHAT EXPECTED ACTUAL
@@ -213,29 +220,32 @@ assert_eq() {
 assert_contains() {
     if [[ $3 == *"$2"* ]]; then
         pass "$1"
-    else
-        fail "$1: no \"$2\" in:
-$(printf '%s' "$3" | head -c 3000 | sed 's/^/  | /')"
+        return 0
     fi
+    fail "$1: no \"$2\" in:
+$(printf '%s' "$3" | head -c 3000 | sed 's/^/  | /')"
+    return 1
 }
 
 assert_not_contains() {
     if [[ $3 != *"$2"* ]]; then
         pass "$1"
-    else
-        fail "$1: \"$2\" found in:
-$(printf '%s' "$3" | grep -F -- "$2" | head -c 3000 | sed 's/^/  | /')"
+        return 0
     fi
+    fail "$1: \"$2\" found in:
+$(printf '%s' "$3" | grep -F -- "$2" | head -c 3000 | sed 's/^/  | /')"
+    return 1
 }
 
 # assert_match WHAT ERE HAYSTACK: some line of HAYSTACK matches the extended regexp.
 assert_match() {
     if grep -Eq -- "$2" <<<"$3"; then
         pass "$1"
-    else
-        fail "$1: no line matches /$2/ in:
-$(printf '%s' "$3" | head -c 3000 | sed 's/^/  | /')"
+        return 0
     fi
+    fail "$1: no line matches /$2/ in:
+$(printf '%s' "$3" | head -c 3000 | sed 's/^/  | /')"
+    return 1
 }
 
 # ---- databases -------------------------------------------------------------------------------
