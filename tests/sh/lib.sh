@@ -9,7 +9,7 @@
 #                                          exits 2 naming what is missing
 #   work dir     WORK (0755, removed at exit; CO_TEST_KEEP=1 keeps it); lib_on_exit CMD
 #                (eval'd at exit, first); lib_track PID (a background process: killed at exit
-#                when it is still this shell's child)
+#                when it is still this shell's child; lib_reap kills them now)
 #   databases    new_db NAME [--no-migrate] (co_<suite>_<NAME>_<pid>: sets DB and URL, dropped
 #                at exit); prod_db NAME [--no-rows] [--no-migrate] (the production fixture,
 #                tests/fixtures/production); drop_db DB; db_url DBNAME; cluster_stop [kill] and
@@ -108,11 +108,9 @@ lib_track() {
     LIB_PIDS+=("$1")
 }
 
-lib_cleanup() {
-    local rc=$? pid h db
-    [[ $LIB_CLEANED -eq 1 ]] && return
-    LIB_CLEANED=1
-    trap - EXIT INT TERM
+# lib_reap: kill the tracked processes that still run (a scenario's leftovers), now.
+lib_reap() {
+    local pid
     for pid in ${LIB_PIDS[@]+"${LIB_PIDS[@]}"}; do
         if mine "$pid"; then
             kill -CONT "$pid" 2>/dev/null
@@ -120,6 +118,15 @@ lib_cleanup() {
             wait "$pid" 2>/dev/null
         fi
     done
+    LIB_PIDS=()
+}
+
+lib_cleanup() {
+    local rc=$? h db
+    [[ $LIB_CLEANED -eq 1 ]] && return
+    LIB_CLEANED=1
+    trap - EXIT INT TERM
+    lib_reap
     for h in ${LIB_EXIT_HOOKS[@]+"${LIB_EXIT_HOOKS[@]}"}; do
         eval "$h" || true
     done
@@ -384,6 +391,7 @@ cluster_start() {
 cluster_up() {
     "$CO_SOURCE_DIR/deploy/pg.sh" status "$CO_PGDIR" >/dev/null 2>&1
 }
+cluster_down() { ! cluster_up; }
 
 # ---- the agent -------------------------------------------------------------------------------
 

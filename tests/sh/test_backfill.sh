@@ -508,8 +508,11 @@ backfill_changes_follow_tree() {
 $L/sem-modulo-renomeado true sem-modulo-renomeado $(md5_of 'Só texto, sem heading e sem número.\n')"
 
     STEP="move a lesson to another module"
+    snap "$URL"
     sed -i 's/^lesson_id: "4.10"$/lesson_id: "9.10"/' "$A/licao-com-aspas.md"
     bf3
+    assert_eq "$STEP: the modules redone, only the lesson and the two modules it left and joined written" \
+        "+agencia-ia/module-9 $L/licao-com-aspas agencia-ia/module-4" "$(changed "$URL")"
     assert_sql "$STEP: lesson under module 9" "$URL" \
         "SELECT par.slug || ' ' || c.sequence_order FROM public.contents c JOIN public.contents par
          ON par.id = c.parent_content_id WHERE c.slug = '$L/licao-com-aspas'" "agencia-ia/module-9 10"
