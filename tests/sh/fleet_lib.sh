@@ -196,6 +196,7 @@ fl_pgb_url() {
 # with the environment FL_ENV=(K=V ...); sets AG_PID, AG_LOG (WORK/NAME.log).
 FL_ENV=()
 fl_start() {
+    # shellcheck disable=SC2034 # read by start_agent
     local -a AG_PREFIX=(env -u PGOPTIONS ${FL_ENV[@]+"${FL_ENV[@]}"})
     start_logged "$@"
 }

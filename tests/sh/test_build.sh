@@ -36,7 +36,7 @@ for mod in libpq yaml-0.1 libcjson $(pkg-config --print-requires-private libpq |
 done
 echo "pkg-config sees: $(cd "$PC" && ls | tr '\n' ' ')"
 # runtime_only CMD...: CMD with only the runtime libraries' .pc files
-runtime_only() { PKG_CONFIG_LIBDIR=$PC PKG_CONFIG_PATH= "$@"; }
+runtime_only() { PKG_CONFIG_LIBDIR=$PC PKG_CONFIG_PATH="" "$@"; }
 
 # default_build: the default configure and build of the copy, with the runtime libraries
 # only; once (the scenarios that look at the binary need it).

@@ -38,7 +38,7 @@ done
 
 # fleet_run: four watchers on one database (FLEET), SECS of writes in every tree, then a
 # reference database (REF) back-filled directly from the final trees, tree 1 first. Once.
-FLEET= REF= PIDS=() ERRS=()
+FLEET='' REF='' PIDS=() ERRS=()
 fleet_run() {
     [[ -z $FLEET ]] || return 0
     local i l until writers=()

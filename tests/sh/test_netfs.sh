@@ -56,7 +56,7 @@ TITLE_SQL="SELECT title FROM contents WHERE file_path LIKE '%nfs-2/lessons/modul
 
 netfs_poll_finds_invisible_write() {
     test_begin "a write inotify cannot see is found by the poll within the interval"
-    local mapper slow fast slow_url fast_url slow_log fast_log slow_err fast_err t0
+    local mapper slow fast slow_url fast_url fast_log slow_err fast_err t0
     # The mapping is made before any agent runs; the write through it comes later, when told,
     # and raises no event. The mapping holds the file open: its last close (IN_CLOSE_WRITE)
     # comes only when the process exits, after the checks ("release").
@@ -88,7 +88,7 @@ PY
     # fast: the same, polled every 2 s.
     FL_ENV=(CO_TEST_FSTYPE=nfs)
     fl_start slow watch --root "$T" --db "$slow_url" --source s --rescan-interval 3600 --log-level debug
-    slow=$AG_PID slow_log=$AG_LOG slow_err=$AG_ERRF
+    slow=$AG_PID slow_err=$AG_ERRF
     wait_ready 60 || return
     fl_start fast watch --root "$T" --db "$fast_url" --source s --rescan-interval 2 --log-level debug
     fast=$AG_PID fast_log=$AG_LOG fast_err=$AG_ERRF

@@ -33,7 +33,7 @@ WRITE_SECONDS=${CO_POOL_WRITE_SECONDS:-12}
 
 # pool_up: a PgBouncer in transaction mode with two server connections, a database behind it
 # (POOLED directly, BOUNCE through the pooler) and NTREES trees; once.
-POOLED= POOLED_DB= BOUNCE=
+POOLED='' POOLED_DB='' BOUNCE=''
 pool_up() {
     [[ -z $POOLED ]] || return 0
     local i

@@ -1009,6 +1009,7 @@ watch_big_course_beside_small() {
 start_watch_ns() {
     local name=$1 root=$2 setup=$3
     shift 3
+    # shellcheck disable=SC2034 # read by start_agent
     local -a AG_PREFIX=(unshare -m --propagation private -- sh -c "$setup"' && exec "$@"' sh)
     start_watch "$name" "$root" "$@"
 }
