@@ -60,6 +60,28 @@ fl_write_loop() {
     echo "$n" >"$out"
 }
 
+# fl_writers_start N PREFIX SEED SECONDS: a fl_write_loop in each tree WORK/t1..tN (courses
+# PREFIX1-*, PREFIX2-*, ...; seeds SEED, 2*SEED, ...) for SECONDS, in the background;
+# fl_writers_wait waits for them and says how many writes each made.
+FL_WRITERS=()
+fl_writers_start() {
+    local n=$1 pre=$2 seed=$3 until i
+    until=$(($(now_ms) + $4 * 1000))
+    FL_WRITERS=()
+    for ((i = 1; i <= n; i++)); do
+        fl_write_loop "$WORK/t$i" "$pre$i" "$((i * seed))" "$until" "$WORK/writes$i" &
+        FL_WRITERS+=("$!")
+        lib_track "$!"
+    done
+}
+fl_writers_wait() {
+    local w
+    for w in "${FL_WRITERS[@]}"; do
+        wait "$w"
+    done
+    echo "  writes per tree: $(cat "$WORK"/writes* | tr '\n' ' ')"
+}
+
 # ---- fingerprints -------------------------------------------------------------------------------
 
 # fl_fingerprint URL SOURCE: one line per row this source owns, sorted: its file records, its
@@ -94,6 +116,31 @@ SQL
 }
 fl_fingerprint() {
     fl_rows "$1" "$2" | md5sum | cut -d' ' -f1
+}
+
+_fl_same() { [[ $(fl_fingerprint "$1" "$2") == "$3" ]]; }
+
+# fl_expect_same_rows URL REF N: within 90 s, every source s1..sN has in URL the rows it has in
+# REF (a direct backfill of its tree), the difference shown when not; and no live lesson of
+# URL is duplicated.
+fl_expect_same_rows() {
+    local url=$1 ref=$2 n=$3 i want
+    for ((i = 1; i <= n; i++)); do
+        want=$(fl_fingerprint "$ref" "s$i")
+        if wait_until 90 _fl_same "$url" "s$i" "$want"; then
+            pass "source s$i: the rows equal a direct backfill of its tree"
+        else
+            fail "source s$i: the rows differ from a direct backfill of its tree (< here, > direct)"
+            diff <(fl_rows "$url" "s$i") <(fl_rows "$ref" "s$i") | head -20 | sed 's/^/  | /'
+        fi
+    done
+    assert_eq "no live lesson is duplicated" 0 "$(fl_dup_count "$url")"
+}
+
+# fl_no_error_line WHAT LOG: no error-level line in the JSON log.
+fl_no_error_line() {
+    assert_eq "$1: no error-level log line" "" \
+        "$(log_lines "$2" '.level == "error"' | jq -r '.msg + " " + (.error // "")' | head -3)"
 }
 
 # fl_dup_count URL: live lesson rows that share a file (0 when nothing is duplicated).

@@ -21,8 +21,9 @@
 #   agent runs   run_agent NAME ARGS / agent ARGS (foreground: AG_RC, AG_OUT, AG_ERR;
 #                ag_summary: the summary line of a backfill);
 #                start_agent NAME ARGS, start_logged NAME ARGS (JSON log AG_LOG), start_watch
-#                NAME ROOT ARGS (background: AG_PID); wait_ready; stop_agent PID [TIMEOUT]
-#                (STOP_RC, STOP_MS); stop_checked [WHAT [PID [FILE...]]]; check_sanitizer FILE...
+#                NAME ROOT ARGS (background: AG_PID); wait_ready; wait_agent / stop_agent PID
+#                [TIMEOUT] (STOP_RC, STOP_MS); stop_checked [WHAT [PID [FILE...]]];
+#                check_sanitizer FILE...
 #                (one pattern, SANITIZER_RE). AG_PREFIX=(...) goes in front of the command,
 #                AG_BIN replaces CO_AGENT, files go to AG_DIR (WORK); as_nobody on|off runs
 #                the next ones as the user nobody.
@@ -488,13 +489,13 @@ $(tail -n 6 "$AG_LOG" "$AG_ERRF" 2>/dev/null | cut -c1-300 | sed 's/^/  | /')"
     return 1
 }
 
-# stop_agent PID [TIMEOUT_S]: SIGTERM, wait for the exit (SIGKILL after the deadline, 15 s);
-# sets STOP_RC (the exit status; 999 when it had to be killed) and STOP_MS.
+# wait_agent PID [TIMEOUT_S]: wait for the exit of a background agent (SIGKILL after the
+# deadline, 15 s); sets STOP_RC (the exit status; 999 when it had to be killed) and STOP_MS.
+# stop_agent PID [TIMEOUT_S]: the same after a SIGTERM.
 # shellcheck disable=SC2034 # STOP_MS is for the caller
-stop_agent() {
+wait_agent() {
     local pid=$1 timeout=${2:-15} t0
     t0=$(now_ms)
-    kill -TERM "$pid" 2>/dev/null
     if wait_until "$timeout" dead "$pid"; then
         wait "$pid" 2>/dev/null
         STOP_RC=$?
@@ -504,6 +505,10 @@ stop_agent() {
         STOP_RC=999
     fi
     STOP_MS=$(($(now_ms) - t0))
+}
+stop_agent() {
+    kill -TERM "$1" 2>/dev/null
+    wait_agent "$@"
 }
 
 # stop_checked [WHAT [PID [FILE...]]]: stop_agent, then the exit is 0 and no FILE holds a

@@ -254,6 +254,16 @@ existing_owner_never_nulled_without_creator() {
          WHERE p.slug = 'new-course'" "alan|New Course, renamed"
 }
 
+# refused_untouched WHAT PATH REASON TABLE WHERE: a backfill of T (source attacks) refuses PATH
+# with REASON and leaves the rows of TABLE that match WHERE as they were.
+refused_untouched() {
+    local before
+    before=$(rows_of "$URL" "$4" "$5")
+    agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
+    assert_eq "$1: refused, naming why" "$3" "$(rejected_reason "$2")"
+    assert_eq "$1: that row untouched" "$before" "$(rows_of "$URL" "$4" "$5")"
+}
+
 # ==== 3. attacks, as a signed-in tenant under the app's policies =================================
 existing_tenant_attacks_refused() {
     test_begin "attacks: a tenant's rows are never taken, moved or deleted"
@@ -322,12 +332,9 @@ existing_tenant_attacks_refused() {
               WHERE c.slug = 'own-course/lessons/1.3-human' AND m.slug = 'tenant'" >/dev/null
     lesson "$T/own-course/lessons/1.3-human.md" 'lesson_id: "1.3"'
     lesson "$T/own-course/COURSE-BRIEF.md" 'title: Own Course, again' 'creator_mind: alan'
-    before=$(rows_of "$URL" public.contents "slug = 'own-course/lessons/1.3-human'")
-    agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
-    assert_eq "(d) a slug held by a content not written by AI: refused" \
+    refused_untouched "(d) a slug held by a content not written by AI" own-course/lessons/1.3-human.md \
         "ownership conflict: its slug own-course/lessons/1.3-human is held by a content not written by AI (ai_generated = false); that row is left untouched" \
-        "$(rejected_reason own-course/lessons/1.3-human.md)"
-    assert_eq "(d) that row untouched" "$before" "$(rows_of "$URL" public.contents "slug = 'own-course/lessons/1.3-human'")"
+        public.contents "slug = 'own-course/lessons/1.3-human'"
     assert_sql "(d) its creator link kept (the brief changed: the course's links were brought in line)" "$URL" \
         "SELECT string_agg(m.slug, ',') FROM public.content_minds cm JOIN public.contents c ON c.id = cm.content_id
          JOIN public.minds m ON m.id = cm.mind_id WHERE c.slug = 'own-course/lessons/1.3-human'" tenant
@@ -342,12 +349,9 @@ existing_tenant_attacks_refused() {
     lesson "$T/aud-course/COURSE-BRIEF.md" 'title: Audience Course' 'creator_mind: alan' \
         'target_audience: {name: Ours, description: Our people}'
     lesson "$T/aud-course/lessons/1.1-a.md" 'lesson_id: "1.1"'
-    before=$(rows_of "$URL" public.audience_profiles "slug = 'aud-course'")
-    agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
-    assert_eq "(h) the brief refused, naming the project" \
+    refused_untouched "(h) a brief naming another project's audience" aud-course/COURSE-BRIEF.md \
         "ownership conflict: the audience profile aud-course is the audience of another project (tenant-course); it is left untouched" \
-        "$(rejected_reason aud-course/COURSE-BRIEF.md)"
-    assert_eq "(h) the audience profile untouched" "$before" "$(rows_of "$URL" public.audience_profiles "slug = 'aud-course'")"
+        public.audience_profiles "slug = 'aud-course'"
     assert_sql "(h) the course's other files written, its project without that audience" "$URL" \
         "SELECT coalesce(p.target_audience_id::text, 'NULL') || ' ' || (SELECT count(*) FROM public.contents c
            WHERE c.project_id = p.id) FROM public.content_projects p WHERE p.slug = 'aud-course'" "NULL 3"
@@ -456,6 +460,13 @@ race() {
     check_sanitizer "$AG_ERRF"
 }
 
+# race_refused LABEL HELD-SQL PATH REASON: backfill T while the row of HELD-SQL is not
+# committed yet (race); PATH is refused with REASON.
+race_refused() {
+    race "$URL" "$T" "$2"
+    assert_eq "$1 refused, naming why" "$4" "$(rejected_reason "$3")"
+}
+
 existing_races_judged_by_statements() {
     test_begin "races: the statements' own conditions (a claim judged on the snapshot is not enough)"
     prod_db races || return
@@ -464,12 +475,11 @@ existing_races_judged_by_statements() {
     # (a) a project inserted after the claim was judged: locked and judged again
     T=$WORK/t4a
     lesson "$T/race-project/COURSE-BRIEF.md" 'title: Race Project' 'creator_mind: alan'
-    race "$URL" "$T" "INSERT INTO public.content_projects (slug, name, project_type, status, creator_mind_id)
-                      VALUES ('race-project', 'Tenant race', 'course', 'planning', public.current_mind_id())"
+    race_refused "(a)" "INSERT INTO public.content_projects (slug, name, project_type, status, creator_mind_id)
+                        VALUES ('race-project', 'Tenant race', 'course', 'planning', public.current_mind_id())" \
+        race-project/COURSE-BRIEF.md \
+        "ownership conflict: project race-project is owned by mind tenant, and this agent would make mind alan its owner; nothing of the course is written"
     assert_eq "(a) exit 1" 1 "$AG_RC"
-    assert_eq "(a) refused, naming the owner" \
-        "ownership conflict: project race-project is owned by mind tenant, and this agent would make mind alan its owner; nothing of the course is written" \
-        "$(rejected_reason race-project/COURSE-BRIEF.md)"
     assert_sql "(a) the tenant's project untouched" "$URL" \
         "SELECT p.name || '|' || p.status || '|' || m.slug || '|' || (SELECT count(*) FROM public.contents WHERE slug LIKE 'race-project%')
          FROM public.content_projects p JOIN public.minds m ON m.id = p.creator_mind_id WHERE p.slug = 'race-project'" \
@@ -479,11 +489,10 @@ existing_races_judged_by_statements() {
     # (b) the outline's slug taken after the claim
     T=$WORK/t4b
     lesson "$T/race-outline/COURSE-BRIEF.md" 'title: Race Outline' 'creator_mind: alan'
-    race "$URL" "$T" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
-                      VALUES ('$TENANT_PROJECT', 'race-outline', 'Tenant race', 'course_outline', true)"
-    assert_eq "(b) refused" \
-        "ownership conflict: the outline's slug race-outline is held by a content of another project (tenant-course); nothing of the course is written, and that row is left untouched" \
-        "$(rejected_reason race-outline/COURSE-BRIEF.md)"
+    race_refused "(b)" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
+                        VALUES ('$TENANT_PROJECT', 'race-outline', 'Tenant race', 'course_outline', true)" \
+        race-outline/COURSE-BRIEF.md \
+        "ownership conflict: the outline's slug race-outline is held by a content of another project (tenant-course); nothing of the course is written, and that row is left untouched"
     assert_sql "(b) the tenant's row untouched, nothing of the course written" "$URL" \
         "SELECT c.title || '|' || p.slug || '|' || (SELECT count(*) FROM public.content_projects WHERE slug = 'race-outline')
          FROM public.contents c JOIN public.content_projects p ON p.id = c.project_id WHERE c.slug = 'race-outline'" \
@@ -493,11 +502,10 @@ existing_races_judged_by_statements() {
     T=$WORK/t4c
     lesson "$T/race-lesson/COURSE-BRIEF.md" 'title: Race Lesson' 'creator_mind: alan'
     lesson "$T/race-lesson/lessons/1.1-a.md" 'lesson_id: "1.1"'
-    race "$URL" "$T" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
-                      VALUES ('$TENANT_PROJECT', 'race-lesson/lessons/1.1-a', 'Tenant race', 'course_lesson', true)"
-    assert_eq "(c) the lesson refused" \
-        "ownership conflict: its slug race-lesson/lessons/1.1-a is held by a content of another project (tenant-course); that row is left untouched" \
-        "$(rejected_reason race-lesson/lessons/1.1-a.md)"
+    race_refused "(c) the lesson" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
+                        VALUES ('$TENANT_PROJECT', 'race-lesson/lessons/1.1-a', 'Tenant race', 'course_lesson', true)" \
+        race-lesson/lessons/1.1-a.md \
+        "ownership conflict: its slug race-lesson/lessons/1.1-a is held by a content of another project (tenant-course); that row is left untouched"
     assert_sql "(c) the tenant's row untouched; the outline written (no module: its only lesson is refused)" "$URL" \
         "SELECT c.title || '|' || p.slug || '|' || (SELECT count(*) FROM public.contents WHERE slug IN ('race-lesson', 'race-lesson/module-1'))
          FROM public.contents c JOIN public.content_projects p ON p.id = c.project_id WHERE c.slug = 'race-lesson/lessons/1.1-a'" \

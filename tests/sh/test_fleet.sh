@@ -41,7 +41,7 @@ done
 FLEET='' REF='' PIDS=() ERRS=()
 fleet_run() {
     [[ -z $FLEET ]] || return 0
-    local i l until writers=()
+    local i l
     new_db fleet || return 1
     FLEET=$URL
     for ((i = 1; i <= NTREES; i++)); do
@@ -58,16 +58,8 @@ fleet_run() {
     for l in 1 2 4; do
         fl_lesson "$WORK/t2/$SHARED/lessons/modulo-1/aula-1.$l-s.md" "t2 shared $l" 1
     done
-    until=$(($(now_ms) + SECS * 1000))
-    for ((i = 1; i <= NTREES; i++)); do
-        fl_write_loop "$WORK/t$i" "f$i" "$((i * 13))" "$until" "$WORK/writes$i" &
-        writers+=("$!")
-        lib_track "$!"
-    done
-    for i in "${writers[@]}"; do
-        wait "$i"
-    done
-    echo "  writes per tree: $(cat "$WORK"/writes* | tr '\n' ' ')"
+    fl_writers_start "$NTREES" f 13 "$SECS"
+    fl_writers_wait
     new_db reference || return 1
     REF=$URL
     for ((i = 1; i <= NTREES; i++)); do
@@ -77,30 +69,18 @@ fleet_run() {
     done
 }
 
-_same() { [[ $(fl_fingerprint "$FLEET" "s$1") == "$2" ]]; }
-
 # ---------------------------------------------------------------------------------------------
 fleet_four_watchers_equal_direct_backfills() {
     test_begin "four watchers, one database, ${SECS} s of writes in every tree"
     fleet_run || return
-    local i want dl
-    for ((i = 1; i <= NTREES; i++)); do
-        want=$(fl_fingerprint "$REF" "s$i")
-        if wait_until 90 _same "$i" "$want"; then
-            pass "source s$i: the rows equal a direct backfill of its tree"
-        else
-            fail "source s$i: the rows differ from a direct backfill of its tree (< fleet, > reference)"
-            diff <(fl_rows "$FLEET" "s$i") <(fl_rows "$REF" "s$i") | head -20 | sed 's/^/  | /'
-        fi
-    done
-    assert_eq "no live lesson is duplicated" 0 "$(fl_dup_count "$FLEET")"
+    local i dl
+    fl_expect_same_rows "$FLEET" "$REF" "$NTREES"
     assert_eq "one tag row per name" "1" "$(qcmp "$FLEET" "SELECT count(*) FROM tags WHERE name = 'comum'")"
     dl=$(cat "$WORK"/w*.log | grep -c '40P01\|40001\|deadlock' || true)
     echo "  log lines naming a deadlock or serialization failure (retried): $dl"
     for ((i = 1; i <= NTREES; i++)); do
         check "watcher $i alive" alive "${PIDS[i - 1]}"
-        assert_eq "watcher $i: no error-level log line" "" \
-            "$(log_lines "$WORK/w$i.log" '.level == "error"' | jq -r '.msg + " " + (.error // "")' | head -3)"
+        fl_no_error_line "watcher $i" "$WORK/w$i.log"
     done
 }
 

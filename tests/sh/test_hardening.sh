@@ -534,16 +534,16 @@ wait_backends() {
     wait_until "$2" _have_backends "$1"
 }
 
-# wait_exit PID TIMEOUT_S: wait for a background agent to end; sets EXIT_RC (999: killed).
-wait_exit() {
-    if wait_until "$2" dead "$1"; then
-        wait "$1" 2>/dev/null
-        EXIT_RC=$?
-    else
-        kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-        EXIT_RC=999
+# finishes_clean LABEL URL: the faulted backfill (exit STOP_RC) finished: exit 0, or 2 and a
+# re-run exits 0; then the database of URL equals a clean backfill of F_ROOT.
+finishes_clean() {
+    local rc=$STOP_RC
+    if [[ $rc == 2 ]]; then
+        run_agent "$1_rerun" backfill --root "$F_ROOT" --db "$2" --source b --log-format json
+        rc=$AG_RC
     fi
+    assert_eq "backfill finishes (exit 0, or 2 then a re-run exits 0)" 0 "$rc"
+    assert_equals_clean "$1" "$F_ROOT" "$2" true 0
 }
 
 hardening_backend_paused_past_deadline() {
@@ -578,9 +578,9 @@ hardening_backend_paused_past_deadline() {
             sleep 4
             for p in $BACKENDS; do kill -CONT "$p" 2>/dev/null; done
         fi
-        wait_exit "$bpid" 120
+        wait_agent "$bpid" 120
         check_sanitizer "$err"
-        echo "  (try $try: paused $stopped backend(s); backfill under the pause: rc=$EXIT_RC)"
+        echo "  (try $try: paused $stopped backend(s); backfill under the pause: rc=$STOP_RC)"
         if [[ $stopped -ge 1 ]] && grep -qE 'within 2000 ms|statement-timeout' "$err"; then
             break
         fi
@@ -592,12 +592,7 @@ hardening_backend_paused_past_deadline() {
         fail "no log line about the passed deadline (2000 ms)"
         grep -E '"level":"(warn|error)"' "$err" | head -5 | cut -c1-300 | sed 's/^/      /'
     fi
-    if [[ $EXIT_RC == 2 ]]; then
-        run_agent b_stop_rerun backfill --root "$F_ROOT" --db "$url" --source b --log-format json
-        EXIT_RC=$AG_RC
-    fi
-    assert_eq "backfill finishes (exit 0, or 2 then a re-run exits 0)" 0 "$EXIT_RC"
-    assert_equals_clean "B1" "$F_ROOT" "$url" true 0
+    finishes_clean B1 "$url"
 }
 
 hardening_backend_terminated_mid_backfill() {
@@ -620,9 +615,9 @@ hardening_backend_terminated_mid_backfill() {
         killed=$(qcmp "$CO_TEST_DB" "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
                                    FROM pg_stat_activity WHERE application_name = 'creatoros-agent'
                                    AND datname = '$DB'")
-        wait_exit "$bpid" 120
+        wait_agent "$bpid" 120
         check_sanitizer "$WORK/b_term$try.err"
-        echo "  (try $try: terminated $killed backend(s); backfill rc=$EXIT_RC)"
+        echo "  (try $try: terminated $killed backend(s); backfill rc=$STOP_RC)"
         if [[ $killed -ge 1 ]] && log_has "$WORK/b_term$try.err" \
             '.msg == "transient database failure; resuming" or .msg == "backfill stopped"'; then
             injected=1
@@ -631,12 +626,7 @@ hardening_backend_terminated_mid_backfill() {
     done
     check "the termination hit the backfill, which logged the lost connection (try $try)" \
         test "$injected" -eq 1
-    if [[ $EXIT_RC == 2 ]]; then
-        run_agent b_term_rerun backfill --root "$F_ROOT" --db "$url" --source b --log-format json
-        EXIT_RC=$AG_RC
-    fi
-    assert_eq "backfill finishes (exit 0, or 2 then a re-run exits 0)" 0 "$EXIT_RC"
-    assert_equals_clean "B2a" "$F_ROOT" "$url" true 0
+    finishes_clean B2a "$url"
 }
 
 hardening_backend_terminated_under_watch() {
@@ -844,20 +834,15 @@ churn() {
 }
 
 hardening_concurrent_agents_churn() {
-    local R1=$WORK/c/r1 R2=$WORK/c/r2 secs=${CO_HARDEN_CHURN_SECONDS:-60} c i
+    local R1=$WORK/c/r1 R2=$WORK/c/r2 secs=${CO_HARDEN_CHURN_SECONDS:-60} c d i
     test_begin "two watchers + a backfill loop, one database, ${secs} s of churn"
-    for c in r1-1 r1-2; do
-        mkdir -p "$R1/$c/lessons/modulo-1"
-        printf -- '---\ntitle: "Course %s"\n---\n# %s\n' "$c" "$c" >"$R1/$c/COURSE-BRIEF.md"
+    # courses r1-1, r1-2 in R1 and r2-1, r2-2 in R2, five lessons each
+    for c in r1-1 r1-2 r2-1 r2-2; do
+        d=$WORK/c/${c%-*}/$c
+        mkdir -p "$d/lessons/modulo-1"
+        printf -- '---\ntitle: "Course %s"\n---\n# %s\n' "$c" "$c" >"$d/COURSE-BRIEF.md"
         for i in 1 2 3 4 5; do
-            printf -- '---\ntitle: "%s seed %d"\n---\n# s\n' "$c" "$i" >"$R1/$c/lessons/modulo-1/aula-1.$i-seed.md"
-        done
-    done
-    for c in r2-1 r2-2; do
-        mkdir -p "$R2/$c/lessons/modulo-1"
-        printf -- '---\ntitle: "Course %s"\n---\n# %s\n' "$c" "$c" >"$R2/$c/COURSE-BRIEF.md"
-        for i in 1 2 3 4 5; do
-            printf -- '---\ntitle: "%s seed %d"\n---\n# s\n' "$c" "$i" >"$R2/$c/lessons/modulo-1/aula-1.$i-seed.md"
+            printf -- '---\ntitle: "%s seed %d"\n---\n# s\n' "$c" "$i" >"$d/lessons/modulo-1/aula-1.$i-seed.md"
         done
     done
     new_db c || return
@@ -888,10 +873,10 @@ hardening_concurrent_agents_churn() {
     churn "$R2" r2 22 "$until" &
     local ch2=$!
     lib_track "$ch2"
-    wait_exit "$ch1" $((secs + 30))
-    wait_exit "$ch2" 30
+    wait_agent "$ch1" $((secs + 30))
+    wait_agent "$ch2" 30
     touch "$stopf"
-    wait_exit "$bl" 60
+    wait_agent "$bl" 60
     echo "  (churn: $(cat "$WORK/churn-r1.count" 2>/dev/null) ops on R1, $(cat "$WORK/churn-r2.count" 2>/dev/null) on R2; $(wc -l <"$WORK/c_bf.rcs") backfills on R1)"
     assert_eq "every concurrent backfill exited 0 or 1" "" \
         "$(grep -vxE '0|1' "$WORK/c_bf.rcs" | sort | uniq -c | tr '\n' ' ')"

@@ -105,12 +105,10 @@ pool_backfills_share_two_connections() {
 }
 
 # ---------------------------------------------------------------------------------------------
-_same() { [[ $(fl_fingerprint "$POOLED" "s$1") == "$2" ]]; }
-
 pool_watchers_survive_pooler_restart() {
     test_begin "four watchers through the pooler, writes everywhere, PgBouncer restarted mid-run"
     pool_up || return
-    local i w want st until wpids=() werrs=() writers=() clean
+    local i st wpids=() werrs=() clean
     for ((i = 1; i <= NTREES; i++)); do
         # two by the option, two by the environment
         if ((i % 2)); then
@@ -127,12 +125,7 @@ pool_watchers_survive_pooler_restart() {
     for ((i = 1; i <= NTREES; i++)); do
         check "watcher $i ready" wait_until 60 log_has "$WORK/w$i.log" '.msg == "ready"'
     done
-    until=$(($(now_ms) + WRITE_SECONDS * 1000))
-    for ((i = 1; i <= NTREES; i++)); do
-        fl_write_loop "$WORK/t$i" "p$i" "$((i * 7))" "$until" "$WORK/writes$i" &
-        writers+=("$!")
-        lib_track "$!"
-    done
+    fl_writers_start "$NTREES" p 7 "$WRITE_SECONDS"
     # mid-run (a third of the writing time: a duration), every connection through the pooler
     # is cut, then the pooler comes back
     sleep $((WRITE_SECONDS / 3))
@@ -141,10 +134,7 @@ pool_watchers_survive_pooler_restart() {
     sleep 1
     fl_pgb_start transaction 2 || fail "cannot restart pgbouncer"
     echo "  pgbouncer back at t+${SECONDS}s (pid $PGB_PID)"
-    for w in "${writers[@]}"; do
-        wait "$w"
-    done
-    echo "  writes: $(cat "$WORK"/writes* | tr '\n' ' ')"
+    fl_writers_wait
     for ((i = 1; i <= NTREES; i++)); do
         check "watcher $i saw the pooler go away" log_has "$WORK/w$i.log" '.msg | startswith("database unreachable")'
     done
@@ -155,16 +145,7 @@ pool_watchers_survive_pooler_restart() {
         agent backfill --root "$WORK/t$i" --db "$clean" --source "s$i" --log-format text
         assert_eq "clean backfill $i exits 0" 0 "$AG_RC"
     done
-    for ((i = 1; i <= NTREES; i++)); do
-        want=$(fl_fingerprint "$clean" "s$i")
-        if wait_until 90 _same "$i" "$want"; then
-            pass "source s$i: the pooled rows equal a direct backfill"
-        else
-            fail "source s$i: the pooled rows differ from a direct backfill (< pooled, > direct)"
-            diff <(fl_rows "$POOLED" "s$i") <(fl_rows "$clean" "s$i") | head -20 | sed 's/^/  | /'
-        fi
-    done
-    assert_eq "no live lesson is duplicated" 0 "$(fl_dup_count "$POOLED")"
+    fl_expect_same_rows "$POOLED" "$clean" "$NTREES"
     st=$(env -u PGOPTIONS "$CO_AGENT" status --root "$WORK/t1" --db "$BOUNCE" --source s1 \
         --pool-mode transaction --json 2>&1)
     assert_eq "status through the pooler: tree 1 and the database agree" true \
@@ -172,8 +153,7 @@ pool_watchers_survive_pooler_restart() {
     for ((i = 1; i <= NTREES; i++)); do
         check "watcher $i alive" alive "${wpids[i - 1]}"
         check "watcher $i is back on the database" log_has "$WORK/w$i.log" '.msg == "database is back"'
-        assert_eq "watcher $i: no error-level log line" "" \
-            "$(log_lines "$WORK/w$i.log" '.level == "error"' | jq -r '.msg + " " + (.error // "")' | head -3)"
+        fl_no_error_line "watcher $i" "$WORK/w$i.log"
         stop_checked "watcher $i" "${wpids[i - 1]}" "${werrs[i - 1]}"
     done
 }

@@ -272,6 +272,16 @@ c3/module-1|course_module|Module 1|live|c3|1"
 }
 
 # ---- 4. delete a lesson, then create it again ---------------------------------------------
+# c4_rows B C M2: the rows of course c4, with lesson 1.2-b as B ("title|live or deleted"),
+# lesson 2.1-c as C and module 2 as M2.
+c4_rows() {
+    printf '%s\n' "c4|course_outline|c4|live|-|-" \
+        "c4/lessons/1.1-a|course_lesson|1.1-a|live|c4/module-1|1" \
+        "c4/lessons/1.2-b|course_lesson|$1|c4/module-1|2" \
+        "c4/lessons/2.1-c|course_lesson|$2|c4/module-2|1" \
+        "c4/module-1|course_module|First|live|c4|1" \
+        "c4/module-2|course_module|$3|c4|2"
+}
 watch_delete_then_recreate_keeps_ids() {
     test_begin "delete a lesson, re-create it"
     local d=$ROOT/c4/lessons
@@ -280,35 +290,20 @@ watch_delete_then_recreate_keeps_ids() {
     lesson "$d/2.1-c.md" 'module_name: Second'
     start_watch agent "$ROOT"
     wait_ready || return
-    expect_sql "three lessons, two modules" 15 "$(rows_sql c4)" "\
-c4|course_outline|c4|live|-|-
-c4/lessons/1.1-a|course_lesson|1.1-a|live|c4/module-1|1
-c4/lessons/1.2-b|course_lesson|1.2-b|live|c4/module-1|2
-c4/lessons/2.1-c|course_lesson|2.1-c|live|c4/module-2|1
-c4/module-1|course_module|First|live|c4|1
-c4/module-2|course_module|Second|live|c4|2"
+    expect_sql "three lessons, two modules" 15 "$(rows_sql c4)" \
+        "$(c4_rows '1.2-b|live' '2.1-c|live' 'Second|live')"
     local idb idc idm2
     idb=$(slug_id c4/lessons/1.2-b)
     idc=$(slug_id c4/lessons/2.1-c)
     idm2=$(slug_id c4/module-2)
     rm "$d/1.2-b.md" "$d/2.1-c.md"
-    expect_sql "deleted lessons soft-deleted; the emptied module too" 15 "$(rows_sql c4)" "\
-c4|course_outline|c4|live|-|-
-c4/lessons/1.1-a|course_lesson|1.1-a|live|c4/module-1|1
-c4/lessons/1.2-b|course_lesson|1.2-b|deleted|c4/module-1|2
-c4/lessons/2.1-c|course_lesson|2.1-c|deleted|c4/module-2|1
-c4/module-1|course_module|First|live|c4|1
-c4/module-2|course_module|Second|deleted|c4|2"
+    expect_sql "deleted lessons soft-deleted; the emptied module too" 15 "$(rows_sql c4)" \
+        "$(c4_rows '1.2-b|deleted' '2.1-c|deleted' 'Second|deleted')"
     expect_log "deleted logged with the path" 5 "$AG_LOG" '.msg == "deleted" and .path == $p' c4/lessons/1.2-b.md
     lesson "$d/1.2-b.md" 'title: B again'
     lesson "$d/2.1-c.md" 'module_name: Second again'
-    expect_sql "re-created: deleted_at cleared, new content" 15 "$(rows_sql c4)" "\
-c4|course_outline|c4|live|-|-
-c4/lessons/1.1-a|course_lesson|1.1-a|live|c4/module-1|1
-c4/lessons/1.2-b|course_lesson|B again|live|c4/module-1|2
-c4/lessons/2.1-c|course_lesson|2.1-c|live|c4/module-2|1
-c4/module-1|course_module|First|live|c4|1
-c4/module-2|course_module|Second again|live|c4|2"
+    expect_sql "re-created: deleted_at cleared, new content" 15 "$(rows_sql c4)" \
+        "$(c4_rows 'B again|live' '2.1-c|live' 'Second again|live')"
     expect_sql "same ids for the re-created rows" 5 \
         "SELECT (SELECT id FROM contents WHERE slug = 'c4/lessons/1.2-b') = '$idb',
                 (SELECT id FROM contents WHERE slug = 'c4/lessons/2.1-c') = '$idc',
@@ -393,6 +388,15 @@ watch_burst_of_new_directories() {
 }
 
 # ---- 7. a course directory moved in, out, and renamed ---------------------------------------
+# c7_rows SLUG STATE [late]: the rows of course c7 (under the name SLUG), each STATE (live or
+# deleted), the lesson 1.3-late among them when "late" is given.
+c7_rows() {
+    local c=$1 st=$2
+    printf '%s\n' "$c|course_outline|Seven|$st|-|-" "$c/lessons/1.1-a|course_lesson|1.1-a|$st|$c/module-1|1"
+    [[ -z ${3:-} ]] || printf '%s\n' "$c/lessons/1.3-late|course_lesson|1.3-late|$st|$c/module-1|3"
+    printf '%s\n' "$c/lessons/modulo-02/b|course_lesson|b|$st|$c/module-2|-" \
+        "$c/module-1|course_module|Module 1|$st|$c|1" "$c/module-2|course_module|Module 2|$st|$c|2"
+}
 watch_course_moved_in_out_renamed() {
     test_begin "a course directory moved in, out, and renamed"
     local out=$SDIR/outside
@@ -401,18 +405,12 @@ watch_course_moved_in_out_renamed() {
     lesson "$out/c7/lessons/modulo-02/b.md"
     start_watch agent "$ROOT"
     wait_ready || return
-    local live_rows="\
-c7|course_outline|Seven|live|-|-
-c7/lessons/1.1-a|course_lesson|1.1-a|live|c7/module-1|1
-c7/lessons/modulo-02/b|course_lesson|b|live|c7/module-2|-
-c7/module-1|course_module|Module 1|live|c7|1
-c7/module-2|course_module|Module 2|live|c7|2"
     mv "$out/c7" "$ROOT/c7"
     expect_sql "moved in: project in progress" 15 "$(project_sql c7)" "c7|Seven|in_progress|course"
-    expect_sql "moved in: rows appear" 15 "$(rows_sql c7)" "$live_rows"
+    expect_sql "moved in: rows appear" 15 "$(rows_sql c7)" "$(c7_rows c7 live)"
     mv "$ROOT/c7" "$out/c7"
     expect_sql "moved out: project archived" 15 "$(project_sql c7)" "c7|Seven|archived|course"
-    expect_sql "moved out: contents soft-deleted" 15 "$(rows_sql c7)" "${live_rows//|live|/|deleted|}"
+    expect_sql "moved out: contents soft-deleted" 15 "$(rows_sql c7)" "$(c7_rows c7 deleted)"
     expect_log "course archived logged" 5 "$AG_LOG" '.msg == "course archived" and .course == "c7"'
     # outside the root it must not talk to us any more
     lesson "$out/c7/lessons/1.3-late.md"
@@ -422,25 +420,14 @@ c7/module-2|course_module|Module 2|live|c7|2"
         "$(qcmp "$URL" "SELECT count(*) FROM contents WHERE slug = 'c7/lessons/1.3-late'")" = 0
     mv "$out/c7" "$ROOT/c7"
     expect_sql "moved back in: in progress again" 15 "$(project_sql c7)" "c7|Seven|in_progress|course"
-    expect_sql "moved back in: rows live again, the late lesson too" 15 "$(rows_sql c7)" "\
-c7|course_outline|Seven|live|-|-
-c7/lessons/1.1-a|course_lesson|1.1-a|live|c7/module-1|1
-c7/lessons/1.3-late|course_lesson|1.3-late|live|c7/module-1|3
-c7/lessons/modulo-02/b|course_lesson|b|live|c7/module-2|-
-c7/module-1|course_module|Module 1|live|c7|1
-c7/module-2|course_module|Module 2|live|c7|2"
+    expect_sql "moved back in: rows live again, the late lesson too" 15 "$(rows_sql c7)" \
+        "$(c7_rows c7 live late)"
     mv "$ROOT/c7" "$ROOT/c7r"
     expect_sql "renamed inside the root: old project archived" 15 "$(project_sql c7)" "c7|Seven|archived|course"
     expect_sql "renamed inside the root: new project in progress" 15 "$(project_sql c7r)" "c7r|Seven|in_progress|course"
     expect_sql "renamed: old rows soft-deleted" 15 \
         "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM contents WHERE split_part(slug, '/', 1) = 'c7'" "0|6"
-    expect_sql "renamed: new rows live" 15 "$(rows_sql c7r)" "\
-c7r|course_outline|Seven|live|-|-
-c7r/lessons/1.1-a|course_lesson|1.1-a|live|c7r/module-1|1
-c7r/lessons/1.3-late|course_lesson|1.3-late|live|c7r/module-1|3
-c7r/lessons/modulo-02/b|course_lesson|b|live|c7r/module-2|-
-c7r/module-1|course_module|Module 1|live|c7r|1
-c7r/module-2|course_module|Module 2|live|c7r|2"
+    expect_sql "renamed: new rows live" 15 "$(rows_sql c7r)" "$(c7_rows c7r live late)"
     lesson "$ROOT/c7r/lessons/modulo-02/c.md"
     expect_sql "the renamed tree is still watched" 15 \
         "SELECT deleted_at IS NULL FROM contents WHERE slug = 'c7r/lessons/modulo-02/c'" "t"
