@@ -300,6 +300,8 @@ export CO_SOURCE_DIR=$COPY CO_BUILD=$BUILD CO_AGENT=$BUILD/creatoros-agent CO_TE
 # filters select the one test; the strict mode of deploy/test.sh (every check must run) is for
 # the suites' own run: here the baseline checks that the selected test runs and skips nothing
 export CO_TEST_STRICT=0
+# a mutant is killed by the first failure: the scenario need not wait out its other deadlines
+export CO_TEST_FAIL_FAST=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 # run_test SPEC LOG: run the test of SPEC ("suite.sh VAR=VALUE..." or "ctest NAME"); its status.

@@ -37,7 +37,8 @@
 #                LIB_BEFORE_EACH / LIB_AFTER_EACH name functions called around each);
 #                test_begin TITLE; lib_finish (the summary line deploy/test.sh reads)
 #
-# Failures print "FAIL [scenario] what" and count; passes print "  ok - what". A check that
+# Failures print "FAIL [scenario] what" and count (CO_TEST_FAIL_FAST=1 stops at the first);
+# passes print "  ok - what". A check that
 # cannot run is never silent: `skip` prints "SKIP name: reason" and counts it, and under
 # deploy/test.sh (CO_TEST_STRICT=1) a skip is a failure unless the machine lacks the
 # capability the check needs; a suite that ran no check fails; the scenario filters are
@@ -184,11 +185,13 @@ pass() {
     [[ $# -eq 0 ]] || printf '  ok - %s\n' "$*"
 }
 
-# fail WHAT: one more check failed, said with the scenario it belongs to.
+# fail WHAT: one more check failed, said with the scenario it belongs to. With
+# CO_TEST_FAIL_FAST=1 (tests/mutants.sh: the first failure kills a mutant) the suite ends there.
 fail() {
     LIB_FAIL=$((LIB_FAIL + 1))
     LIB_FAILED+=("$LIB_CUR")
     printf 'FAIL [%s] %s\n' "$LIB_CUR" "$1"
+    [[ ${CO_TEST_FAIL_FAST:-0} != 1 ]] || lib_finish
 }
 
 # lib_abort WHAT: a failure after which nothing more can run: counted, then the summary.
