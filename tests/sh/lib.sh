@@ -23,10 +23,9 @@
 #                start_agent NAME ARGS, start_logged NAME ARGS (JSON log AG_LOG), start_watch
 #                NAME ROOT ARGS (background: AG_PID); wait_ready; wait_agent / stop_agent PID
 #                [TIMEOUT] (STOP_RC, STOP_MS); stop_checked [WHAT [PID [FILE...]]];
-#                check_sanitizer FILE...
-#                (one pattern, SANITIZER_RE). AG_PREFIX=(...) goes in front of the command,
-#                AG_BIN replaces CO_AGENT, files go to AG_DIR (WORK); as_nobody on|off runs
-#                the next ones as the user nobody.
+#                check_sanitizer FILE... (one pattern, SANITIZER_RE). AG_PREFIX=(...) goes in
+#                front of the command, AG_BIN replaces CO_AGENT, files go to AG_DIR (WORK);
+#                as_nobody on|off runs the next ones as the user nobody.
 #   JSON logs    log_lines, log_count, log_has, expect_log (jq conditions; $p is the argument)
 #   assertions   pass [WHAT], fail WHAT, check WHAT CMD..., assert_eq, assert_contains,
 #                assert_not_contains, assert_match; lib_abort WHAT (fail, then the summary)
@@ -38,11 +37,11 @@
 #                test_begin TITLE; lib_finish (the summary line deploy/test.sh reads)
 #
 # Failures print "FAIL [scenario] what" and count (CO_TEST_FAIL_FAST=1 stops at the first);
-# passes print "  ok - what". A check that
-# cannot run is never silent: `skip` prints "SKIP name: reason" and counts it, and under
-# deploy/test.sh (CO_TEST_STRICT=1) a skip is a failure unless the machine lacks the
-# capability the check needs; a suite that ran no check fails; the scenario filters are
-# refused there. Every suite ends with "NAME: N passed, M failed, K skipped".
+# passes print "  ok - what". A check that cannot run is never silent: `skip` prints
+# "SKIP name: reason" and counts it, and under deploy/test.sh (CO_TEST_STRICT=1) a skip is a
+# failure unless the machine lacks the capability the check needs; a suite that ran no check
+# fails; the scenario filters are refused there. Every suite ends with
+# "NAME: N passed, M failed, K skipped".
 
 CO_SOURCE_DIR=${CO_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LIB_POLL=0.05
