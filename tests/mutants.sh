@@ -6,13 +6,15 @@
 #   tests/mutants.sh [--list] [NAME...]
 #
 # The mutants are the table below: the file, the exact text replaced (it must occur exactly
-# once in the file), its replacement, the test that must fail (a suite of tests/sh/, with the
-# CO_*_ONLY filter that selects the one test, or `ctest NAME`), and why. For each, on a scratch
-# copy of the source (build-mutants/, a plain Debug build, compiled through ccache):
+# once in the file; it may span lines), its replacement, the test that must fail (a suite of
+# tests/sh/ with the CO_<SUITE>_ONLY filter that selects its one scenario, or `ctest NAME`),
+# and why. For each, on a scratch copy of the source (build-mutants/, a plain Debug build with
+# the tests, compiled through ccache):
 #
 #   1. the replacement is applied; text that no longer occurs exactly once is a STALE mutant,
 #      an error to fix in the table (the code moved on), never a pass;
-#   2. the copy is rebuilt (only what the file touches) and the test is run alone;
+#   2. the copy is rebuilt (the binary and the cmocka programs the table names; only what the
+#      file touches is compiled again) and the test is run alone;
 #   3. the test failing kills the mutant; the test passing is a SURVIVOR, an error.
 #
 # Before any mutant, each test runs once on the unmutated copy and must pass, with at least
@@ -34,60 +36,173 @@ mutant() {
 }
 
 # ==== the mutants ==============================================================================
-#      NAME                      FILE                    TEST (suite + filter, or ctest NAME)
+#      NAME                            FILE                  TEST (suite + filter, or ctest NAME)
 #        replace: exact text (once in FILE)
 #        with:    its replacement
 #        why:     what the test proves
+# The filter of a suite is CO_<SUITE>_ONLY="scenario" (tests/sh/lib.sh, lib_run): one scenario.
 
-mutant open-beneath/parse       agent/scan.c            "test_links.sh CO_LINKS_ONLY=t_parse" \
+# -- links: a link in a directory component below the root is never followed (agent/scan.c) --
+mutant links/parse                     agent/scan.c \
+    "test_links.sh CO_LINKS_ONLY=links_parse_refuses_paths_through_links" \
     '    if (!openat2_missing) {' \
     '    return openat(dirfd, rel, flags | O_CLOEXEC | O_NOFOLLOW); if (!openat2_missing) {' \
     'a plain openat(O_NOFOLLOW) follows a link in a directory component: parse reads outside'
 
-mutant open-beneath/backfill    agent/scan.c            "test_links.sh CO_LINKS_ONLY=t_backfill" \
+mutant links/backfill                  agent/scan.c \
+    "test_links.sh CO_LINKS_ONLY=links_backfill_swapped_directory_not_followed" \
     '    if (!openat2_missing) {' \
     '    return openat(dirfd, rel, flags | O_CLOEXEC | O_NOFOLLOW); if (!openat2_missing) {' \
     'the same, caught by backfill: a directory exchanged for a link between listing and reading'
 
-mutant open-beneath/watch       agent/scan.c            "test_links.sh CO_LINKS_ONLY=t_watch" \
+mutant links/watch                     agent/scan.c \
+    "test_links.sh CO_LINKS_ONLY=links_watch_swapped_directory_not_followed" \
     '    if (!openat2_missing) {' \
     '    return openat(dirfd, rel, flags | O_CLOEXEC | O_NOFOLLOW); if (!openat2_missing) {' \
     'the same, caught by watch: a synced directory exchanged for a link is gone, not followed'
 
-mutant lesson-upsert-guard      persist/statements.c    "test_backfill.sh CO_BACKFILL_ONLY=t_rerun" \
-    '"WHERE (c.content_type, c.title, c.content, c.metadata, c.file_path, "' \
-    '"WHERE true OR (c.content_type, c.title, c.content, c.metadata, c.file_path, "' \
+# -- hard links: refused while fs.protected_hardlinks is not 1 (agent/scan.c) --
+mutant hardlinks/refusal               agent/scan.c \
+    "test_hardening.sh CO_HARDENING_ONLY=hardening_hard_links_refused_when_unprotected" \
+    '    if (reject_hardlinks > 0 && st.st_nlink > 1) {' \
+    '    if (reject_hardlinks > 0 && st.st_nlink > 1 && 0) {' \
+    'with fs.protected_hardlinks = 0 a hard link to another user'"'"'s file outside the tree is published'
+
+# -- the upserts write only what changed: IS DISTINCT FROM (persist/statements.c) --
+# Each mutant ORs the guard with the rest of its WHERE: the row is written whenever it is
+# the course's own, changed or not.
+mutant upsert-guard/lesson             persist/statements.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_rerun_writes_nothing" \
+    '"         EXCLUDED.status, EXCLUDED.fidelity_score, NULL::timestamptz) "' \
+    '"         EXCLUDED.status, EXCLUDED.fidelity_score, NULL::timestamptz) OR (c.project_id = EXCLUDED.project_id AND c.ai_generated) "' \
     'without IS DISTINCT FROM every backfill --force rewrites every lesson row (new xmin, updated_at)'
 
-mutant project-upsert-guard     persist/statements.c    "test_backfill.sh CO_BACKFILL_ONLY=t_rerun" \
-    '"WHERE (p.name, p.description, p.project_type, p.status = '"'archived'"', "' \
-    '"WHERE true OR (p.name, p.description, p.project_type, p.status = '"'archived'"', "' \
+mutant upsert-guard/project            persist/statements.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_rerun_writes_nothing" \
+    '"       coalesce(v.creator, p.creator_mind_id), v.persona, v.audience)"}' \
+    '"       coalesce(v.creator, p.creator_mind_id), v.persona, v.audience) OR p.slug = $1"}' \
     'the same for the project rows'
 
-mutant outline-upsert-guard     persist/statements.c    "test_backfill.sh CO_BACKFILL_ONLY=t_rerun" \
-    '"WHERE (c.content_type, c.title, c.content, c.metadata, c.file_path, c.project_id, "' \
-    '"WHERE true OR (c.content_type, c.title, c.content, c.metadata, c.file_path, c.project_id, "' \
+mutant upsert-guard/outline            persist/statements.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_rerun_writes_nothing" \
+    '"NULL::timestamptz)")},' \
+    '"NULL::timestamptz) OR true")},' \
     'the same for the outline rows'
 
-mutant module-upsert-guard      persist/statements.c    "test_backfill.sh CO_BACKFILL_ONLY=t_rerun" \
-    '"  WHERE (c.content_type, c.title, c.parent_content_id, c.sequence_order, "' \
-    '"  WHERE true OR (c.content_type, c.title, c.parent_content_id, c.sequence_order, "' \
-    'the same for the module rows'
+mutant upsert-guard/module             persist/statements.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_changes_follow_tree" \
+    '"         EXCLUDED.sequence_order, NULL::timestamptz) "' \
+    '"         EXCLUDED.sequence_order, NULL::timestamptz) OR (c.project_id = EXCLUDED.project_id AND c.ai_generated) "' \
+    'the same for the module rows: a change that redoes the modules rewrites only the modules that changed'
 
-mutant module-title-rule        persist/statements.c    "test_watch.sh CO_WATCH_ONLY=s16" \
+mutant module-title-rule               persist/statements.c \
+    "test_watch.sh CO_WATCH_ONLY=watch_module_titles_follow_lessons" \
     'lesson_no NULLS LAST, path COLLATE' \
     'lesson_no DESC NULLS LAST, path COLLATE' \
     'a module is titled by its LOWEST-numbered lesson that names one'
 
-mutant password-title           agent/main.c            "test_hardening.sh CO_HARDEN_ONLY=E" \
-    "            memset(argv[i] + off, '*', len);" \
-    '            (void)0;' \
+# -- ownership (persist/statements.c): what the agent writes is the course's own --
+mutant ownership/lesson-in-project     persist/statements.c \
+    "test_existing_db.sh CO_EXISTING_DB_ONLY=existing_tenant_attacks_refused" \
+    '"    fidelity_score = EXCLUDED.fidelity_score, deleted_at = NULL "
+         "  WHERE c.project_id = EXCLUDED.project_id AND c.ai_generated "' \
+    '"    fidelity_score = EXCLUDED.fidelity_score, deleted_at = NULL "
+         "  WHERE (c.project_id = EXCLUDED.project_id OR true) AND c.ai_generated "' \
+    'the lessons upsert overwrites a row whose slug is held in another project (a tenant'"'"'s)'
+
+mutant ownership/claim-other-source    persist/statements.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_course_in_two_trees_first_source_owns" \
+    '"SELECT coalesce((SELECT " SOURCE_REFUSAL " FROM k WHERE k.source <> $2), 0) "' \
+    '"SELECT coalesce((SELECT " SOURCE_REFUSAL " FROM k WHERE false), 0) "' \
+    'the course claim lets a second source write a course another source wrote first'
+
+mutant ownership/owner-never-nulled    persist/statements.c \
+    "test_existing_db.sh CO_EXISTING_DB_ONLY=existing_owner_never_nulled_without_creator" \
+    '"  project_metadata = v.meta, creator_mind_id = coalesce(v.creator, p.creator_mind_id), "' \
+    '"  project_metadata = v.meta, creator_mind_id = v.creator, "' \
+    'a brief that names no creator any more nulls the project'"'"'s owner'
+
+mutant adoption/same-id                persist/statements.c \
+    "test_existing_db.sh CO_EXISTING_DB_ONLY=existing_adoption_rules" \
+    '"UPDATE public.contents AS c SET slug = l.slug FROM l WHERE c.id = l.id "' \
+    '"UPDATE public.contents AS c SET slug = l.slug FROM l WHERE c.id = l.id AND false "' \
+    'the original persister'"'"'s lessons are not adopted (same id): each file gets a new row beside them'
+
+mutant tags/by-name                    persist/statements.c \
+    "test_existing_db.sh CO_EXISTING_DB_ONLY=existing_contract_rows_adoption_owners_tags" \
+    '"  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn"' \
+    '"  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn AND t.tag_type = '"'theme'"'"' \
+    'a tag is its name: an existing tag of another type must be linked as it is'
+
+mutant tags/dedupe                     parser/record.c \
+    "ctest test_parser" \
+    '    if (n == 0 || strmap_find(seen, s, n) != NULL) {' \
+    '    if (n == 0) {' \
+    'a tag named twice in one front-matter is one tag'
+
+# -- the database's answers (persist/pg.c) --
+mutant schema/class-42-not-outage      persist/pg.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_schema_problem_not_outage" \
+    '    if (strncmp(state, "42", 2) == 0 || strcmp(state, "3F000") == 0) {' \
+    '    if (strncmp(state, "42", 2) == 0) { return PG_TRANSIENT; } if (strcmp(state, "3F000") == 0) {' \
+    'a missing column (SQLSTATE class 42) taken for an outage: retried until --connect-retry, blamed on the network'
+
+mutant pool/no-prepared-statement      persist/pg.c \
+    "test_pool.sh CO_POOL_ONLY=pool_leaves_no_session_state" \
+    '    for (int i = 0; i < STMT_COUNT && !pg->txn_pool; i++) {' \
+    '    for (int i = 0; i < STMT_COUNT; i++) {' \
+    'behind a transaction pooler (--pool-mode transaction) a prepared statement stays on a server connection others get'
+
+# -- secrets: never printed, never in the process title --
+mutant secrets/process-title           agent/main.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_secrets_blanked_every_form" \
+    "            memset(at + spans[k].off, '*', spans[k].len);" \
+    '            (void)at;' \
     'the password of --db stays in /proc/PID/cmdline for every local user to read'
 
-mutant rls-user-profiles        sql/0002_rls.sql        "test_rls.sh" \
+mutant secrets/libpq-message           persist/pg.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_secrets_blanked_every_form" \
+    '    strbuf_add_masked(&sb, m, strcspn(m, "\n"), (const char *const *)pg->masks, pg->nmasks);' \
+    '    strbuf_add_masked(&sb, m, strcspn(m, "\n"), (const char *const *)pg->masks, 0);' \
+    'libpq'"'"'s message, which quotes the URL, cut to length keeps half a password the log cannot recognise'
+
+mutant secrets/log-writer              agent/log.c \
+    "ctest test_cli" \
+    '    if (secrets.n == 0) {' \
+    '    if (true) {' \
+    'the log writer prints a secret it was told to blank'
+
+mutant rls/user-profiles               sql/0003_creatoros_rls.sql \
+    "test_rls.sh CO_RLS_ONLY=rls_fresh_database_passes" \
     '    USING (id = auth.uid());' \
     '    USING (true);' \
     'a user reads every user_profiles row (and so which mind every other user is)'
+
+# -- an empty tree is not a deleted tree (agent/reconcile.c, mass_delete) --
+mutant mass-delete/empty-tree          agent/reconcile.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_empty_or_wrong_root_deletes_nothing" \
+    '    if (!empty && !(removed > MASS_DELETE_FEW && removed * 2 > recorded)) {' \
+    '    if (!(removed > MASS_DELETE_FEW && removed * 2 > recorded)) {' \
+    'an empty tree (a volume not mounted) deletes a source of few files'
+
+mutant mass-delete/most-of-it          agent/reconcile.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_empty_or_wrong_root_deletes_nothing" \
+    '    if (!empty && !(removed > MASS_DELETE_FEW && removed * 2 > recorded)) {' \
+    '    if (!empty) {' \
+    'a wrong --root deletes most of what the source recorded'
+
+# -- the byte budget: a course is written in parts of SYNC_PART_BYTES (agent/reconcile.c) --
+mutant byte-budget/part-split          agent/reconcile.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_course_in_parts_file_refused" \
+    '    return p->held > 0 && p->held + (size_t)(size > 0 ? size : 0) > SYNC_PART_BYTES;' \
+    '    return false;' \
+    'a big course goes as one message of every file (toward the 1 GB limit), not in parts'
+
+mutant byte-budget/file-above-part     agent/reconcile.c \
+    "test_backfill.sh CO_BACKFILL_ONLY=backfill_file_above_one_part_refused" \
+    '    if (limit > SYNC_PART_BYTES) {' \
+    '    if (0) {' \
+    'a file above one part is read and sent, however big --max-file-bytes lets it be'
 
 # ==== the machinery ============================================================================
 
@@ -163,12 +278,18 @@ if command -v ccache >/dev/null; then
 else
     say "mutants.sh: ccache is not installed: each mutant is rebuilt without a cache"
 fi
-build() { # build LOG: (re)build the scratch copy
-    cmake --build "$BUILD" -j"$(nproc)" >"$1" 2>&1
+# What the selected tests need: the binary, and the cmocka programs the ctest specs name.
+TARGETS=(creatoros-agent)
+for i in "${SEL[@]}"; do
+    read -r -a w <<<"${M_TEST[i]}"
+    [[ ${w[0]} != ctest || " ${TARGETS[*]} " == *" ${w[1]} "* ]] || TARGETS+=("${w[1]}")
+done
+build() { # build LOG: (re)build what the selected tests need in the scratch copy
+    cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}" >"$1" 2>&1
 }
-say "== building the unmutated copy in $BUILD"
-if ! cmake -S "$COPY" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DCO_SANITIZE=OFF "${LAUNCHER[@]}" \
-    >"$SCRATCH/configure.log" 2>&1 || ! build "$SCRATCH/build.log"; then
+say "== building the unmutated copy in $BUILD (${TARGETS[*]})"
+if ! cmake -S "$COPY" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DCO_SANITIZE=OFF -DBUILD_TESTING=ON \
+    "${LAUNCHER[@]}" >"$SCRATCH/configure.log" 2>&1 || ! build "$SCRATCH/build.log"; then
     tail -30 "$SCRATCH/configure.log" "$SCRATCH/build.log" 2>/dev/null
     echo "mutants.sh: the unmutated copy does not build" >&2
     exit 1
@@ -179,6 +300,8 @@ export CO_SOURCE_DIR=$COPY CO_BUILD=$BUILD CO_AGENT=$BUILD/creatoros-agent CO_TE
 # filters select the one test; the strict mode of deploy/test.sh (every check must run) is for
 # the suites' own run: here the baseline checks that the selected test runs and skips nothing
 export CO_TEST_STRICT=0
+# a mutant is killed by the first failure: the scenario need not wait out its other deadlines
+export CO_TEST_FAIL_FAST=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 # run_test SPEC LOG: run the test of SPEC ("suite.sh VAR=VALUE..." or "ctest NAME"); its status.
@@ -255,7 +378,7 @@ for i in "${SEL[@]}"; do
     else
         BASE_OK[$spec]=0
         say "   FAIL $spec (exit $rc; passed ${p:-?}, failed ${f:-?}, skipped ${s:-?}): log $log"
-        grep -E '^(FAIL|SKIP)|NOT OK' "$log" | head -8 | sed 's/^/        /'
+        grep -E '^(FAIL|SKIP)' "$log" | head -8 | sed 's/^/        /'
     fi
 done
 
@@ -284,7 +407,7 @@ for i in "${SEL[@]}"; do
         rc=$?
         if [[ $rc -ne 0 ]]; then
             KILLED+=("$name")
-            why=$(grep -m1 -E '^FAIL|NOT OK|^not ok' "$log" | cut -c1-150)
+            why=$(grep -m1 -E '^FAIL \[|^not ok|\[  FAILED  \]|Failed' "$log" | cut -c1-150)
             say "   killed    $name ($spec: exit $rc, $(($(now_s) - t)) s) ${why:+-- $why}"
         else
             SURVIVED+=("$name")

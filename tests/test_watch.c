@@ -630,8 +630,7 @@ test_unmount(void **state)
 
     *state = f;
     if (!private_mounts()) {
-        print_message("SKIP test_unmount: needs root for unshare(CLONE_NEWNS) and mount\n");
-        skip();
+        TU_SKIP("mountns", "test_unmount", "needs root for unshare(CLONE_NEWNS) and mount");
     }
     mkdir_in(f->dir, "vol");
     snprintf(path, sizeof(path), "%s/vol", f->dir);

@@ -19,6 +19,18 @@ char *tu_read(const char *path, size_t *len);
 long long tu_now_ms(void);
 /* Poll cond(arg) every few ms until it is true or timeout_ms passes; returns its last value. */
 bool tu_wait_for(bool (*cond)(void *), void *arg, long timeout_ms);
+/*
+ * Skip the current cmocka test because the machine lacks CAP, a capability of
+ * tests/sh/lib.sh (root, mountns, tmpfs, proc_sys, ...): it says "SKIP NAME: REASON
+ * (capability CAP)", the line deploy/test.sh accounts as the shell suites' skips (a failure
+ * there when the machine has CAP). Use it in the test function itself (cmocka's skip()).
+ */
+#define TU_SKIP(cap, name, reason)                                                                 \
+    do {                                                                                           \
+        print_message("SKIP %s: %s (capability %s)\n", name, reason, cap);                         \
+        skip();                                                                                    \
+    } while (0)
+
 /* The test database URL from CO_TEST_DB, or NULL (the test then fails: it needs one). */
 const char *tu_db_url(void);
 

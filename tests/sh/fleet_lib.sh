@@ -1,28 +1,8 @@
 # shellcheck shell=bash
-# fleet_lib.sh -- helpers for the many-agents suites (test_pool.sh, test_fleet.sh): trees of
-# generated courses, a PgBouncer of the test's own, per-source fingerprints, agents by PID.
-#
-# Sourced after tests/sh/lib.sh (it uses WORK, q, pass, fail, lib_on_exit). Every wait polls
-# with a deadline; every process started here is stopped by its PID.
-
-FL_PIDS=() # agents and writers this suite started
-
-fl_cleanup() {
-    local pid
-    for pid in ${FL_PIDS[@]+"${FL_PIDS[@]}"}; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -CONT "$pid" 2>/dev/null
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-        fi
-    done
-    fl_pgb_stop
-}
-
-now_ms() {
-    local t=${EPOCHREALTIME//[!0-9]/}
-    echo $((10#$t / 1000))
-}
+# fleet_lib.sh -- the domain helpers of the many-agents suites (test_pool.sh, test_fleet.sh,
+# test_netfs.sh, test_scale.sh): trees of generated courses and writers that churn them,
+# per-source fingerprints of the rows, a PgBouncer of the suite's own, agents started with a
+# JSON log. Sourced after tests/sh/lib.sh (it uses WORK, q, wait_until, start_logged).
 
 # ---- trees ------------------------------------------------------------------------------------
 
@@ -80,6 +60,28 @@ fl_write_loop() {
     echo "$n" >"$out"
 }
 
+# fl_writers_start N PREFIX SEED SECONDS: a fl_write_loop in each tree WORK/t1..tN (courses
+# PREFIX1-*, PREFIX2-*, ...; seeds SEED, 2*SEED, ...) for SECONDS, in the background;
+# fl_writers_wait waits for them and says how many writes each made.
+FL_WRITERS=()
+fl_writers_start() {
+    local n=$1 pre=$2 seed=$3 until i
+    until=$(($(now_ms) + $4 * 1000))
+    FL_WRITERS=()
+    for ((i = 1; i <= n; i++)); do
+        fl_write_loop "$WORK/t$i" "$pre$i" "$((i * seed))" "$until" "$WORK/writes$i" &
+        FL_WRITERS+=("$!")
+        lib_track "$!"
+    done
+}
+fl_writers_wait() {
+    local w
+    for w in "${FL_WRITERS[@]}"; do
+        wait "$w"
+    done
+    echo "  writes per tree: $(cat "$WORK"/writes* | tr '\n' ' ')"
+}
+
 # ---- fingerprints -------------------------------------------------------------------------------
 
 # fl_fingerprint URL SOURCE: one line per row this source owns, sorted: its file records, its
@@ -116,6 +118,31 @@ fl_fingerprint() {
     fl_rows "$1" "$2" | md5sum | cut -d' ' -f1
 }
 
+_fl_same() { [[ $(fl_fingerprint "$1" "$2") == "$3" ]]; }
+
+# fl_expect_same_rows URL REF N: within 90 s, every source s1..sN has in URL the rows it has in
+# REF (a direct backfill of its tree), the difference shown when not; and no live lesson of
+# URL is duplicated.
+fl_expect_same_rows() {
+    local url=$1 ref=$2 n=$3 i want
+    for ((i = 1; i <= n; i++)); do
+        want=$(fl_fingerprint "$ref" "s$i")
+        if wait_until 90 _fl_same "$url" "s$i" "$want"; then
+            pass "source s$i: the rows equal a direct backfill of its tree"
+        else
+            fail "source s$i: the rows differ from a direct backfill of its tree (< here, > direct)"
+            diff <(fl_rows "$url" "s$i") <(fl_rows "$ref" "s$i") | head -20 | sed 's/^/  | /'
+        fi
+    done
+    assert_eq "no live lesson is duplicated" 0 "$(fl_dup_count "$url")"
+}
+
+# fl_no_error_line WHAT LOG: no error-level line in the JSON log.
+fl_no_error_line() {
+    assert_eq "$1: no error-level log line" "" \
+        "$(log_lines "$2" '.level == "error"' | jq -r '.msg + " " + (.error // "")' | head -3)"
+}
+
 # fl_dup_count URL: live lesson rows that share a file (0 when nothing is duplicated).
 fl_dup_count() {
     q "$1" "SELECT count(*) FROM (SELECT 1 FROM contents WHERE deleted_at IS NULL
@@ -139,6 +166,11 @@ _fl_as_postgres() {
     else
         runuser -u postgres -- "$@"
     fi
+}
+
+_fl_pgb_up() {
+    [[ -s $PGB_DIR/pgbouncer.pid ]] &&
+        PGOPTIONS='' psql "postgresql://postgres@127.0.0.1:$PGB_PORT/postgres" -XAtqc 'SELECT 1' >/dev/null 2>&1
 }
 
 # fl_pgb_start POOL_MODE POOL_SIZE: a PgBouncer of our own (as the postgres OS user, config in
@@ -173,22 +205,18 @@ pidfile = $PGB_DIR/pgbouncer.pid
 INI
         echo '"postgres" ""' >"$PGB_DIR/userlist.txt"
         chown -R postgres: "$PGB_DIR" 2>/dev/null || true
+        lib_on_exit fl_pgb_kill
     fi
     rm -f "$PGB_DIR/pgbouncer.pid"
     if ! _fl_as_postgres pgbouncer -d "$PGB_DIR/pgbouncer.ini" >>"$PGB_DIR/start.log" 2>&1; then
         cat "$PGB_DIR/start.log" "$PGB_DIR/pgbouncer.log" >&2
         return 1
     fi
-    local deadline=$((SECONDS + 20))
-    until [[ -s $PGB_DIR/pgbouncer.pid ]] &&
-        PGOPTIONS='' psql "postgresql://postgres@127.0.0.1:$PGB_PORT/postgres" -XAtqc 'SELECT 1' >/dev/null 2>&1; do
-        if ((SECONDS >= deadline)); then
-            echo "pgbouncer did not start" >&2
-            tail -n 20 "$PGB_DIR/pgbouncer.log" >&2
-            return 1
-        fi
-        sleep 0.05
-    done
+    if ! wait_until 20 _fl_pgb_up; then
+        echo "pgbouncer did not start" >&2
+        tail -n 20 "$PGB_DIR/pgbouncer.log" >&2
+        return 1
+    fi
     PGB_PID=$(cat "$PGB_DIR/pgbouncer.pid")
 }
 
@@ -197,16 +225,12 @@ INI
 fl_pgb_kill() {
     [[ -n $PGB_PID ]] || return 0
     kill -TERM "$PGB_PID" 2>/dev/null
-    local deadline=$((SECONDS + 20))
-    while kill -0 "$PGB_PID" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then
-            kill -KILL "$PGB_PID" 2>/dev/null
-        fi
-        sleep 0.05
-    done
+    if ! wait_until 20 dead "$PGB_PID"; then
+        kill -KILL "$PGB_PID" 2>/dev/null
+        wait_until 5 dead "$PGB_PID"
+    fi
     PGB_PID=
 }
-fl_pgb_stop() { fl_pgb_kill; }
 
 # fl_pgb_url DBNAME: the database through the pooler.
 fl_pgb_url() {
@@ -215,43 +239,13 @@ fl_pgb_url() {
 
 # ---- agents ------------------------------------------------------------------------------------
 
-# fl_start NAME ARGS...: start the agent in the background with a JSON log in WORK/NAME.log
-# (stderr in WORK/NAME.err); sets FL_PID. Environment: FL_ENV=(K=V ...).
+# fl_start NAME ARGS...: start_logged without PGOPTIONS (a startup parameter a pooler refuses),
+# with the environment FL_ENV=(K=V ...); sets AG_PID, AG_LOG (WORK/NAME.log).
+FL_ENV=()
 fl_start() {
-    local name=$1
-    shift
-    # PGOPTIONS (lib.sh sets it) is a startup parameter a pooler refuses
-    env -u PGOPTIONS ${FL_ENV[@]+"${FL_ENV[@]}"} "$CO_AGENT" "$@" --log-format json \
-        --log-file "$WORK/$name.log" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    FL_PID=$!
-    FL_PIDS+=("$FL_PID")
-}
-
-fl_log_has() { # fl_log_has NAME JQ-CONDITION
-    [[ $(jq -c -R "fromjson? | select($2)" "$WORK/$1.log" 2>/dev/null | wc -l) -ge 1 ]]
-}
-
-# fl_stop PID: SIGTERM and wait (SIGKILL after 20 s); sets FL_RC (999 when killed).
-# shellcheck disable=SC2034 # FL_RC is for the caller
-fl_stop() {
-    local pid=$1 deadline=$((SECONDS + 20))
-    kill -TERM "$pid" 2>/dev/null
-    while kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-            FL_RC=999
-            return
-        fi
-        sleep 0.05
-    done
-    wait "$pid" 2>/dev/null
-    FL_RC=$?
-}
-
-# fl_sanitizer_clean FILE...: no sanitizer report in the files.
-fl_sanitizer_clean() {
-    ! grep -qE 'Sanitizer|runtime error:' "$@" 2>/dev/null
+    # shellcheck disable=SC2034 # read by start_agent
+    local -a AG_PREFIX=(env -u PGOPTIONS ${FL_ENV[@]+"${FL_ENV[@]}"})
+    start_logged "$@"
 }
 
 # fl_max_backends DB OUT STOPFILE: sample the server backends of DB (not ours) every 20 ms until

@@ -2,19 +2,24 @@
 # test_adopt.sh -- `creatoros-agent migrate` on an existing CreatorOS database: the
 # production-shaped fixture (tests/fixtures/production/), adopted, never rebuilt.
 #
-#   adopt     migrate creates exactly what --dry-run listed (and --dry-run writes nothing), only
+#   adopt_creates_only_what_dry_run_listed
+#             migrate creates exactly what --dry-run listed (and --dry-run writes nothing), only
 #             the agent's own objects; every app policy, grant, function, trigger and the view are
 #             as they were (catalog snapshots); each known hole is reported, one line each;
 #             a second run creates nothing
-#   problems  a database that lacks what the agent relies on: exit 1, one message listing each
+#   adopt_problems_listed_nothing_changed
+#             a database that lacks what the agent relies on: exit 1, one message listing each
 #             problem, nothing changed (pg_dump --schema-only before = after)
-#   harden    --harden lists each change and closes every hole; the app's policies stay
-#   revert    --revert after migrate, --harden and rows written by the agent: pg_dump
+#   adopt_harden_then_revert_restores_schema
+#             --harden lists each change and closes every hole; the app's policies stay;
+#             --revert after migrate, --harden and rows written by the agent: pg_dump
 #             --schema-only equals the one before the first migrate, the rows stay
-#   role      connected as creatoros_agent, on the adopted fixture and on a fresh database:
+#   adopt_agent_role_limits
+#             connected as creatoros_agent, on the adopted fixture and on a fresh database:
 #             it cannot change an ai_generated = false row, rename a mind, touch or move another
 #             mind's project, read user_profiles; it writes its claimed course
-#   backfill  a backfill connected as creatoros_agent writes a course, on both databases
+#   adopt_backfill_as_agent_role
+#             a backfill connected as creatoros_agent writes a course, on both databases
 #
 # Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them).
 set -uo pipefail
@@ -22,22 +27,30 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
-lib_init test_adopt
-
-FIXTURE=$CO_SOURCE_DIR/tests/fixtures/production
-
-# fixture_db NAME: a new database holding the production-shaped fixture (not migrated).
-fixture_db() {
-    new_db "$1" --no-migrate || return 1
-    if ! "$FIXTURE/load.sh" "$URL" >"$WORK/load.log" 2>&1; then
-        fail "cannot load the fixture into $DB: $(cat "$WORK/load.log")"
-        return 1
-    fi
-}
+lib_init test_adopt CO_TEST_DB CO_AGENT jq pg_dump
 
 # schema_dump URL: pg_dump --schema-only without the lines that differ on every run.
 schema_dump() {
     pg_dump --schema-only "$1" | grep -vE '^\\(un)?restrict '
+}
+
+# migrate_as_listed LABEL WOULD DID ARGS...: `migrate ARGS --dry-run` on $URL exits 0 and
+# changes nothing (pg_dump --schema-only), then `migrate ARGS` exits 0 and does exactly what
+# the dry run listed: its "WOULD ..." lines are the "DID ..." lines, in DONE (sorted).
+# DRY_OUT keeps the dry run's stdout.
+migrate_as_listed() {
+    local label=$1 would_w=$2 did_w=$3 dump would
+    shift 3
+    dump=$(schema_dump "$URL")
+    agent migrate --db "$URL" "$@" --dry-run --log-format json
+    assert_eq "$label --dry-run exits 0" 0 "$AG_RC"
+    assert_eq "$label --dry-run changes nothing (pg_dump --schema-only)" "$dump" "$(schema_dump "$URL")"
+    would=$(sed -n "s/^$would_w //p" <<<"$AG_OUT" | sort)
+    DRY_OUT=$AG_OUT
+    agent migrate --db "$URL" "$@" --log-format json
+    assert_eq "$label exits 0" 0 "$AG_RC"
+    DONE=$(sed -n "s/^$did_w //p" <<<"$AG_OUT" | sort)
+    assert_eq "$label did exactly what its dry run listed" "$would" "$DONE"
 }
 
 # What the app owns, line by line: its policies, the privileges of every object of public and
@@ -109,58 +122,54 @@ as_agent_url() {
 }
 
 # =================================================================================================
-test_begin "adopt: only the agent's objects, exactly as --dry-run listed; the app's untouched"
-if fixture_db adopt; then
-    snap0=$(q "$URL" "$APP_SNAPSHOT_SQL")
-    objs0=$(q "$URL" "$PUBLIC_OBJECTS_SQL")
-    rows0=$(q "$URL" "$ROWS_SQL")
-    dump0=$(schema_dump "$URL")
+adopt_creates_only_what_dry_run_listed() {
+    test_begin "adopt: only the agent's objects, exactly as --dry-run listed; the app's untouched"
+    prod_db adopt --no-migrate || return
+    local snap0 objs0 objs1 rows0 created
+    snap0=$(qcmp "$URL" "$APP_SNAPSHOT_SQL")
+    objs0=$(qcmp "$URL" "$PUBLIC_OBJECTS_SQL")
+    rows0=$(qcmp "$URL" "$ROWS_SQL")
 
-    agent migrate --db "$URL" --dry-run --log-format json
-    assert_eq "migrate --dry-run exits 0" 0 "$AG_RC"
-    assert_eq "migrate --dry-run writes nothing (pg_dump --schema-only)" "$dump0" "$(schema_dump "$URL")"
-    would=$(grep '^would create ' <<<"$AG_OUT" | sed 's/^would create //' | sort)
-    dry_holes=$(grep '^hole ' <<<"$AG_OUT" | sort)
-
-    agent migrate --db "$URL" --log-format json
-    assert_eq "migrate exits 0" 0 "$AG_RC"
-    created=$(grep '^created ' <<<"$AG_OUT" | sed 's/^created //' | sort)
-    assert_eq "migrate created exactly what --dry-run listed" "$would" "$created"
+    migrate_as_listed migrate "would create" created
+    created=$DONE
     assert_contains "it created the agent's schema" "schema creatoros_agent" "$created"
     assert_contains "it created the course claims" "table creatoros_agent.courses" "$created"
     assert_contains "it created the agent's policies" "policy contents_update_agent on public.contents" "$created"
     assert_contains "it created the agent's index" "index idx_contents_project_id_agent on public.contents" "$created"
     assert_match "it granted the agent its columns" '^privileges for creatoros_agent on public.contents: SELECT, INSERT \(slug' "$created"
     assert_eq "every app policy, grant, function, trigger and the view are as they were" \
-        "$snap0" "$(q "$URL" "$APP_SNAPSHOT_SQL")"
-    objs1=$(q "$URL" "$PUBLIC_OBJECTS_SQL")
+        "$snap0" "$(qcmp "$URL" "$APP_SNAPSHOT_SQL")"
+    objs1=$(qcmp "$URL" "$PUBLIC_OBJECTS_SQL")
     assert_eq "in public, nothing of the app's is gone" "" "$(comm -23 <(echo "$objs0") <(echo "$objs1"))"
     assert_eq "in public, only the agent's 19 policies and its index are new" \
         "19|relation idx_contents_project_id_agent" \
         "$(comm -13 <(echo "$objs0") <(echo "$objs1") | grep -cE '^policy [a-z_]+_(select|insert|update|delete)_agent$')|$(comm -13 <(echo "$objs0") <(echo "$objs1") | grep -v '^policy ')"
     assert_eq "19 policies for the agent's role, and no other" 19 \
-        "$(q "$URL" "SELECT count(*) FROM pg_policy WHERE polname ~ '_agent$' AND polroles = ARRAY['creatoros_agent'::regrole::oid]")"
-    assert_eq "no row changed" "$rows0" "$(q "$URL" "$ROWS_SQL")"
+        "$(qcmp "$URL" "SELECT count(*) FROM pg_policy WHERE polname ~ '_agent$' AND polroles = ARRAY['creatoros_agent'::regrole::oid]")"
+    assert_eq "no row changed" "$rows0" "$(qcmp "$URL" "$ROWS_SQL")"
     # each known hole, one line each, with its fix
     assert_eq "the known holes, one line each" "$HOLES" \
         "$(grep -oE '^hole [a-z_]+:' <<<"$AG_OUT" | sed -E 's/^hole (.*):$/\1/' | sort | tr '\n' ' ' | sed 's/ $//')"
     assert_eq "each hole line names its fix" 6 "$(grep -cE '^hole [a-z_]+: .+; fix: .+' <<<"$AG_OUT")"
-    assert_eq "--dry-run reported the same holes" "$dry_holes" "$(grep '^hole ' <<<"$AG_OUT" | sort)"
+    assert_eq "--dry-run reported the same holes" "$(grep '^hole ' <<<"$DRY_OUT" | sort)" \
+        "$(grep '^hole ' <<<"$AG_OUT" | sort)"
     assert_match "the summary says what closes them" '6 known holes in the policies \(migrate --harden closes them\)' "$AG_OUT"
     assert_eq "the v0.9.1 migrations are not recorded" \
         "0010_agent_state.sql,0011_agent_role.sql" \
-        "$(q "$URL" "SELECT string_agg(version, ',' ORDER BY version) FROM creatoros_agent.schema_migrations")"
+        "$(qcmp "$URL" "SELECT string_agg(version, ',' ORDER BY version) FROM creatoros_agent.schema_migrations")"
 
     agent migrate --db "$URL" --log-format json
     assert_eq "a second migrate exits 0" 0 "$AG_RC"
     assert_eq "a second migrate creates nothing" "" "$(grep '^created ' <<<"$AG_OUT")"
     assert_eq "a second migrate reports the holes again" 6 "$(grep -c '^hole ' <<<"$AG_OUT")"
-    assert_eq "still, every app object is as it was" "$snap0" "$(q "$URL" "$APP_SNAPSHOT_SQL")"
-fi
+    assert_eq "still, every app object is as it was" "$snap0" "$(qcmp "$URL" "$APP_SNAPSHOT_SQL")"
+}
 
 # =================================================================================================
-test_begin "problems: each one listed in one message, nothing changed"
-if fixture_db problems; then
+adopt_problems_listed_nothing_changed() {
+    test_begin "problems: each one listed in one message, nothing changed"
+    prod_db problems --no-migrate || return
+    local dump0 dry msg p
     q "$URL" "ALTER TABLE public.tags RENAME COLUMN name TO label;
               ALTER TABLE public.contents DROP COLUMN sequence_order;
               ALTER TABLE public.content_projects ALTER COLUMN project_metadata DROP DEFAULT,
@@ -185,27 +194,20 @@ if fixture_db problems; then
         done
         assert_eq "migrate $dry changed nothing (pg_dump --schema-only)" "$dump0" "$(schema_dump "$URL")"
     done
-fi
+}
 
 # =================================================================================================
-test_begin "harden, then revert: the schema exactly as before the first migrate, the rows kept"
-if fixture_db revert; then
+adopt_harden_then_revert_restores_schema() {
+    test_begin "harden, then revert: the schema exactly as before the first migrate, the rows kept"
+    prod_db revert --no-migrate || return
+    local dump0 snap0 c AU rows
     dump0=$(schema_dump "$URL")
-    snap0=$(q "$URL" "$APP_SNAPSHOT_SQL")
+    snap0=$(qcmp "$URL" "$APP_SNAPSHOT_SQL")
     agent migrate --db "$URL" --log-format json
     assert_eq "migrate exits 0" 0 "$AG_RC"
 
-    dump1=$(schema_dump "$URL")
-    agent migrate --db "$URL" --harden --dry-run --log-format json
-    assert_eq "migrate --harden --dry-run exits 0" 0 "$AG_RC"
-    assert_eq "migrate --harden --dry-run changes nothing" "$dump1" "$(schema_dump "$URL")"
-    would=$(grep '^would change ' <<<"$AG_OUT" | sed 's/^would change //')
-
-    agent migrate --db "$URL" --harden --log-format json
-    assert_eq "migrate --harden exits 0" 0 "$AG_RC"
-    changed=$(grep '^changed ' <<<"$AG_OUT" | sed 's/^changed //')
-    assert_eq "--harden changed what its dry run listed" "$would" "$changed"
-    assert_eq "--harden lists 16 changes" 16 "$(grep -c . <<<"$changed")"
+    migrate_as_listed "migrate --harden" "would change" changed --harden
+    assert_eq "--harden lists 16 changes" 16 "$(grep -c . <<<"$DONE")"
     for c in "policy user_profiles_insert_hardened on public.user_profiles: AS RESTRICTIVE FOR INSERT TO anon, authenticated WITH CHECK (false)" \
         "policy user_profiles_update_hardened on public.user_profiles: AS RESTRICTIVE FOR UPDATE TO anon, authenticated USING (false)" \
         "policy audience_profiles_insert_hardened on public.audience_profiles: AS RESTRICTIVE FOR INSERT TO anon, authenticated WITH CHECK (false)" \
@@ -214,14 +216,14 @@ if fixture_db revert; then
         "privileges on table public.contents: revoke TRUNCATE, REFERENCES, TRIGGER from anon and authenticated" \
         "privileges on sequence public.tags_id_seq: revoke UPDATE from anon and authenticated" \
         "function public.provision_user_profile(): revoke EXECUTE from PUBLIC and anon"; do
-        assert_contains "--harden lists: $c" "$c" "$changed"
+        assert_contains "--harden lists: $c" "$c" "$DONE"
     done
     assert_match "the summary says the holes are closed" '6 known holes in the policies, closed' "$AG_OUT"
     agent migrate --db "$URL" --log-format json
     assert_eq "after --harden, migrate reports no hole" "" "$(grep '^hole ' <<<"$AG_OUT")"
     assert_eq "after --harden, the app's own policies are still there, unchanged" \
         "$(grep '^policy ' <<<"$snap0")" \
-        "$(q "$URL" "$APP_SNAPSHOT_SQL" | grep '^policy ' | grep -v '_hardened ')"
+        "$(qcmp "$URL" "$APP_SNAPSHOT_SQL" | grep '^policy ' | grep -v '_hardened ')"
 
     # rows the agent writes, as the agent: a claim, a project, a content
     AU=$(as_agent_url "$URL")
@@ -232,30 +234,21 @@ if fixture_db revert; then
              SELECT 'adopt-course', 'Adopt course', 'course_outline', id, true
              FROM content_projects WHERE slug = 'adopt-course'" >/dev/null ||
         fail "the agent's role could not write its course"
-    rows=$(q "$URL" "$ROWS_SQL")
+    rows=$(qcmp "$URL" "$ROWS_SQL")
 
-    dump2=$(schema_dump "$URL")
-    agent migrate --db "$URL" --revert --dry-run --log-format json
-    assert_eq "migrate --revert --dry-run exits 0" 0 "$AG_RC"
-    assert_eq "migrate --revert --dry-run changes nothing" "$dump2" "$(schema_dump "$URL")"
-    would=$(grep '^would remove ' <<<"$AG_OUT" | sed 's/^would remove //')
-
-    agent migrate --db "$URL" --revert --log-format json
-    assert_eq "migrate --revert exits 0" 0 "$AG_RC"
-    assert_eq "--revert removed what its dry run listed" "$would" \
-        "$(grep '^removed ' <<<"$AG_OUT" | sed 's/^removed //')"
+    migrate_as_listed "migrate --revert" "would remove" removed --revert
     assert_contains "--revert undoes --harden" "public.tags: ENABLE ROW LEVEL SECURITY" "$AG_OUT"
     assert_contains "--revert drops the agent's schema" "removed schema creatoros_agent" "$AG_OUT"
     assert_eq "pg_dump --schema-only after --revert equals the one before the first migrate" \
         "$dump0" "$(schema_dump "$URL")"
-    assert_eq "the rows stay, the agent's included" "$rows" "$(q "$URL" "$ROWS_SQL")"
+    assert_eq "the rows stay, the agent's included" "$rows" "$(qcmp "$URL" "$ROWS_SQL")"
     assert_eq "the agent's project is still there" "Adopt course" \
-        "$(q "$URL" "SELECT name FROM content_projects WHERE slug = 'adopt-course'")"
+        "$(qcmp "$URL" "SELECT name FROM content_projects WHERE slug = 'adopt-course'")"
 
     agent migrate --db "$URL" --log-format json
     assert_eq "after --revert, migrate adopts the database again" 0 "$AG_RC"
     assert_eq "it reports the holes again" 6 "$(grep -c '^hole ' <<<"$AG_OUT")"
-fi
+}
 
 # =================================================================================================
 # as_role URL SQL: one statement as creatoros_agent, connected as that role; prints
@@ -273,7 +266,7 @@ as_role() {
 role_checks() { # role_checks URL LABEL PROJECT-OF-ANOTHER-MIND
     local u=$1 l=$2 other=$3
     assert_eq "$l: connected as creatoros_agent, without BYPASSRLS" "creatoros_agent|false" \
-        "$(q "$(as_agent_url "$u")" "SELECT current_user || '|' || (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user)")"
+        "$(qcmp "$(as_agent_url "$u")" "SELECT current_user || '|' || (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user)")"
     q "$u" "INSERT INTO content_projects (slug, name, project_type) VALUES ('role-course', 'Role course', 'course');
             INSERT INTO contents (slug, title, content_type, project_id, ai_generated)
             SELECT 'role-course/collected', 'Collected', 'interview', id, false FROM content_projects WHERE slug = 'role-course';
@@ -299,18 +292,18 @@ role_checks() { # role_checks URL LABEL PROJECT-OF-ANOTHER-MIND
         "$(as_role "$u" "DELETE FROM contents WHERE slug = 'role-course/lessons/1.1-x'")"
 }
 
-test_begin "role: connected as creatoros_agent, on the adopted fixture and on a fresh database"
-if fixture_db role_fixture; then
-    agent migrate --db "$URL" --log-format json
-    assert_eq "migrate exits 0" 0 "$AG_RC"
-    role_checks "$URL" fixture tenant-course
-fi
-if new_db role_fresh; then
-    q "$URL" "INSERT INTO minds (slug, display_name, privacy_level) VALUES ('other', 'Other', 'private');
-              INSERT INTO content_projects (slug, name, creator_mind_id)
-              SELECT 'other-course', 'Other', id FROM minds WHERE slug = 'other'" >/dev/null
-    role_checks "$URL" fresh other-course
-fi
+adopt_agent_role_limits() {
+    test_begin "role: connected as creatoros_agent, on the adopted fixture and on a fresh database"
+    if prod_db role_fixture; then
+        role_checks "$URL" fixture tenant-course
+    fi
+    if new_db role_fresh; then
+        q "$URL" "INSERT INTO minds (slug, display_name, privacy_level) VALUES ('other', 'Other', 'private');
+                  INSERT INTO content_projects (slug, name, creator_mind_id)
+                  SELECT 'other-course', 'Other', id FROM minds WHERE slug = 'other'" >/dev/null
+        role_checks "$URL" fresh other-course
+    fi
+}
 
 # =================================================================================================
 # A course the agent writes whole, with a tag; the legacy course's owner is alan.
@@ -321,23 +314,27 @@ write_tree() {
     printf -- '---\nlesson_id: "1.1"\ntitle: First\n---\nBody.\n' >"$t/role-course/lessons/modulo-1/1.1-first.md"
 }
 
-test_begin "backfill connected as creatoros_agent, on both databases"
-for kind in fresh fixture; do
-    if [[ $kind == fresh ]]; then
-        new_db "backfill_$kind" || continue
-    else
-        fixture_db "backfill_$kind" || continue
-        agent migrate --db "$URL" --log-format json
-    fi
-    tree=$WORK/tree-$kind
-    write_tree "$tree"
-    agent backfill --root "$tree" --db "$(as_agent_url "$URL")" --creator-mind alan \
-        --source "test-$kind" --log-format json
-    assert_eq "$kind: backfill as creatoros_agent exits 0" 0 "$AG_RC"
-    [[ $AG_RC -eq 0 ]] || echo "$AG_ERR" | tail -5 >&2
-    assert_eq "$kind: its project, outline, module and lesson are written" "1|3" \
-        "$(q "$URL" "SELECT (SELECT count(*) FROM content_projects WHERE slug = 'role-course') || '|' ||
-                            (SELECT count(*) FROM contents WHERE slug LIKE 'role-course%' AND deleted_at IS NULL)")"
-done
+adopt_backfill_as_agent_role() {
+    test_begin "backfill connected as creatoros_agent, on both databases"
+    local kind tree
+    for kind in fresh fixture; do
+        if [[ $kind == fresh ]]; then
+            new_db "backfill_$kind" || continue
+        else
+            prod_db "backfill_$kind" || continue
+        fi
+        tree=$WORK/tree-$kind
+        write_tree "$tree"
+        agent backfill --root "$tree" --db "$(as_agent_url "$URL")" --creator-mind alan \
+            --source "test-$kind" --log-format json
+        assert_eq "$kind: backfill as creatoros_agent exits 0" 0 "$AG_RC"
+        [[ $AG_RC -eq 0 ]] || echo "$AG_ERR" | tail -5
+        assert_eq "$kind: its project, outline, module and lesson are written" "1|3" \
+            "$(qcmp "$URL" "SELECT (SELECT count(*) FROM content_projects WHERE slug = 'role-course') || '|' ||
+                                (SELECT count(*) FROM contents WHERE slug LIKE 'role-course%' AND deleted_at IS NULL)")"
+    done
+}
 
+lib_run adopt_creates_only_what_dry_run_listed adopt_problems_listed_nothing_changed \
+    adopt_harden_then_revert_restores_schema adopt_agent_role_limits adopt_backfill_as_agent_role
 lib_finish

@@ -4,32 +4,41 @@
 # docs/CONTRACT.md, then re-runs, edits, bad files, a server crash mid-backfill, dry runs,
 # two sources in one database, passwords kept out of the output, and `status`.
 #
-# Each test gets its own database (co_bf_<name>_$$, dropped at exit) and its own copy of
-# the tree. Needs CO_TEST_DB, CO_PGDIR, CO_SOURCE_DIR, CO_AGENT (deploy/test.sh exports
-# them). The crash test stops the shared cluster for a few seconds; it is restarted at exit
-# whatever happens.
+#   backfill_fixture_rows_as_contract             the fixture tree, row by row
+#   backfill_fixture_rows_on_production_schema    the same on the production schema
+#   backfill_rerun_writes_nothing                 a re-run, a touch, --force: no row version
+#   backfill_changes_follow_tree                  edits, deletes, renames, moves, briefs
+#   backfill_bad_files_rejected_with_reason       bad files among good ones, each named
+#   backfill_server_killed_resumes                the server killed mid-backfill, a re-run
+#   backfill_dry_run_writes_nothing               --dry-run, CREATOR_OS_DB_PERSIST=false
+#   backfill_two_sources_keep_apart               two sources in one database
+#   backfill_password_never_printed               a URL's password, in every output
+#   backfill_status_compares_tree                 `status` before, after, with changes
+#   backfill_schema_problem_not_outage            a missing column, a missing privilege
+#   backfill_course_in_two_trees_first_source_owns  one course name in two trees
+#   backfill_empty_or_wrong_root_deletes_nothing  a missing, empty or wrong root
+#   backfill_secrets_blanked_every_form           every form of connection string
+#   backfill_big_course_in_parts_bounded          150 lessons of 8 MB: parts, memory
+#   backfill_file_above_one_part_refused          a file above one part, not even read
+#   backfill_course_in_parts_file_refused         a file the database refuses, in parts
+#   backfill_unindexable_path_is_data_error       a path too long for the index
+#
+# Each scenario gets its own database (dropped at exit) and its own copy of the tree. Needs
+# CO_TEST_DB, CO_PGDIR, CO_SOURCE_DIR, CO_AGENT (deploy/test.sh exports them). The crash
+# test stops the shared cluster for a few seconds; it is restarted at exit whatever happens.
 # shellcheck disable=SC2317 # predicates are called through wait_until and check
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
-# shellcheck source=SCRIPTDIR/prod_lib.sh
-. "$HERE/prod_lib.sh"
-lib_init test_backfill
+lib_init test_backfill CO_TEST_DB CO_AGENT jq python3
 
 FIX=$CO_SOURCE_DIR/tests/fixtures/backfill
 BENCH=$CO_SOURCE_DIR/bench
 PY=/usr/bin/python3
 LEAK=LEAK_TOKEN_7f3a9c
 LEFTOVER=LEFTOVER_TOKEN_b41d
-
-if [[ -n ${CO_PGDIR:-} ]]; then
-    # The cluster is shared by every suite of the run: never leave it stopped (eval'd at exit).
-    # shellcheck disable=SC2016
-    lib_on_exit '"$CO_SOURCE_DIR/deploy/pg.sh" status "$CO_PGDIR" ||
-        "$CO_SOURCE_DIR/deploy/pg.sh" start "$CO_PGDIR" >/dev/null 2>&1'
-fi
 
 # ---- helpers ------------------------------------------------------------------------------
 
@@ -91,25 +100,6 @@ PY
 md5_of() { # md5_of PRINTF-FORMAT: md5 of the bytes printf makes
     # shellcheck disable=SC2059
     printf -- "$1" | md5sum | cut -d' ' -f1
-}
-
-# assert_query WHAT URL ACTUAL-SQL EXPECTED-SQL: both result sets printed by psql, equal.
-# Writing the expectation as SQL VALUES lets the server spell jsonb the one way it does.
-# Either query failing is a failure (the same error on both sides is no agreement).
-assert_query() {
-    local a e
-    if ! a=$(q "$2" "$3" 2>&1) || ! e=$(q "$2" "$4" 2>&1); then
-        fail "$1: a query failed:
-  actual:   $a
-  expected: ${e:-(not run)}"
-        return
-    fi
-    assert_eq "$1" "$e" "$a"
-}
-
-# assert_sql WHAT URL SQL EXPECTED-TEXT
-assert_sql() {
-    assert_eq "$1" "$4" "$(q "$2" "$3" 2>&1)"
 }
 
 # Every live-or-not contents row as "slug|xmin|updated_at|deleted_at", for before/after.
@@ -181,12 +171,12 @@ PROJECT_ROWS_SQL="SELECT p.slug, p.name, coalesce(p.description, 'NULL'), coales
     ORDER BY p.slug COLLATE \"C\""
 
 # ==== 1. the fixture: every row rule, on a database the agent made and on the app's own schema ====
-t_fixture() { # t_fixture [production]
+backfill_fixture_rows_as_contract() { # [production]
     if [[ ${1:-} == production ]]; then
-        test_begin "1b fixture backfill into the production schema (tests/fixtures/production, no rows)"
+        test_begin "fixture backfill into the production schema (tests/fixtures/production, no rows)"
         prod_db fixture_prod --no-rows || return
     else
-        test_begin "1 fixture backfill"
+        test_begin "fixture backfill"
         new_db fixture || return
     fi
     local T=$WORK/t1
@@ -413,16 +403,12 @@ stats_sum() { # n_tup_ins/upd/del over the public and agent tables, fresh from t
               AND relname NOT LIKE 'bf\_%'" | tail -1
 }
 stats_contents_ins() {
-    [[ $(q "$1" "SELECT pg_stat_clear_snapshot(); SELECT n_tup_ins FROM pg_stat_user_tables
+    [[ $(qcmp "$1" "SELECT pg_stat_clear_snapshot(); SELECT n_tup_ins FROM pg_stat_user_tables
                  WHERE relid = 'public.contents'::regclass" | tail -1) == "$2" ]]
 }
-no_agent_session() {
-    [[ $(q "$1" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'creatoros-agent'
-                 AND datname = current_database()") == 0 ]]
-}
 
-t_rerun() {
-    test_begin "2 re-run writes nothing"
+backfill_rerun_writes_nothing() {
+    test_begin "re-run writes nothing"
     new_db rerun || return
     local T=$WORK/t2 v1 v2 s1 s2 n
     make_tree "$T"
@@ -471,8 +457,8 @@ bf3() { # one backfill of test 3's tree; asserts exit 0
     if [[ $AG_RC -ne 0 ]]; then printf '%s\n%s\n' "$AG_OUT" "$AG_ERR" | tail -20 >&2; fi
 }
 
-t_changes() {
-    test_begin "3 changes"
+backfill_changes_follow_tree() {
+    test_begin "changes"
     new_db changes || return
     T3=$WORK/t3
     make_tree "$T3"
@@ -522,8 +508,11 @@ t_changes() {
 $L/sem-modulo-renomeado true sem-modulo-renomeado $(md5_of 'Só texto, sem heading e sem número.\n')"
 
     STEP="move a lesson to another module"
+    snap "$URL"
     sed -i 's/^lesson_id: "4.10"$/lesson_id: "9.10"/' "$A/licao-com-aspas.md"
     bf3
+    assert_eq "$STEP: the modules redone, only the lesson and the two modules it left and joined written" \
+        "+agencia-ia/module-9 $L/licao-com-aspas agencia-ia/module-4" "$(changed "$URL")"
     assert_sql "$STEP: lesson under module 9" "$URL" \
         "SELECT par.slug || ' ' || c.sequence_order FROM public.contents c JOIN public.contents par
          ON par.id = c.parent_content_id WHERE c.slug = '$L/licao-com-aspas'" "agencia-ia/module-9 10"
@@ -647,37 +636,27 @@ so-licoes outro-criador"
 }
 
 # ==== 4. bad files ==============================================================================
-NOBODY=()
-NB_AGENT=$CO_AGENT
-if have_capability nobody; then
-    NOBODY=(setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups)
-    # nobody must be able to run the binary: a build below a directory nobody cannot
-    # traverse (/root) is run from a copy in the work directory (0755)
-    if ! "${NOBODY[@]}" "$CO_AGENT" --version >/dev/null 2>&1; then
-        mkdir -p "$WORK/bin"
-        cp "$CO_AGENT" "$WORK/bin/creatoros-agent"
-        chmod 0755 "$WORK/bin" "$WORK/bin/creatoros-agent"
-        NB_AGENT=$WORK/bin/creatoros-agent
-    fi
-fi
-
-bf4() { # backfill of test 4's tree, as nobody when possible (so that mode 000 means something)
-    AG_PREFIX=("${NOBODY[@]}")
-    CO_AGENT=$NB_AGENT agent backfill --root "$T4" --db "$URL" --source bf-bad --log-format text --max-file-bytes 100000 "$@"
-    AG_PREFIX=()
+# the backfills of this scenario run as nobody when the machine can (so that mode 000 means
+# something: root reads every file)
+NB=0
+have_capability nobody && NB=1
+bf4() { # backfill of the scenario's tree
+    [[ $NB -eq 0 ]] || as_nobody on
+    agent backfill --root "$T4" --db "$URL" --source bf-bad --log-format text --max-file-bytes 100000 "$@"
+    as_nobody off
 }
 st4() {
-    AG_PREFIX=("${NOBODY[@]}")
-    CO_AGENT=$NB_AGENT agent status --root "$T4" --db "$URL" --source bf-bad --max-file-bytes 100000 "$@"
-    AG_PREFIX=()
+    [[ $NB -eq 0 ]] || as_nobody on
+    agent status --root "$T4" --db "$URL" --source bf-bad --max-file-bytes 100000 "$@"
+    as_nobody off
 }
 # a rejection line "  <path>: <reason>" of the last backfill
 rej_line() {
     grep -F -- "  $1: " <<<"$AG_OUT" | head -1
 }
 
-t_errors() {
-    test_begin "4 bad files"
+backfill_bad_files_rejected_with_reason() {
+    test_begin "bad files"
     new_db bad || return
     T4=$WORK/t4
     local D=$T4/lote/lessons P=lote/lessons bad_name
@@ -698,12 +677,12 @@ t_errors() {
         printf -- 'f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n---\nBomba.\n'
     } >"$D/g-bomba.md"
     { printf -- '---\ntitle: grande\n---\n'; head -c 120000 /dev/zero | tr '\0' 'x'; } >"$D/h-grande.md"
-    if [[ ${#NOBODY[@]} -gt 0 ]]; then
+    if [[ $NB -eq 1 ]]; then
         good i-perm.md "Sem permissão"
         chmod 000 "$D/i-perm.md"
     else
-        skip "4 bad files: an unreadable file" \
-            "$(_cap_reason nobody) (root reads every file)" nobody
+        skip "backfill_bad_files_rejected_with_reason: an unreadable file" \
+            "$(cap_reason nobody) (root reads every file)" nobody
     fi
     printf -- '---\ntitle: "a\\0b"\n---\nCorpo.\n' >"$D/j-nul-escape.md"
     { printf -- '---\ntitle: fm grande\npad: "'; head -c 70000 /dev/zero | tr '\0' 'y'; printf -- '"\n---\nCorpo.\n'; } \
@@ -715,12 +694,12 @@ t_errors() {
     mkdir -p "$T4/so-ruim/lessons"
     printf -- '---\ntitle: [ruim\n---\n' >"$T4/so-ruim/lessons/aula-1.1.md"   # the course's only file, rejected
     chmod -R a+rX "$T4" 2>/dev/null
-    [[ ${#NOBODY[@]} -gt 0 ]] && chmod 000 "$D/i-perm.md"
+    [[ $NB -eq 1 ]] && chmod 000 "$D/i-perm.md"
 
     bf4
     assert_eq "exit code with rejected files" 1 "$AG_RC"
     local nbad=12
-    [[ ${#NOBODY[@]} -gt 0 ]] || nbad=11
+    [[ $NB -eq 1 ]] || nbad=11
     assert_match "summary counts" "^$((nbad + 3)) files: 3 written, 0 unchanged, 0 deleted, $nbad rejected;" "$(ag_summary)"
     assert_sql "the good files between the bad ones landed" "$URL" \
         "SELECT string_agg(title, ',' ORDER BY slug) FROM public.contents WHERE content_type = 'course_lesson'
@@ -738,7 +717,7 @@ t_errors() {
     assert_match "front-matter above 64 KiB" '64 KiB' "$(rej_line "$P/l-fm-grande.md")"
     assert_match "front-matter nested deeper than 64 levels" 'deeper than 64' "$(rej_line "$P/m-fundo.md")"
     assert_match "the only file of a course rejected" '[Ll]ine [0-9]+' "$(rej_line "so-ruim/lessons/aula-1.1.md")"
-    if [[ ${#NOBODY[@]} -gt 0 ]]; then
+    if [[ $NB -eq 1 ]]; then
         assert_match "unreadable file" '[Pp]ermission denied' "$(rej_line "$P/i-perm.md")"
     fi
     assert_match "a \\0 escape in a YAML string" 'NUL|\\0|0x00|u0000' "$(rej_line "$P/j-nul-escape.md")"
@@ -798,7 +777,7 @@ t_errors() {
     good f-lista.md "F"
     good g-bomba.md "G"
     good h-grande.md "H"
-    if [[ ${#NOBODY[@]} -gt 0 ]]; then
+    if [[ $NB -eq 1 ]]; then
         chmod 0644 "$D/i-perm.md"
         touch "$D/i-perm.md"
     fi
@@ -869,45 +848,37 @@ lessons_visible() { # lessons_visible URL MIN
     n=$(q "$1" "SELECT count(*) FROM public.contents WHERE content_type = 'course_lesson'" 2>/dev/null) || return 1
     [[ $n -ge $2 ]]
 }
-pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 
-t_outage() {
-    test_begin "5 server killed mid-backfill"
-    require_capability pgdir "5 server killed mid-backfill" || return
+backfill_server_killed_resumes() {
+    test_begin "server killed mid-backfill"
+    require_capability pgdir backfill_server_killed_resumes || return
     if [[ ! -f $BENCH/gen_corpus.py ]]; then
         fail "no $BENCH/gen_corpus.py"
         return
     fi
-    local C=$WORK/corpus clean_url pid rc total
+    local C=$WORK/corpus clean_url pid total down
     "$PY" "$BENCH/gen_corpus.py" "$C" --courses 30 --modules 5 --lessons 10 --body-bytes 4096 --seed 7 >/dev/null ||
         { fail "gen_corpus.py failed"; return; }
     new_db clean || return
     clean_url=$URL
     new_db crash || return
 
-    "$CO_AGENT" backfill --root "$C" --db "$URL" --source bf-crash --log-format text --connect-retry 3 \
-        >"$WORK/crash.out" 2>"$WORK/crash.err" &
-    pid=$!
-    if ! wait_until 30 lessons_visible "$URL" 100; then
-        fail "no lessons visible during the backfill"
-    fi
-    if pid_gone "$pid"; then
-        fail "the backfill finished before the server could be killed (the test proves nothing)"
-    fi
-    local down=$SECONDS
-    "$CO_SOURCE_DIR/deploy/pg.sh" kill "$CO_PGDIR"
-    check "the backfill exits after its retry window" wait_until 30 pid_gone "$pid"
+    start_agent crash backfill --root "$C" --db "$URL" --source bf-crash --log-format text --connect-retry 3
+    pid=$AG_PID
+    check "lessons visible during the backfill" wait_until 30 lessons_visible "$URL" 100
+    # the fault counts only if it hits the backfill mid-way
+    check "the backfill is still at work when the server is killed" alive "$pid"
+    down=$SECONDS
+    cluster_stop kill
+    check "the backfill exits after its retry window" wait_until 30 dead "$pid"
     wait "$pid"
-    rc=$?
-    "$CO_SOURCE_DIR/deploy/pg.sh" start "$CO_PGDIR" >/dev/null || fail "cannot restart the cluster"
-    echo "  server down for $((SECONDS - down)) s; the backfill exited with $rc"
-    assert_eq "exit code of the interrupted backfill (2: database unreachable)" 2 "$rc"
-    if grep -Eq 'Sanitizer|runtime error:' "$WORK/crash.err"; then
-        fail "sanitizer report from the interrupted backfill: $(grep -E -A10 'Sanitizer|runtime error:' "$WORK/crash.err" | head -20)"
-    fi
+    AG_RC=$?
+    check "the cluster starts again" cluster_start
+    echo "  server down for $((SECONDS - down)) s; the backfill exited with $AG_RC"
+    assert_eq "exit code of the interrupted backfill (2: database unreachable)" 2 "$AG_RC"
+    check_sanitizer "$AG_ERRF"
     total=$(q "$URL" "SELECT count(*) FROM public.contents WHERE content_type = 'course_lesson'")
     echo "  lessons in the database when the server died: $total of 1500"
-    # the fault counts only if it hit the backfill mid-way
     check "the server died mid-backfill ($total of 1500 lessons were in)" test "${total:-1500}" -lt 1500
 
     agent backfill --root "$C" --db "$URL" --source bf-crash --log-format text
@@ -931,15 +902,15 @@ t_outage() {
     b=$(qcmp "$URL" "$rows_sql" | md5sum)
     assert_eq "contents rows: resumed = clean" "$a" "$b"
     if [[ $a != "$b" ]]; then
-        diff <(q "$clean_url" "$rows_sql") <(q "$URL" "$rows_sql") | head -10 | sed 's/^/  | /' >&2
+        diff <(q "$clean_url" "$rows_sql") <(q "$URL" "$rows_sql") | head -10 | sed 's/^/  | /'
     fi
     assert_sql "resumed: 1530 files recorded, none in error" "$URL" \
         "SELECT count(*) || ' ' || count(error) FROM creatoros_agent.file_state" "1530 0"
 }
 
 # ==== 6. dry run ================================================================================
-t_dry_run() {
-    test_begin "6 dry run"
+backfill_dry_run_writes_nothing() {
+    test_begin "dry run"
     new_db dry || return
     local T=$WORK/t6
     make_tree "$T"
@@ -975,8 +946,8 @@ t_dry_run() {
 }
 
 # ==== 7. two sources in one database ===========================================================
-t_sources() {
-    test_begin "7 two sources"
+backfill_two_sources_keep_apart() {
+    test_begin "two sources"
     new_db sources || return
     local R1=$WORK/t7a R2=$WORK/t7b live
     mkdir -p "$R1" "$R2"
@@ -1011,8 +982,8 @@ t_sources() {
 }
 
 # ==== 8. the password never appears ===========================================================
-t_password() {
-    test_begin "8 password kept out of the output"
+backfill_password_never_printed() {
+    test_begin "password kept out of the output"
     local SECRET=S3cretPa55 port url bad all
     new_db pw || return
     q "$CO_TEST_DB" "DO \$\$ BEGIN
@@ -1080,8 +1051,8 @@ t_password() {
 }
 
 # ==== 9. status ================================================================================
-t_status() {
-    test_begin "9 status"
+backfill_status_compares_tree() {
+    test_begin "status"
     new_db status || return
     local T=$WORK/t9
     make_tree "$T"
@@ -1132,8 +1103,8 @@ t_status() {
 # The agent's peak RSS for the 150 x 8 MB course stays under this (README, "Memory"). The
 # sanitizer build runs with a small quarantine here; it measures above the Release build.
 BIG_RSS_BUDGET_MB=160
-t_big() {
-    test_begin "10 a course of 150 lessons of 8 MB, beside a small one"
+backfill_big_course_in_parts_bounded() {
+    test_begin "a course of 150 lessons of 8 MB, beside a small one"
     new_db big || return
     local T=$WORK/t10 rss parts maxpart
     if ! "$CO_SOURCE_DIR/tests/hostile/make_big_course.sh" "$T" huge 150 8000000; then
@@ -1189,8 +1160,13 @@ t_big() {
     assert_match "one big lesson edited: one file written" '^152 files: 1 written, 151 unchanged' \
         "$(ag_summary)"
 
-    # A file above one part can never be written: refused without being read, whatever
-    # --max-file-bytes says; its neighbour lands.
+}
+
+# ==== a file above one part ====================================================================
+backfill_file_above_one_part_refused() {
+    test_begin "a file above one part is refused without being read; its neighbour lands"
+    new_db over || return
+    # whatever --max-file-bytes says: one statement carries at most SYNC_PART_BYTES
     local O=$WORK/t10-over
     mkdir -p "$O/over/lessons"
     printf -- '---\ntitle: Grande demais\n---\n' >"$O/over/lessons/aula-1.1-enorme.md"
@@ -1206,8 +1182,8 @@ t_big() {
 }
 
 # ==== 11. a big course the database refuses one file of ========================================
-t_big_refused() {
-    test_begin "11 a course written in parts, one file refused by the database"
+backfill_course_in_parts_file_refused() {
+    test_begin "a course written in parts, one file refused by the database"
     new_db bigbad || return
     local T=$WORK/t11
     "$CO_SOURCE_DIR/tests/hostile/make_big_course.sh" "$T" pois 12 6000000 || { fail "make_big_course.sh"; return; }
@@ -1230,10 +1206,10 @@ t_big_refused() {
 }
 
 # ==== 11b. a path too long for the database's index ===========================================
-t_long_path() {
-    test_begin "11b a path the database cannot index: that file's fault, not an outage"
+backfill_unindexable_path_is_data_error() {
+    test_begin "a path the database cannot index: that file's fault, not an outage"
     new_db longpath || return
-    local T=$WORK/t11b d
+    local T=$WORK/longpath d
     # 13 directories of 230 random characters: the path does not compress below the 2704 bytes
     # a btree entry may hold (SQLSTATE 54000, a program limit)
     d=$("$PY" -c '
@@ -1253,8 +1229,8 @@ print("/".join("".join(r.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in
 }
 
 # ==== 12. an empty tree is not a deleted tree ================================================
-t_mass_delete() {
-    test_begin "12 a missing, empty or wrong root deletes nothing"
+backfill_empty_or_wrong_root_deletes_nothing() {
+    test_begin "a missing, empty or wrong root deletes nothing"
     new_db mass || return
     local T=$WORK/t12 E=$WORK/t12-empty t0 before
     cp -a "$FIX" "$T"
@@ -1290,6 +1266,24 @@ t_mass_delete() {
     assert_eq "nothing was written" "$before" "$(versions "$URL")"
     agent backfill --root "$E" --db "$URL" --source bf-mass --log-format text --dry-run
     assert_eq "a dry run over the empty root is refused too (exit 1)" 1 "$AG_RC"
+    # An empty tree is refused however few files the source recorded (the "more than half and
+    # more than a few" rule alone would let 2 files go); in a database of its own.
+    local F=$WORK/t12-few url=$URL
+    new_db mass_few || return
+    mkdir -p "$F/poucos/lessons"
+    printf -- '---\ntitle: Um\n---\nx\n' >"$F/poucos/lessons/aula-1.1.md"
+    printf -- '---\ntitle: Dois\n---\nx\n' >"$F/poucos/lessons/aula-1.2.md"
+    agent backfill --root "$F" --db "$URL" --source bf-few --log-format text
+    assert_eq "a source of two files: written" 0 "$AG_RC"
+    rm -r "$F/poucos"
+    agent backfill --root "$F" --db "$URL" --source bf-few --log-format text
+    assert_eq "its tree empty: exit 1" 1 "$AG_RC"
+    assert_match "refused as an empty tree" \
+        'refusing to delete or archive 2 of the 2 files this source recorded \(the tree is empty\)' "$AG_ERR"
+    assert_sql "its course kept live (outline, module, two lessons)" "$URL" \
+        "SELECT status || ' ' || (SELECT count(*) FROM public.contents c WHERE c.project_id = p.id
+           AND c.deleted_at IS NULL) FROM public.content_projects p WHERE slug = 'poucos'" "in_progress 4"
+    URL=$url
 
     # A wrong --root: another tree where most of the recorded files are not.
     local W=$WORK/t12-wrong
@@ -1319,8 +1313,8 @@ t_mass_delete() {
 }
 
 # ==== 13. secrets in every form: never printed, never in the process title ====================
-t_secret_forms() {
-    test_begin "13 secrets in every form of connection string"
+backfill_secrets_blanked_every_form() {
+    test_begin "secrets in every form of connection string"
     local T=$WORK/t13 port pw forms form i pid cmdline all="" title_bad="" parts=()
     mkdir -p "$T/c/lessons"
     printf -- '---\ntitle: x\n---\ny\n' >"$T/c/lessons/a.md"
@@ -1347,14 +1341,12 @@ t_secret_forms() {
         SUPABASE_DB_URL=$form agent backfill --root "$T" --source bf-sec --connect-retry 0 --log-format json
         all+="$AG_OUT$AG_ERR"
         # the process title of a running watch (it keeps retrying the database)
-        "$CO_AGENT" watch --root "$T" --db "$form" --source bf-sec --log-file "$WORK/t13-$i.log" \
-            --log-format json 2>"$WORK/t13-$i.err" &
-        pid=$!
-        wait_until 10 grep -qs 'database unreachable' "$WORK/t13-$i.log"
-        cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
-        kill -TERM "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        all+="$(cat "$WORK/t13-$i.log" "$WORK/t13-$i.err")"
+        start_logged "t13-$i" watch --root "$T" --db "$form" --source bf-sec
+        wait_until 10 grep -qs 'database unreachable' "$AG_LOG"
+        cmdline=$(tr '\0' ' ' <"/proc/$AG_PID/cmdline" 2>/dev/null)
+        stop_agent "$AG_PID"
+        check_sanitizer "$AG_ERRF"
+        all+="$(cat "$AG_LOG" "$AG_ERRF")"
         [[ $cmdline == *"watch --root"* ]] || title_bad+=" (form $i: no title read)"
         for pw in "${parts[@]:1}"; do
             [[ $cmdline == *"$pw"* ]] && title_bad+=" form $i: $cmdline"
@@ -1403,10 +1395,10 @@ low_cleanup() { # low_cleanup URL ROLE
 }
 
 # ==== 15. one course name in two trees: the first to write it keeps it ===========================
-t_same_course() {
-    test_begin "15 one course name in two trees"
+backfill_course_in_two_trees_first_source_owns() {
+    test_begin "one course name in two trees"
     new_db samecourse || return
-    local A=$WORK/t15a B=$WORK/t15b before
+    local A=$WORK/same-a B=$WORK/same-b before
     mkdir -p "$A" "$B"
     cp -a "$FIX/agencia-ia" "$A/"
     cp -a "$FIX/agencia-ia" "$B/"
@@ -1430,10 +1422,10 @@ t_same_course() {
 }
 
 # shellcheck disable=SC2016 # backquotes in the expected messages are literal
-t_schema() {
-    test_begin "14 schema problems: one line naming the object and what to run, at once"
+backfill_schema_problem_not_outage() {
+    test_begin "schema problems: one line naming the object and what to run, at once"
     new_db schema || return
-    local T=$WORK/t14 start secs
+    local T=$WORK/schema start secs
     make_tree "$T"
     q "$URL" "ALTER TABLE public.contents DROP COLUMN file_path CASCADE" >/dev/null
     start=$SECONDS
@@ -1474,9 +1466,14 @@ t_schema() {
 
 
 # the contract's fixture once more, on a database shaped as production is
-t_fixture_production() { t_fixture production; }
+backfill_fixture_rows_on_production_schema() { backfill_fixture_rows_as_contract production; }
 
-lib_run t_fixture t_fixture_production t_rerun t_changes t_errors t_outage t_dry_run t_sources \
-    t_password t_status t_schema t_same_course t_mass_delete t_secret_forms t_big t_big_refused \
-    t_long_path
+lib_run backfill_fixture_rows_as_contract backfill_fixture_rows_on_production_schema \
+    backfill_rerun_writes_nothing backfill_changes_follow_tree backfill_bad_files_rejected_with_reason \
+    backfill_server_killed_resumes backfill_dry_run_writes_nothing backfill_two_sources_keep_apart \
+    backfill_password_never_printed backfill_status_compares_tree backfill_schema_problem_not_outage \
+    backfill_course_in_two_trees_first_source_owns backfill_empty_or_wrong_root_deletes_nothing \
+    backfill_secrets_blanked_every_form backfill_big_course_in_parts_bounded \
+    backfill_file_above_one_part_refused backfill_course_in_parts_file_refused \
+    backfill_unindexable_path_is_data_error
 lib_finish

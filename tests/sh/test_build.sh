@@ -1,128 +1,129 @@
 #!/usr/bin/env bash
 # test_build.sh -- the build as a packager or a new user meets it, on a copy of the source tree:
-#   1 the default configure and build see only the runtime libraries (pkg-config is given
-#     the .pc files of libpq, libyaml and cJSON, and of what libpq's own file requires)
-#     and succeed: no cmocka, no test built;
-#   2 with -DBUILD_TESTING=ON the same configure fails, naming cmocka;
-#   3 a test listed in tests/CMakeLists.txt whose source is missing is a configure error;
-#   4 the binary needs libpq, libyaml, cJSON and libc, nothing more (readelf NEEDED), and
-#     links nothing it does not use (ldd -u);
-#   5 `cmake --install` with a prefix puts each file in its FHS place, and the unit's
-#     ExecStart= names the binary where it was installed.
+#
+#   build_default_sees_runtime_libraries_only  the default configure and build see only the
+#       runtime libraries (pkg-config is given the .pc files of libpq, libyaml and cJSON, and
+#       of what libpq's own file requires) and succeed: no cmocka, no test built
+#   build_tests_need_cmocka  with -DBUILD_TESTING=ON the same configure fails, naming cmocka
+#   build_missing_test_source_refused  a test listed in tests/CMakeLists.txt whose source is
+#       missing is a configure error
+#   build_binary_links_runtime_libraries_only  the binary needs libpq, libyaml, cJSON and
+#       libc, nothing more (readelf NEEDED), and links nothing it does not use (ldd -u)
+#   build_install_puts_files_in_place  `cmake --install` with a prefix puts each file in its
+#       FHS place, and the unit's ExecStart= names the binary where it was installed
 #
 # Needs cmake, a C compiler, pkg-config and readelf; no database.
 set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/sh/lib.sh
+. "$HERE/lib.sh"
+lib_init test_build cmake pkg-config readelf
 
-SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-failures=0
-oks=0
-ok() { oks=$((oks + 1)); echo "ok: $*"; }
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+SRCCOPY=$WORK/src
+B=$WORK/build
+PC=$WORK/pkgconfig
 
-WORK=$(mktemp -d /tmp/co-build.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-
-# A copy of the source tree without build output (so that case 3 can edit it).
-mkdir "$WORK/src"
-tar -C "$SRC" --exclude='./build*' --exclude=./.local --exclude=./outputs --exclude=./.git \
-    -cf - . | tar -C "$WORK/src" -xf -
+# A copy of the source tree without build output (so that a scenario can edit it).
+mkdir "$SRCCOPY"
+tar -C "$CO_SOURCE_DIR" --exclude='./build*' --exclude=./.local --exclude=./outputs --exclude=./.git \
+    -cf - . | tar -C "$SRCCOPY" -xf -
 
 # Only the runtime libraries' pkg-config files.
-PC=$WORK/pkgconfig
 mkdir "$PC"
 for mod in libpq yaml-0.1 libcjson $(pkg-config --print-requires-private libpq | awk '{print $1}'); do
     dir=$(pkg-config --variable pcfiledir "$mod") || { fail "pkg-config knows no $mod"; continue; }
     cp "$dir/$mod.pc" "$PC/"
 done
-export PKG_CONFIG_LIBDIR=$PC PKG_CONFIG_PATH=
-if pkg-config --exists cmocka; then
-    fail "the restricted pkg-config still finds cmocka"
-fi
 echo "pkg-config sees: $(cd "$PC" && ls | tr '\n' ' ')"
+# runtime_only CMD...: CMD with only the runtime libraries' .pc files
+runtime_only() { PKG_CONFIG_LIBDIR=$PC PKG_CONFIG_PATH="" "$@"; }
 
-# ---- 1. default configure and build ---------------------------------------------------------
-B=$WORK/build
-if cmake -S "$WORK/src" -B "$B" -DCO_WERROR=ON >"$WORK/configure.log" 2>&1; then
-    ok "default configure with the runtime libraries only"
-else
-    tail -20 "$WORK/configure.log" >&2
-    fail "default configure failed with the runtime libraries only"
-fi
-if nice cmake --build "$B" -j"$(nproc)" >"$WORK/build.log" 2>&1; then
-    ok "default build"
-else
-    tail -30 "$WORK/build.log" >&2
-    fail "default build failed"
-fi
-[[ -x $B/creatoros-agent ]] || fail "no binary built"
-if ls "$B"/tests/test_* >/dev/null 2>&1; then
-    fail "the default build built tests: $(ls "$B"/tests)"
-else
-    ok "no test built by default"
-fi
-grep -q 'cmocka' "$B/CMakeCache.txt" && fail "the default configure looked for cmocka"
+# default_build: the default configure and build of the copy, with the runtime libraries
+# only; once (the scenarios that look at the binary need it).
+BUILT=
+default_build() {
+    [[ -z $BUILT ]] || return "$BUILT"
+    BUILT=1
+    if ! runtime_only cmake -S "$SRCCOPY" -B "$B" -DCO_WERROR=ON >"$WORK/configure.log" 2>&1; then
+        fail "default configure failed with the runtime libraries only:
+$(tail -20 "$WORK/configure.log")"
+        return 1
+    fi
+    pass "default configure with the runtime libraries only"
+    if ! runtime_only nice cmake --build "$B" -j"$(nproc)" >"$WORK/build.log" 2>&1; then
+        fail "default build failed:
+$(tail -30 "$WORK/build.log")"
+        return 1
+    fi
+    pass "default build"
+    BUILT=0
+}
 
-# ---- 2. tests need cmocka ---------------------------------------------------------------------
-if cmake -S "$WORK/src" -B "$WORK/build-tests" -DBUILD_TESTING=ON >"$WORK/tests.log" 2>&1; then
-    fail "-DBUILD_TESTING=ON configured without cmocka"
-elif grep -q cmocka "$WORK/tests.log"; then
-    ok "-DBUILD_TESTING=ON without cmocka fails, naming cmocka"
-else
-    fail "-DBUILD_TESTING=ON failed without naming cmocka: $(tail -5 "$WORK/tests.log")"
-fi
-unset PKG_CONFIG_LIBDIR PKG_CONFIG_PATH
+build_default_sees_runtime_libraries_only() {
+    test_begin "the default configure and build, with the runtime libraries only"
+    check "the restricted pkg-config does not find cmocka" bash -c '! PKG_CONFIG_LIBDIR=$1 PKG_CONFIG_PATH= pkg-config --exists cmocka' _ "$PC"
+    default_build || return
+    check "a binary was built" test -x "$B/creatoros-agent"
+    assert_eq "no test built by default" "" "$(ls "$B"/tests/test_* 2>/dev/null)"
+    check "the default configure did not look for cmocka" bash -c '! grep -q cmocka "$1"' _ "$B/CMakeCache.txt"
+}
 
-# ---- 3. a listed test without a source --------------------------------------------------------
-echo 'co_add_test(test_nowhere co_agent)' >>"$WORK/src/tests/CMakeLists.txt"
-if cmake -S "$WORK/src" -B "$WORK/build-missing" -DBUILD_TESTING=ON >"$WORK/missing.log" 2>&1; then
-    fail "a listed test without its source configured"
-elif tr -s ' \n' ' ' <"$WORK/missing.log" | grep -q 'tests/test_nowhere.c is missing'; then
-    ok "a listed test without its source is a configure error naming it"
-else
-    fail "configure failed, but not naming tests/test_nowhere.c: $(grep -A3 'Error' "$WORK/missing.log" | head -5)"
-fi
+build_tests_need_cmocka() {
+    test_begin "-DBUILD_TESTING=ON without cmocka fails, naming cmocka"
+    if runtime_only cmake -S "$SRCCOPY" -B "$WORK/build-tests" -DBUILD_TESTING=ON >"$WORK/tests.log" 2>&1; then
+        fail "-DBUILD_TESTING=ON configured without cmocka"
+    else
+        assert_contains "the configure error names cmocka" cmocka "$(cat "$WORK/tests.log")"
+    fi
+}
 
-# ---- 4. what the binary links ------------------------------------------------------------------
-needed=$(readelf -d "$B/creatoros-agent" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
-extra=$(tr ' ' '\n' <<<"$needed" | grep -Ev '^(libpq\.so\.5|libyaml-0\.so\.2|libcjson\.so\.1|libc\.so\.6|)$')
-if [[ -z $extra ]]; then
-    ok "NEEDED: $needed"
-else
-    fail "the binary links more than libpq, libyaml, cJSON and libc: $extra"
-fi
-unused=$(ldd -u -r "$B/creatoros-agent" 2>&1 | grep -v '^Unused direct dependencies:' | sed '/^[[:space:]]*$/d')
-if [[ -z $unused ]]; then
-    ok "no unused direct dependency (ldd -u)"
-else
-    fail "linked but unused: $unused"
-fi
+build_missing_test_source_refused() {
+    test_begin "a listed test without a source is a configure error naming it"
+    local S=$WORK/src-missing
+    cp -a "$SRCCOPY" "$S"
+    echo 'co_add_test(test_nowhere co_agent)' >>"$S/tests/CMakeLists.txt"
+    if cmake -S "$S" -B "$WORK/build-missing" -DBUILD_TESTING=ON >"$WORK/missing.log" 2>&1; then
+        fail "a listed test without its source configured"
+    else
+        assert_contains "the error names tests/test_nowhere.c" 'tests/test_nowhere.c is missing' \
+            "$(tr -s ' \n' ' ' <"$WORK/missing.log")"
+    fi
+}
 
-# ---- 5. cmake --install ------------------------------------------------------------------------
-P=$WORK/prefix
-if cmake --install "$B" --prefix "$P" >"$WORK/install.log" 2>&1; then
-    ok "cmake --install --prefix"
-else
-    cat "$WORK/install.log" >&2
-    fail "cmake --install failed"
-fi
-for f in bin/creatoros-agent lib/systemd/system/creatoros-agent.service \
-    lib/sysusers.d/creatoros-agent.conf share/man/man1/creatoros-agent.1.gz \
-    share/bash-completion/completions/creatoros-agent \
-    share/doc/creatoros-agent/examples/agent.env.example share/doc/creatoros-agent/CONTRACT.md; do
-    if [[ -f $P/$f ]]; then ok "installed $f"; else fail "not installed: $f"; fi
-done
-exec_line=$(grep '^ExecStart=' "$P/lib/systemd/system/creatoros-agent.service")
-if [[ $exec_line == "ExecStart=$P/bin/creatoros-agent watch "* ]]; then
-    ok "the installed unit's $exec_line"
-else
-    fail "the installed unit's ExecStart= does not name $P/bin/creatoros-agent: $exec_line"
-fi
-if zcat "$P/share/man/man1/creatoros-agent.1.gz" | grep -q -- 'rescan\\-interval'; then
-    ok "the installed man page is the generated one"
-else
-    fail "the installed man page lacks --rescan-interval"
-fi
+build_binary_links_runtime_libraries_only() {
+    test_begin "what the binary links"
+    default_build || return
+    local needed extra
+    needed=$(readelf -d "$B/creatoros-agent" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+    extra=$(tr ' ' '\n' <<<"$needed" | grep -Ev '^(libpq\.so\.5|libyaml-0\.so\.2|libcjson\.so\.1|libc\.so\.6|)$')
+    assert_eq "NEEDED is libpq, libyaml, cJSON and libc ($needed)" "" "$extra"
+    assert_eq "no unused direct dependency (ldd -u)" "" \
+        "$(ldd -u -r "$B/creatoros-agent" 2>&1 | grep -v '^Unused direct dependencies:' | sed '/^[[:space:]]*$/d')"
+}
 
-# shellcheck source=tests/sh/skip_lib.sh
-. "$SRC/tests/sh/skip_lib.sh"
-summary_line test_build "$oks" "$failures"
+build_install_puts_files_in_place() {
+    test_begin "cmake --install"
+    default_build || return
+    local P=$WORK/prefix f exec_line
+    if ! cmake --install "$B" --prefix "$P" >"$WORK/install.log" 2>&1; then
+        fail "cmake --install failed: $(cat "$WORK/install.log")"
+        return
+    fi
+    pass "cmake --install --prefix"
+    for f in bin/creatoros-agent lib/systemd/system/creatoros-agent.service \
+        lib/sysusers.d/creatoros-agent.conf share/man/man1/creatoros-agent.1.gz \
+        share/bash-completion/completions/creatoros-agent \
+        share/doc/creatoros-agent/examples/agent.env.example share/doc/creatoros-agent/CONTRACT.md; do
+        check "installed $f" test -f "$P/$f"
+    done
+    exec_line=$(grep '^ExecStart=' "$P/lib/systemd/system/creatoros-agent.service")
+    assert_match "the installed unit's ExecStart= names $P/bin/creatoros-agent" \
+        "^ExecStart=$P/bin/creatoros-agent watch " "$exec_line"
+    assert_contains "the installed man page is the generated one" 'rescan\-interval' \
+        "$(zcat "$P/share/man/man1/creatoros-agent.1.gz")"
+}
+
+lib_run build_default_sees_runtime_libraries_only build_tests_need_cmocka \
+    build_missing_test_source_refused build_binary_links_runtime_libraries_only \
+    build_install_puts_files_in_place
+lib_finish

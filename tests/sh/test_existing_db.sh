@@ -9,17 +9,26 @@
 # and races (a tenant's row that appears between two statements of the course's
 # transaction, made deterministic with a transaction held open).
 #
-# Each test gets its own database (co_bf_<name>_$$, dropped at exit). Needs CO_TEST_DB,
-# CO_SOURCE_DIR, CO_AGENT (deploy/test.sh exports them).
+#   existing_contract_rows_adoption_owners_tags  the fixture: migrate, backfill, exactly the
+#                                   contract's rows, adoption, owners, tags by name, NOTICEs
+#   existing_owner_never_nulled_without_creator  no creator named: another mind's project
+#                                   refused, an owner never nulled
+#   existing_tenant_attacks_refused  a tenant's rows are never taken, moved or deleted
+#   existing_races_judged_by_statements  rows that appear between two statements of the
+#                                   course's transaction: judged by the statements themselves
+#   existing_adoption_rules          only the original persister's lessons, in the course's
+#                                   own project, are adopted (same id)
+#   existing_tree_on_fresh_database  the production tree on a database the agent made
+#
+# Each scenario gets its own database (dropped at exit). Needs CO_TEST_DB, CO_SOURCE_DIR,
+# CO_AGENT (deploy/test.sh exports them).
 # shellcheck disable=SC2317 # predicates are called through wait_until and check
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
-# shellcheck source=SCRIPTDIR/prod_lib.sh
-. "$HERE/prod_lib.sh"
-lib_init test_existing_db
+lib_init test_existing_db CO_TEST_DB CO_AGENT jq
 
 TENANT_UID=b2b2b2b2-0000-4000-8000-000000000002
 TENANT_PROJECT=f6f6f6f6-0000-4000-8000-000000000006
@@ -34,10 +43,6 @@ as_tenant() {
         -c "$2" >/dev/null
 }
 
-assert_sql() { # assert_sql WHAT URL SQL EXPECTED
-    assert_eq "$1" "$4" "$(q "$2" "$3" 2>&1)"
-}
-
 # A fingerprint of rows (id, xmin and every column), to show they were left untouched.
 rows_of() { # rows_of URL TABLE WHERE
     q "$1" "SELECT coalesce(md5(string_agg(t::text || t.xmin::text, ',' ORDER BY t.id)), 'none') FROM $2 t WHERE $3"
@@ -47,10 +52,6 @@ stats_sum() { # n_tup_ins/upd/del over the public and agent tables, fresh from t
     q "$1" "SELECT pg_stat_clear_snapshot();
             SELECT sum(n_tup_ins) || ' ' || sum(n_tup_upd) || ' ' || sum(n_tup_del)
             FROM pg_stat_user_tables WHERE schemaname IN ('public', 'creatoros_agent')" | tail -1
-}
-no_agent_session() {
-    [[ $(q "$1" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'creatoros-agent'
-                 AND datname = current_database()") == 0 ]]
 }
 stats_settled() { # the counters stop moving once the agent's sessions are gone
     local a b
@@ -85,8 +86,8 @@ lesson() { # lesson FILE FRONT-MATTER-LINE...: a lesson file with that front-mat
 }
 
 # ==== 1. the fixture: migrate, backfill, exactly the contract's rows ============================
-t_contract() {
-    test_begin "1 the production fixture: contract rows, adoption, owners, tags by name"
+existing_contract_rows_adoption_owners_tags() {
+    test_begin "the production fixture: contract rows, adoption, owners, tags by name"
     prod_db contract || return
     local T=$WORK/t1 L=legacy-course/lessons
     tree_copy "$T"
@@ -196,13 +197,8 @@ new-course|alan|creator|3"
 
     # -- status agrees that only the refused files differ
     agent status --root "$T" --db "$URL" --source prod --json
-    if [[ $PROD_MIGRATED == 1 ]]; then
-        assert_eq "status: exit 1, 4 files in error, nothing else to write" "1 4 0 0 0" \
-            "$AG_RC $(jq -r '"\(.files_in_error) \(.to_write) \(.to_delete) \(.to_archive)"' <<<"$AG_OUT" 2>&1)"
-    else
-        assert_eq "status on a database migrate has not recorded: exit 2, saying what to run" \
-            "2 creatoros-agent status: the schema is not up to date: run \`creatoros-agent migrate\`" "$AG_RC $AG_ERR"
-    fi
+    assert_eq "status: exit 1, 4 files in error, nothing else to write" "1 4 0 0 0" \
+        "$AG_RC $(jq -r '"\(.files_in_error) \(.to_write) \(.to_delete) \(.to_archive)"' <<<"$AG_OUT" 2>&1)"
 
     # -- a second backfill writes nothing, and still refuses (tried again, at no write)
     check "the agent's sessions ended" wait_until 10 no_agent_session "$URL"
@@ -228,8 +224,8 @@ new-course|alan|creator|3"
 }
 
 # ==== 2. the same tree on an unclaimed legacy project, with no creator named ===================
-t_no_creator() {
-    test_begin "2 no creator named: another mind's project is refused, an owner is never nulled"
+existing_owner_never_nulled_without_creator() {
+    test_begin "no creator named: another mind's project is refused, an owner is never nulled"
     prod_db nocreator || return
     local T=$WORK/t2
     tree_copy "$T" legacy-course new-course
@@ -258,9 +254,19 @@ t_no_creator() {
          WHERE p.slug = 'new-course'" "alan|New Course, renamed"
 }
 
+# refused_untouched WHAT PATH REASON TABLE WHERE: a backfill of T (source attacks) refuses PATH
+# with REASON and leaves the rows of TABLE that match WHERE as they were.
+refused_untouched() {
+    local before
+    before=$(rows_of "$URL" "$4" "$5")
+    agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
+    assert_eq "$1: refused, naming why" "$3" "$(rejected_reason "$2")"
+    assert_eq "$1: that row untouched" "$before" "$(rows_of "$URL" "$4" "$5")"
+}
+
 # ==== 3. attacks, as a signed-in tenant under the app's policies =================================
-t_attacks() {
-    test_begin "3 attacks: a tenant's rows are never taken, moved or deleted"
+existing_tenant_attacks_refused() {
+    test_begin "attacks: a tenant's rows are never taken, moved or deleted"
     prod_db attacks || return
     local T=$WORK/t3 before
     mkdir -p "$T"
@@ -326,12 +332,9 @@ t_attacks() {
               WHERE c.slug = 'own-course/lessons/1.3-human' AND m.slug = 'tenant'" >/dev/null
     lesson "$T/own-course/lessons/1.3-human.md" 'lesson_id: "1.3"'
     lesson "$T/own-course/COURSE-BRIEF.md" 'title: Own Course, again' 'creator_mind: alan'
-    before=$(rows_of "$URL" public.contents "slug = 'own-course/lessons/1.3-human'")
-    agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
-    assert_eq "(d) a slug held by a content not written by AI: refused" \
+    refused_untouched "(d) a slug held by a content not written by AI" own-course/lessons/1.3-human.md \
         "ownership conflict: its slug own-course/lessons/1.3-human is held by a content not written by AI (ai_generated = false); that row is left untouched" \
-        "$(rejected_reason own-course/lessons/1.3-human.md)"
-    assert_eq "(d) that row untouched" "$before" "$(rows_of "$URL" public.contents "slug = 'own-course/lessons/1.3-human'")"
+        public.contents "slug = 'own-course/lessons/1.3-human'"
     assert_sql "(d) its creator link kept (the brief changed: the course's links were brought in line)" "$URL" \
         "SELECT string_agg(m.slug, ',') FROM public.content_minds cm JOIN public.contents c ON c.id = cm.content_id
          JOIN public.minds m ON m.id = cm.mind_id WHERE c.slug = 'own-course/lessons/1.3-human'" tenant
@@ -346,12 +349,9 @@ t_attacks() {
     lesson "$T/aud-course/COURSE-BRIEF.md" 'title: Audience Course' 'creator_mind: alan' \
         'target_audience: {name: Ours, description: Our people}'
     lesson "$T/aud-course/lessons/1.1-a.md" 'lesson_id: "1.1"'
-    before=$(rows_of "$URL" public.audience_profiles "slug = 'aud-course'")
-    agent backfill --root "$T" --db "$URL" --creator-mind alan --source attacks --log-format text
-    assert_eq "(h) the brief refused, naming the project" \
+    refused_untouched "(h) a brief naming another project's audience" aud-course/COURSE-BRIEF.md \
         "ownership conflict: the audience profile aud-course is the audience of another project (tenant-course); it is left untouched" \
-        "$(rejected_reason aud-course/COURSE-BRIEF.md)"
-    assert_eq "(h) the audience profile untouched" "$before" "$(rows_of "$URL" public.audience_profiles "slug = 'aud-course'")"
+        public.audience_profiles "slug = 'aud-course'"
     assert_sql "(h) the course's other files written, its project without that audience" "$URL" \
         "SELECT coalesce(p.target_audience_id::text, 'NULL') || ' ' || (SELECT count(*) FROM public.contents c
            WHERE c.project_id = p.id) FROM public.content_projects p WHERE p.slug = 'aud-course'" "NULL 3"
@@ -449,35 +449,37 @@ race() {
     local url=$1 tree=$2
     hold_open "$url" "$3"
     check "the tenant's transaction holds its row" wait_until 10 held "$url"
-    "$CO_AGENT" backfill --root "$tree" --db "$url" --creator-mind alan --source races --log-format text \
-        >"$WORK/race.out" 2>"$WORK/race.err" &
-    local pid=$!
+    start_agent race backfill --root "$tree" --db "$url" --creator-mind alan --source races --log-format text
     check "the agent waits for the tenant's row" wait_until 20 agent_blocked "$url"
     hold_commit
-    wait "$pid"
+    wait "$AG_PID"
     AG_RC=$?
-    AG_OUT=$(cat "$WORK/race.out")
-    AG_ERR=$(cat "$WORK/race.err")
+    AG_OUT=$(<"$AG_OUTF")
+    AG_ERR=$(<"$AG_ERRF")
     assert_eq "the tenant's transaction committed" "" "$(grep -i error "$WORK/hold.out")"
-    if grep -Eq 'Sanitizer|runtime error:' "$WORK/race.err"; then
-        fail "sanitizer report from the race's backfill"
-    fi
+    check_sanitizer "$AG_ERRF"
 }
 
-t_races() {
-    test_begin "4 races: the statements' own conditions (a claim judged on the snapshot is not enough)"
+# race_refused LABEL HELD-SQL PATH REASON: backfill T while the row of HELD-SQL is not
+# committed yet (race); PATH is refused with REASON.
+race_refused() {
+    race "$URL" "$T" "$2"
+    assert_eq "$1 refused, naming why" "$4" "$(rejected_reason "$3")"
+}
+
+existing_races_judged_by_statements() {
+    test_begin "races: the statements' own conditions (a claim judged on the snapshot is not enough)"
     prod_db races || return
     local T
 
     # (a) a project inserted after the claim was judged: locked and judged again
     T=$WORK/t4a
     lesson "$T/race-project/COURSE-BRIEF.md" 'title: Race Project' 'creator_mind: alan'
-    race "$URL" "$T" "INSERT INTO public.content_projects (slug, name, project_type, status, creator_mind_id)
-                      VALUES ('race-project', 'Tenant race', 'course', 'planning', public.current_mind_id())"
+    race_refused "(a)" "INSERT INTO public.content_projects (slug, name, project_type, status, creator_mind_id)
+                        VALUES ('race-project', 'Tenant race', 'course', 'planning', public.current_mind_id())" \
+        race-project/COURSE-BRIEF.md \
+        "ownership conflict: project race-project is owned by mind tenant, and this agent would make mind alan its owner; nothing of the course is written"
     assert_eq "(a) exit 1" 1 "$AG_RC"
-    assert_eq "(a) refused, naming the owner" \
-        "ownership conflict: project race-project is owned by mind tenant, and this agent would make mind alan its owner; nothing of the course is written" \
-        "$(rejected_reason race-project/COURSE-BRIEF.md)"
     assert_sql "(a) the tenant's project untouched" "$URL" \
         "SELECT p.name || '|' || p.status || '|' || m.slug || '|' || (SELECT count(*) FROM public.contents WHERE slug LIKE 'race-project%')
          FROM public.content_projects p JOIN public.minds m ON m.id = p.creator_mind_id WHERE p.slug = 'race-project'" \
@@ -487,11 +489,10 @@ t_races() {
     # (b) the outline's slug taken after the claim
     T=$WORK/t4b
     lesson "$T/race-outline/COURSE-BRIEF.md" 'title: Race Outline' 'creator_mind: alan'
-    race "$URL" "$T" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
-                      VALUES ('$TENANT_PROJECT', 'race-outline', 'Tenant race', 'course_outline', true)"
-    assert_eq "(b) refused" \
-        "ownership conflict: the outline's slug race-outline is held by a content of another project (tenant-course); nothing of the course is written, and that row is left untouched" \
-        "$(rejected_reason race-outline/COURSE-BRIEF.md)"
+    race_refused "(b)" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
+                        VALUES ('$TENANT_PROJECT', 'race-outline', 'Tenant race', 'course_outline', true)" \
+        race-outline/COURSE-BRIEF.md \
+        "ownership conflict: the outline's slug race-outline is held by a content of another project (tenant-course); nothing of the course is written, and that row is left untouched"
     assert_sql "(b) the tenant's row untouched, nothing of the course written" "$URL" \
         "SELECT c.title || '|' || p.slug || '|' || (SELECT count(*) FROM public.content_projects WHERE slug = 'race-outline')
          FROM public.contents c JOIN public.content_projects p ON p.id = c.project_id WHERE c.slug = 'race-outline'" \
@@ -501,11 +502,10 @@ t_races() {
     T=$WORK/t4c
     lesson "$T/race-lesson/COURSE-BRIEF.md" 'title: Race Lesson' 'creator_mind: alan'
     lesson "$T/race-lesson/lessons/1.1-a.md" 'lesson_id: "1.1"'
-    race "$URL" "$T" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
-                      VALUES ('$TENANT_PROJECT', 'race-lesson/lessons/1.1-a', 'Tenant race', 'course_lesson', true)"
-    assert_eq "(c) the lesson refused" \
-        "ownership conflict: its slug race-lesson/lessons/1.1-a is held by a content of another project (tenant-course); that row is left untouched" \
-        "$(rejected_reason race-lesson/lessons/1.1-a.md)"
+    race_refused "(c) the lesson" "INSERT INTO public.contents (project_id, slug, title, content_type, ai_generated)
+                        VALUES ('$TENANT_PROJECT', 'race-lesson/lessons/1.1-a', 'Tenant race', 'course_lesson', true)" \
+        race-lesson/lessons/1.1-a.md \
+        "ownership conflict: its slug race-lesson/lessons/1.1-a is held by a content of another project (tenant-course); that row is left untouched"
     assert_sql "(c) the tenant's row untouched; the outline written (no module: its only lesson is refused)" "$URL" \
         "SELECT c.title || '|' || p.slug || '|' || (SELECT count(*) FROM public.contents WHERE slug IN ('race-lesson', 'race-lesson/module-1'))
          FROM public.contents c JOIN public.content_projects p ON p.id = c.project_id WHERE c.slug = 'race-lesson/lessons/1.1-a'" \
@@ -513,8 +513,8 @@ t_races() {
 }
 
 # ==== 5. adoption: only what the original persister wrote, in the course's own project =========
-t_adoption() {
-    test_begin "5 adoption rules"
+existing_adoption_rules() {
+    test_begin "adoption rules"
     prod_db adoption || return
     local T=$WORK/t5 L=legacy-course/lessons
     tree_copy "$T" legacy-course
@@ -545,8 +545,8 @@ t_adoption() {
     assert_eq "no adopted line for them" "" "$(grep -o 'adopted path=[^ ]*3\.[^ ]*' <<<"$AG_ERR")"
 }
 
-t_fixture_shape() {
-    test_begin "6 the production tree on a fresh database"
+existing_tree_on_fresh_database() {
+    test_begin "the production tree on a fresh database"
     new_db fresh || return
     local T=$WORK/t6
     tree_copy "$T"
@@ -565,10 +565,7 @@ t_fixture_shape() {
         "interview-2025-10:fresh legacy-course:fresh new-course:fresh tenant-course:fresh"
 }
 
-t_contract
-t_no_creator
-t_attacks
-t_races
-t_adoption
-t_fixture_shape
+lib_run existing_contract_rows_adoption_owners_tags existing_owner_never_nulled_without_creator \
+    existing_tenant_attacks_refused existing_races_judged_by_statements existing_adoption_rules \
+    existing_tree_on_fresh_database
 lib_finish

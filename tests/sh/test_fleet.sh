@@ -6,9 +6,12 @@
 # present in two trees belongs to the source that wrote it first (DATA-CONTRACT.md,
 # Ownership): the other source's files of it are rejected with a reason naming that source.
 #
-#   F1  four watchers, 30 s of writes in all four trees: each source's rows equal a direct
-#       backfill's, no duplicate, no error left, every watcher alive and exits 0
-#   F2  the course in two trees: owned by the first source, the second one's files rejected
+#   fleet_four_watchers_equal_direct_backfills   four watchers, 30 s of writes in all four
+#                   trees: each source's rows equal a direct backfill's, no duplicate, no
+#                   error left, every watcher alive and exits 0
+#   fleet_course_belongs_to_first_source         the course in two trees: owned by the first
+#                   source, the second one's files rejected, naming it
+# Both look at one run of the fleet (fleet_run: made by the first that needs it).
 #
 # Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them).
 set -uo pipefail
@@ -17,8 +20,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 # shellcheck source=tests/sh/fleet_lib.sh
 . "$HERE/fleet_lib.sh"
-lib_init test_fleet
-lib_on_exit fl_cleanup
+lib_init test_fleet CO_TEST_DB CO_AGENT jq
 
 NTREES=4
 SECS=${CO_FLEET_WRITE_SECONDS:-30}
@@ -34,82 +36,76 @@ for l in 1 2 3; do
     fl_lesson "$WORK/t1/$SHARED/lessons/modulo-1/aula-1.$l-s.md" "t1 shared $l" 1
 done
 
-# ---------------------------------------------------------------------------------------------
-test_begin "F1 four watchers, one database, ${SECS} s of writes in every tree"
-new_db fleet || exit 1
-FLEET=$URL
-pids=()
-for ((i = 1; i <= NTREES; i++)); do
-    fl_start "w$i" watch --root "$WORK/t$i" --db "$FLEET" --source "s$i" --creator-mind fleet-mind
-    pids+=("$FL_PID")
-done
-for ((i = 1; i <= NTREES; i++)); do
-    check "watcher $i ready" wait_until 60 fl_log_has "w$i" '.msg == "ready"'
-done
-# ... and in tree 2 once tree 1's source has written it (the same course name, other files).
-mkdir -p "$WORK/t2/$SHARED/lessons/modulo-1"
-printf -- '---\ntitle: "Shared, from tree 2"\n---\n# s\n' >"$WORK/t2/$SHARED/COURSE-BRIEF.md"
-for l in 1 2 4; do
-    fl_lesson "$WORK/t2/$SHARED/lessons/modulo-1/aula-1.$l-s.md" "t2 shared $l" 1
-done
-until=$(($(now_ms) + SECS * 1000))
-writers=()
-for ((i = 1; i <= NTREES; i++)); do
-    fl_write_loop "$WORK/t$i" "f$i" "$((i * 13))" "$until" "$WORK/writes$i" &
-    writers+=("$!")
-    FL_PIDS+=("$!")
-done
-for w in "${writers[@]}"; do
-    wait "$w"
-done
-echo "  writes per tree: $(cat "$WORK"/writes* | tr '\n' ' ')"
-# The reference: the final trees back-filled directly, tree 1 first, into a clean database.
-new_db reference || exit 1
-REF=$URL
-for ((i = 1; i <= NTREES; i++)); do
-    agent backfill --root "$WORK/t$i" --db "$REF" --source "s$i" --creator-mind fleet-mind \
-        --log-format text
-    check "reference backfill $i exits 0 or 1 (rc=$AG_RC)" test "$AG_RC" -le 1
-done
-_same() { [[ $(fl_fingerprint "$FLEET" "s$1") == "$2" ]]; }
-for ((i = 1; i <= NTREES; i++)); do
-    want=$(fl_fingerprint "$REF" "s$i")
-    if wait_until 90 _same "$i" "$want"; then
-        pass
-    else
-        fail "source s$i: the rows differ from a direct backfill of its tree (< fleet, > reference)"
-        diff <(fl_rows "$FLEET" "s$i") <(fl_rows "$REF" "s$i") | head -20 | sed 's/^/  | /' >&2
-    fi
-done
-assert_eq "no live lesson is duplicated" 0 "$(fl_dup_count "$FLEET")"
-assert_eq "one tag row per name" "1" "$(q "$FLEET" "SELECT count(*) FROM tags WHERE name = 'comum'")"
-dl=$(cat "$WORK"/w*.log | grep -c '40P01\|40001\|deadlock' || true)
-echo "  log lines naming a deadlock or serialization failure (retried): $dl"
-for ((i = 1; i <= NTREES; i++)); do
-    check "watcher $i alive" kill -0 "${pids[i - 1]}"
-    assert_eq "watcher $i: no error-level log line" "" \
-        "$(jq -r -R 'fromjson? | select(.level == "error") | .msg + " " + (.error // "")' "$WORK/w$i.log" | head -3)"
-done
+# fleet_run: four watchers on one database (FLEET), SECS of writes in every tree, then a
+# reference database (REF) back-filled directly from the final trees, tree 1 first. Once.
+FLEET='' REF='' PIDS=() ERRS=()
+fleet_run() {
+    [[ -z $FLEET ]] || return 0
+    local i l
+    new_db fleet || return 1
+    FLEET=$URL
+    for ((i = 1; i <= NTREES; i++)); do
+        fl_start "w$i" watch --root "$WORK/t$i" --db "$FLEET" --source "s$i" --creator-mind fleet-mind
+        PIDS+=("$AG_PID")
+        ERRS+=("$AG_ERRF")
+    done
+    for ((i = 1; i <= NTREES; i++)); do
+        check "watcher $i ready" wait_until 60 log_has "$WORK/w$i.log" '.msg == "ready"'
+    done
+    # ... and in tree 2 once tree 1's source has written it (the same course name, other files).
+    mkdir -p "$WORK/t2/$SHARED/lessons/modulo-1"
+    printf -- '---\ntitle: "Shared, from tree 2"\n---\n# s\n' >"$WORK/t2/$SHARED/COURSE-BRIEF.md"
+    for l in 1 2 4; do
+        fl_lesson "$WORK/t2/$SHARED/lessons/modulo-1/aula-1.$l-s.md" "t2 shared $l" 1
+    done
+    fl_writers_start "$NTREES" f 13 "$SECS"
+    fl_writers_wait
+    new_db reference || return 1
+    REF=$URL
+    for ((i = 1; i <= NTREES; i++)); do
+        agent backfill --root "$WORK/t$i" --db "$REF" --source "s$i" --creator-mind fleet-mind \
+            --log-format text
+        check "reference backfill $i exits 0 or 1 (rc=$AG_RC)" test "$AG_RC" -le 1
+    done
+}
 
 # ---------------------------------------------------------------------------------------------
-test_begin "F2 a course name in two trees belongs to the source that wrote it first"
-assert_eq "the shared course's lessons are tree 1's" "t1 shared 1,t1 shared 2,t1 shared 3" \
-    "$(q "$FLEET" "SELECT string_agg(title, ',' ORDER BY title) FROM contents
-                   WHERE slug LIKE '$SHARED/%' AND content_type = 'course_lesson' AND deleted_at IS NULL")"
-assert_eq "the project keeps tree 1's name" "Shared, from tree 1" \
-    "$(q "$FLEET" "SELECT name FROM content_projects WHERE slug = '$SHARED'")"
-assert_eq "tree 2's files of it are recorded as rejected" "4|4" \
-    "$(q "$FLEET" "SELECT count(*), count(error) FROM creatoros_agent.file_state
-                   WHERE source = 's2' AND course = '$SHARED'")"
-reasons=$(q "$FLEET" "SELECT DISTINCT error FROM creatoros_agent.file_state
-                      WHERE source = 's2' AND course = '$SHARED'")
-assert_contains "the reason names the source that owns the course" "s1" "$reasons"
-env -u PGOPTIONS "$CO_AGENT" status --root "$WORK/t2" --db "$FLEET" --source s2 >"$WORK/status2.out" 2>&1
-assert_contains "status of tree 2 lists them" "$SHARED/lessons/modulo-1/aula-1.4-s.md" "$(cat "$WORK/status2.out")"
-for ((i = 1; i <= NTREES; i++)); do
-    fl_stop "${pids[i - 1]}"
-    assert_eq "watcher $i exits 0 on SIGTERM" 0 "$FL_RC"
-done
-check "no sanitizer report" fl_sanitizer_clean "$WORK"/*.err
+fleet_four_watchers_equal_direct_backfills() {
+    test_begin "four watchers, one database, ${SECS} s of writes in every tree"
+    fleet_run || return
+    local i dl
+    fl_expect_same_rows "$FLEET" "$REF" "$NTREES"
+    assert_eq "one tag row per name" "1" "$(qcmp "$FLEET" "SELECT count(*) FROM tags WHERE name = 'comum'")"
+    dl=$(cat "$WORK"/w*.log | grep -c '40P01\|40001\|deadlock' || true)
+    echo "  log lines naming a deadlock or serialization failure (retried): $dl"
+    for ((i = 1; i <= NTREES; i++)); do
+        check "watcher $i alive" alive "${PIDS[i - 1]}"
+        fl_no_error_line "watcher $i" "$WORK/w$i.log"
+    done
+}
 
+# ---------------------------------------------------------------------------------------------
+fleet_course_belongs_to_first_source() {
+    test_begin "a course name in two trees belongs to the source that wrote it first"
+    fleet_run || return
+    local i reasons
+    assert_eq "the shared course's lessons are tree 1's" "t1 shared 1,t1 shared 2,t1 shared 3" \
+        "$(qcmp "$FLEET" "SELECT string_agg(title, ',' ORDER BY title) FROM contents
+                       WHERE slug LIKE '$SHARED/%' AND content_type = 'course_lesson' AND deleted_at IS NULL")"
+    assert_eq "the project keeps tree 1's name" "Shared, from tree 1" \
+        "$(qcmp "$FLEET" "SELECT name FROM content_projects WHERE slug = '$SHARED'")"
+    assert_eq "tree 2's files of it are recorded as rejected" "4|4" \
+        "$(qcmp "$FLEET" "SELECT count(*), count(error) FROM creatoros_agent.file_state
+                       WHERE source = 's2' AND course = '$SHARED'")"
+    reasons=$(qcmp "$FLEET" "SELECT DISTINCT error FROM creatoros_agent.file_state
+                          WHERE source = 's2' AND course = '$SHARED'")
+    assert_contains "the reason names the source that owns the course" "s1" "$reasons"
+    env -u PGOPTIONS "$CO_AGENT" status --root "$WORK/t2" --db "$FLEET" --source s2 >"$WORK/status2.out" 2>&1
+    assert_contains "status of tree 2 lists them" "$SHARED/lessons/modulo-1/aula-1.4-s.md" "$(cat "$WORK/status2.out")"
+    for ((i = 1; i <= NTREES; i++)); do
+        stop_checked "watcher $i" "${PIDS[i - 1]}" "${ERRS[i - 1]}"
+    done
+}
+
+lib_run fleet_four_watchers_equal_direct_backfills fleet_course_belongs_to_first_source
 lib_finish

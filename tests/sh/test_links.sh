@@ -3,46 +3,37 @@
 # not by `parse`, not by `backfill`, not by `watch`; not when the link is there from the start,
 # and not when a directory becomes a link while the agent walks the tree.
 #
-#   t_parse     paths through links (a course, a lessons and a module directory linked outside
+#   links_parse_refuses_paths_through_links
+#               paths through links (a course, a lessons and a module directory linked outside
 #               the root, a link to a directory inside it): each refused, nothing printed from
 #               the files behind them
-#   t_backfill  a module directory, then a course directory, exchanged for a link (to a
+#   links_backfill_swapped_directory_not_followed
+#               a module directory, then a course directory, exchanged for a link (to a
 #               directory outside holding files of the same names) in the instant between the
 #               agent listing it and reading its files: the files read as gone, nothing from
 #               outside reaches a row. The exchange is made by tests/sh/swap_dir.py the moment
 #               the directory is listed (inotify), and the test checks that it landed in that
 #               window (some listed files read as gone), with more files ahead to read on a
 #               retry when it did not.
-#   t_watch     under a running `watch`, a course's synced lessons directory exchanged for such
+#   links_watch_swapped_directory_not_followed
+#               under a running `watch`, a course's synced lessons directory exchanged for such
 #               a link: its lessons are soft-deleted and nothing from outside is read (nor
 #               later, when the files behind the link change); exchanged back, they are live
 #               again.
 #
 # Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them), python3 and jq.
-# CO_LINKS_ONLY="t_parse ..." runs some tests (local runs only).
+# CO_LINKS_ONLY="links_parse_refuses_paths_through_links ..." runs some (local runs only).
 # shellcheck disable=SC2317 # predicates are called through wait_until and check
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
-lib_init test_links
+lib_init test_links CO_TEST_DB CO_AGENT jq python3
 
 SWAP=$HERE/swap_dir.py
 PY=/usr/bin/python3
 TOKEN=OUTSIDE_LINK_TOKEN_5e1f
-PIDS=()
-
-# Agents and swappers left running by a failed test: killed by PID at exit.
-reap() {
-    local pid
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    PIDS=()
-}
-lib_on_exit reap
 
 # lesson FILE TITLE [BODY]: a lesson with a title and a body.
 lesson() {
@@ -75,7 +66,7 @@ live_under() {
 }
 
 # ==== parse ===================================================================================
-t_parse() {
+links_parse_refuses_paths_through_links() {
     test_begin "parse: links in directory components"
     local R=$WORK/parse/root O=$WORK/parse/outside out rel
     lesson "$R/c/lessons/m1/a.md" "inside a"
@@ -131,6 +122,8 @@ race_tree() {
     cp -a "$O/c/lessons/m1/." "$O/m1/"
 }
 
+_said() { grep -qx "$2" "$1" 2>/dev/null; }
+
 # swap_race LABEL WHICH: backfill the race tree while swap_dir.py exchanges WHICH (m1: the
 # module directory; c: the course directory) for a link the moment the agent has listed it.
 swap_race() {
@@ -150,8 +143,7 @@ swap_race() {
         local swlog=$WORK/swap-$which-$try.log
         "$PY" "$SWAP" after-list "$dir" "$dir" "$link" 60 >"$swlog" 2>&1 &
         sw=$!
-        PIDS+=("$sw")
-        _said() { grep -qx "$2" "$1" 2>/dev/null; }
+        lib_track "$sw"
         if ! wait_until 10 _said "$swlog" armed; then
             fail "$label: swap_dir.py did not arm: $(cat "$swlog")"
             return
@@ -185,16 +177,21 @@ swap_race() {
     fail "$label: the exchange never landed between the listing and the reads (3 tries)"
 }
 
-t_backfill() {
+links_backfill_swapped_directory_not_followed() {
     test_begin "backfill: a directory exchanged for a link while the agent walks"
     swap_race "module directory" m1
     swap_race "course directory" c
 }
 
 # ==== watch: a synced directory exchanged for a link ============================================
-t_watch() {
+_live_is() { [[ $(live_under "$URL" "$1") == "$2" ]]; }
+_sentinel_is() {
+    [[ $(qcmp "$URL" "SELECT title FROM public.contents WHERE slug = 'w2/lessons/aula-1.1-x'") == "$1" ]]
+}
+
+links_watch_swapped_directory_not_followed() {
     test_begin "watch: a synced directory exchanged for a link"
-    local R=$WORK/watch/root O=$WORK/watch/outside i log=$WORK/watch.log pid url
+    local R=$WORK/watch/root O=$WORK/watch/outside i f
     for ((i = 1; i <= 5; i++)); do
         lesson "$R/w/lessons/m1/aula-1.$i-x.md" "INSIDE w $i"
     done
@@ -205,17 +202,8 @@ t_watch() {
     outside_copy "$R/w/lessons" "$O/lessons"
     ln -s "$O/lessons" "$R/w/.lessons-swap"
     new_db watch || return
-    url=$URL
-    "$CO_AGENT" watch --root "$R" --db "$url" --source links-w --log-format json \
-        --log-file "$log" 2>"$WORK/watch.err" &
-    pid=$!
-    PIDS+=("$pid")
-    _ready() { grep -q '"msg":"ready"' "$log" 2>/dev/null; }
-    if ! wait_until 30 _ready; then
-        fail "watch not ready after 30 s: $(tail -3 "$log" "$WORK/watch.err" 2>/dev/null)"
-        return
-    fi
-    _live_is() { [[ $(live_under "$url" "$1") == "$2" ]]; }
+    start_watch watch "$R" --source links-w
+    wait_ready || return
     check "the course's 5 lessons are live" wait_until 15 _live_is w/lessons/ 5
 
     "$PY" "$SWAP" now "$R/w/lessons" "$R/w/.lessons-swap"
@@ -226,32 +214,19 @@ t_watch() {
         printf 'more %s\n' "$TOKEN" >>"$f"
     done
     lesson "$R/w2/lessons/aula-1.1-x.md" "sentinel 1"
-    _sentinel() { [[ $(qcmp "$url" "SELECT title FROM public.contents WHERE slug = 'w2/lessons/aula-1.1-x'") == "sentinel 1" ]]; }
-    check "a later change in the tree syncs" wait_until 20 _sentinel
-    assert_eq "nothing from behind the link reaches a row" 0 "$(leaks "$url")"
+    check "a later change in the tree syncs" wait_until 20 _sentinel_is "sentinel 1"
+    assert_eq "nothing from behind the link reaches a row" 0 "$(leaks "$URL")"
     "$PY" "$SWAP" now "$R/w/lessons" "$R/w/.lessons-swap"
     check "exchanged back: its lessons are live again" wait_until 20 _live_is w/lessons/ 5
     assert_eq "exchanged back: the rows hold the tree's files" "5" \
-        "$(qcmp "$url" "SELECT count(*) FROM public.contents WHERE slug LIKE 'w/lessons/%'
+        "$(qcmp "$URL" "SELECT count(*) FROM public.contents WHERE slug LIKE 'w/lessons/%'
                         AND deleted_at IS NULL AND title LIKE 'INSIDE w %'")"
-    assert_eq "still nothing from behind the link" 0 "$(leaks "$url")"
-    check "watch still running" kill -0 "$pid"
-    kill -TERM "$pid"
-    local rc
-    if wait_until 15 eval "! kill -0 $pid 2>/dev/null"; then
-        wait "$pid"
-        rc=$?
-    else
-        kill -KILL "$pid"
-        wait "$pid"
-        rc=999
-    fi
-    assert_eq "watch exits 0 on SIGTERM" 0 "$rc"
-    assert_eq "no log line names the token" 0 "$(cat "$log" "$WORK/watch.err" | grep -c "$TOKEN")"
-    if grep -Eq 'Sanitizer|runtime error:' "$WORK/watch.err"; then
-        fail "sanitizer report from watch: $(grep -E -A8 'Sanitizer|runtime error:' "$WORK/watch.err" | head -20)"
-    fi
+    assert_eq "still nothing from behind the link" 0 "$(leaks "$URL")"
+    check "watch still running" alive "$AG_PID"
+    stop_checked watch
+    assert_eq "no log line names the token" 0 "$(cat "$AG_LOG" "$AG_ERRF" | grep -c "$TOKEN")"
 }
 
-lib_run t_parse t_backfill t_watch
+lib_run links_parse_refuses_paths_through_links links_backfill_swapped_directory_not_followed \
+    links_watch_swapped_directory_not_followed
 lib_finish

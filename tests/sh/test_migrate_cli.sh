@@ -1,105 +1,75 @@
 #!/usr/bin/env bash
 # test_migrate_cli.sh -- `creatoros-agent migrate` from the outside, on fresh databases.
 #
-# 1. A fresh database: --dry-run writes nothing, migrate applies and records every migration,
-#    reports no hole, a second run applies nothing, a password is never echoed, an edited
-#    migration is refused with its file named; --revert is refused there; --harden and --revert
-#    together are a usage error.
-# 2. The schema it builds is production's: the columns (order, type, nullability, default),
-#    constraints (checks, keys, foreign-key actions), indexes and triggers of the shared tables
-#    and the view's columns equal those of the production-shaped fixture
-#    (tests/fixtures/production/), but for the differences docs/SCHEMA.md lists.
-# 3. A database set up by an earlier development version: migrate and status refuse it, naming
-#    what to do.
-# Needs CO_TEST_DB (a superuser URL; deploy/test.sh sets it) and CO_AGENT. Drops its databases.
-set -euo pipefail
+#   migrate_cli_fresh_applies_once  a fresh database: --dry-run writes nothing, migrate applies
+#       and records every migration, reports no hole, a second run applies nothing, a password
+#       is never echoed, an edited migration is refused with its file named; --revert is
+#       refused there; --harden and --revert together are a usage error
+#   migrate_cli_fresh_schema_is_production  the schema it builds is production's: the columns
+#       (order, type, nullability, default), constraints (checks, keys, foreign-key actions),
+#       indexes and triggers of the shared tables and the view's columns equal those of the
+#       production-shaped fixture (tests/fixtures/production/), but for the differences
+#       docs/SCHEMA.md lists
+#   migrate_cli_earlier_layout_refused  a database set up by an earlier development version:
+#       migrate and status refuse it, naming what to do
+# Needs CO_TEST_DB (a superuser URL; deploy/test.sh sets it) and CO_AGENT.
+set -uo pipefail
 
-SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-DBS=()
-PASSED=0
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/sh/lib.sh
+. "$HERE/lib.sh"
+lib_init test_migrate_cli CO_TEST_DB CO_AGENT
 
-# shellcheck source=tests/sh/skip_lib.sh
-. "$SRC/tests/sh/skip_lib.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { PASSED=$((PASSED + 1)); echo "ok: $*"; }
+SQL_FILES=("$CO_SOURCE_DIR"/sql/[0-9]*.sql)
+NMIG=${#SQL_FILES[@]}
+FIRST=$(basename "${SQL_FILES[0]}")
 
-[[ -n ${CO_TEST_DB:-} ]] || fail "CO_TEST_DB is not set: it needs a superuser URL (deploy/test.sh sets it)"
-[[ -n ${CO_AGENT:-} && -x $CO_AGENT ]] || fail "CO_AGENT is not an executable (deploy/test.sh sets it)"
-export PGOPTIONS='-c client_min_messages=warning'
-
-db_url() { sed -E "s#^(postgres(ql)?://[^/?]*/)[^?]*#\1$1#" <<<"$CO_TEST_DB"; }
-new_db() { # new_db NAME: create it, remember it for cleanup
-    psql "$CO_TEST_DB" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >/dev/null
-    DBS+=("$1")
-}
-q() { psql "$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2"; }
-
-cleanup() {
-    local rc=$?
-    for db in "${DBS[@]}"; do
-        psql "$CO_TEST_DB" -X -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-    done
-    exit "$rc"
-}
-trap cleanup EXIT INT TERM
-
-files=("$SRC"/sql/[0-9]*.sql)
-[[ -e ${files[0]} ]] || fail "no migrations in $SRC/sql"
+# migrations URL: how many the database records.
+migrations() { qcmp "$1" "SELECT count(*) FROM creatoros_agent.schema_migrations"; }
 
 # ---- 1. a fresh database ---------------------------------------------------------------------
-DB=co_mcli_fresh_$$
-new_db "$DB"
-URL=$(db_url "$DB")
-# trust auth ignores the password; it only has to stay out of the output
-SECRET="sekrit-$$"
-URL_PW="$URL&password=$SECRET"
-[[ $URL == *\?* ]] || URL_PW="$URL?password=$SECRET"
+migrate_cli_fresh_applies_once() {
+    test_begin "a fresh database: applied once, recorded, refused when edited"
+    check "there are migrations in sql/" test -e "${SQL_FILES[0]}" || return
+    new_db fresh --no-migrate || return
+    # trust auth ignores the password; it only has to stay out of the output
+    local secret="sekrit-$$" url_pw
+    url_pw="$URL&password=$secret"
+    [[ $URL == *\?* ]] || url_pw="$URL?password=$secret"
 
-out=$("$CO_AGENT" migrate --dry-run --db "$URL_PW" 2>&1) || fail "migrate --dry-run: $out"
-[[ $(q "$URL" "SELECT count(*) FROM pg_namespace WHERE nspname IN ('creatoros_agent', 'auth')") -eq 0 ]] ||
-    fail "migrate --dry-run wrote to the database"
-grep -q "would apply ${#files[@]} migrations ($(basename "${files[0]}")" <<<"$out" ||
-    fail "migrate --dry-run does not list the ${#files[@]} migrations: $out"
-ok "migrate --dry-run on a fresh database lists ${#files[@]} migrations and writes nothing"
+    agent migrate --dry-run --db "$url_pw"
+    assert_eq "migrate --dry-run exits 0" 0 "$AG_RC"
+    assert_sql "migrate --dry-run writes nothing" "$URL" \
+        "SELECT count(*) FROM pg_namespace WHERE nspname IN ('creatoros_agent', 'auth')" 0
+    assert_contains "migrate --dry-run lists the $NMIG migrations" "would apply $NMIG migrations ($FIRST" \
+        "$AG_OUT$AG_ERR"
 
-out=$("$CO_AGENT" migrate --db "$URL_PW" 2>&1) || fail "migrate: $out"
-[[ $(q "$URL" "SELECT count(*) FROM creatoros_agent.schema_migrations") -eq ${#files[@]} ]] ||
-    fail "migrate did not record ${#files[@]} migrations"
-! grep -q "$SECRET" <<<"$out" || fail "migrate printed the password"
-! grep -q '^hole ' <<<"$out" || fail "a fresh database has a known hole: $out"
-ok "migrate applies and records ${#files[@]} migrations on a fresh database, with no known hole"
+    agent migrate --db "$url_pw"
+    assert_eq "migrate exits 0" 0 "$AG_RC"
+    assert_eq "migrate records $NMIG migrations" "$NMIG" "$(migrations "$URL")"
+    assert_not_contains "migrate does not print the password" "$secret" "$AG_OUT$AG_ERR"
+    assert_not_contains "a fresh database has no known hole" $'\nhole ' $'\n'"$AG_OUT"
 
-out=$("$CO_AGENT" migrate --db "$URL_PW" 2>&1) || fail "second migrate: $out"
-[[ $(q "$URL" "SELECT count(*) FROM creatoros_agent.schema_migrations") -eq ${#files[@]} ]] ||
-    fail "second migrate changed the record"
-grep -q "nothing to apply, ${#files[@]} of ${#files[@]} migrations already applied" <<<"$out" ||
-    fail "second migrate: $out"
-ok "a second migrate applies nothing"
+    agent migrate --db "$url_pw"
+    assert_eq "a second migrate exits 0" 0 "$AG_RC"
+    assert_eq "a second migrate changes the record not" "$NMIG" "$(migrations "$URL")"
+    assert_contains "a second migrate applies nothing" \
+        "nothing to apply, $NMIG of $NMIG migrations already applied" "$AG_OUT$AG_ERR"
 
-set +e
-out=$("$CO_AGENT" migrate --revert --db "$URL" 2>&1)
-rc=$?
-set -e
-[[ $rc -eq 1 ]] || fail "migrate --revert on a database migrate built exits $rc, not 1: $out"
-grep -q "drop the database instead" <<<"$out" || fail "migrate --revert: $out"
-ok "migrate --revert refuses a database migrate built (exit 1)"
+    agent migrate --revert --db "$URL"
+    assert_eq "migrate --revert refuses a database migrate built (exit 1)" 1 "$AG_RC"
+    assert_contains "it says to drop the database instead" "drop the database instead" "$AG_OUT$AG_ERR"
 
-set +e
-out=$("$CO_AGENT" migrate --harden --revert --db "$URL" 2>&1)
-rc=$?
-set -e
-[[ $rc -eq 2 ]] || fail "migrate --harden --revert exits $rc, not 2: $out"
-grep -q -- "--harden and --revert" <<<"$out" || fail "migrate --harden --revert: $out"
-ok "--harden with --revert is a usage error (exit 2)"
+    agent migrate --harden --revert --db "$URL"
+    assert_eq "--harden with --revert is a usage error (exit 2)" 2 "$AG_RC"
+    assert_contains "naming both" "--harden and --revert" "$AG_OUT$AG_ERR"
 
-first=$(basename "${files[0]}")
-q "$URL" "UPDATE creatoros_agent.schema_migrations SET checksum = 'x' WHERE version = '$first'" >/dev/null
-if out=$("$CO_AGENT" migrate --db "$URL_PW" 2>&1); then
-    fail "migrate accepted an edited migration"
-fi
-grep -q "$first" <<<"$out" || fail "the refusal does not name $first: $out"
-! grep -q "$SECRET" <<<"$out" || fail "migrate printed the password"
-ok "migrate refuses an edited migration, naming $first"
+    q "$URL" "UPDATE creatoros_agent.schema_migrations SET checksum = 'x' WHERE version = '$FIRST'" >/dev/null
+    agent migrate --db "$url_pw"
+    check "migrate refuses an edited migration (exit $AG_RC)" test "$AG_RC" -ne 0
+    assert_contains "the refusal names $FIRST" "$FIRST" "$AG_OUT$AG_ERR"
+    assert_not_contains "the refusal does not print the password" "$secret" "$AG_OUT$AG_ERR"
+}
 
 # ---- 2. the fresh schema is production's -------------------------------------------------------
 # One line per property of the shared tables and the view, names and all.
@@ -136,50 +106,51 @@ SELECT line FROM (
 ) x ORDER BY line COLLATE "C"
 SQL
 )
-DB=co_mcli_prod_$$
-new_db "$DB"
-PURL=$(db_url "$DB")
-"$SRC/tests/fixtures/production/load.sh" "$PURL" --no-rows
-"$CO_AGENT" migrate --db "$PURL" --log-level warn >/dev/null || fail "migrate of the fixture failed"
-fresh_shape=$(q "$URL" "$SHAPE_SQL")
-prod_shape=$(q "$PURL" "$SHAPE_SQL")
-[[ $(wc -l <<<"$fresh_shape") -gt 100 ]] || fail "the shape query found too little: $fresh_shape"
 # What production has and a fresh database does not (docs/SCHEMA.md, "Differences"): the
 # foreign key to the app's job_executions, and the trigger that raises a NOTICE per AI row.
-expected_diff=$(cat <<'DIFF'
+EXPECTED_DIFF=$(cat <<'DIFF'
 > constraint contents.contents_generation_execution_id_fkey FOREIGN KEY (generation_execution_id) REFERENCES job_executions(id)
 > trigger CREATE TRIGGER trg_validate_ai_generated BEFORE INSERT OR UPDATE ON public.contents FOR EACH ROW EXECUTE FUNCTION validate_ai_generated_fields()
 DIFF
 )
-actual_diff=$(diff <(echo "$fresh_shape") <(echo "$prod_shape") | grep '^[<>]' || true)
-[[ $actual_diff == "$expected_diff" ]] || fail "the fresh schema differs from production's beyond what docs/SCHEMA.md lists:
-$(diff <(echo "$expected_diff") <(echo "$actual_diff") || true)"
-ok "the fresh schema's $(wc -l <<<"$fresh_shape") columns, constraints, indexes, triggers and view are production's, but for the 2 listed differences"
+
+migrate_cli_fresh_schema_is_production() {
+    test_begin "the fresh schema is production's, but for the listed differences"
+    local fresh prod fresh_shape prod_shape actual_diff
+    new_db shape_fresh || return
+    fresh=$URL
+    prod_db shape_prod --no-rows || return
+    prod=$URL
+    fresh_shape=$(qcmp "$fresh" "$SHAPE_SQL")
+    prod_shape=$(qcmp "$prod" "$SHAPE_SQL")
+    check "the shape query finds the schema ($(wc -l <<<"$fresh_shape") lines)" \
+        test "$(wc -l <<<"$fresh_shape")" -gt 100
+    actual_diff=$(diff <(echo "$fresh_shape") <(echo "$prod_shape") | grep '^[<>]')
+    assert_eq "the fresh schema's columns, constraints, indexes, triggers and view are production's, but for the 2 listed differences" \
+        "$EXPECTED_DIFF" "$actual_diff"
+}
 
 # ---- 3. a database set up by an earlier development version -----------------------------------
-DB=co_mcli_old_$$
-new_db "$DB"
-OURL=$(db_url "$DB")
-q "$OURL" "CREATE SCHEMA creatoros_agent;
-           CREATE TABLE creatoros_agent.schema_migrations (version text PRIMARY KEY,
-             checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
-           INSERT INTO creatoros_agent.schema_migrations (version, checksum)
-           VALUES ('0001_creatoros_schema.sql', 'x'), ('0002_rls.sql', 'y')" >/dev/null
-before=$(q "$OURL" "SELECT count(*) FROM pg_class")
-set +e
-out=$("$CO_AGENT" migrate --db "$OURL" 2>&1)
-rc=$?
-set -e
-[[ $rc -eq 1 ]] || fail "migrate of an earlier development layout exits $rc, not 1: $out"
-grep -q "earlier development version of creatoros-agent" <<<"$out" || fail "migrate: $out"
-grep -q "migrate a new, empty database" <<<"$out" || fail "migrate does not say what to do: $out"
-[[ $(q "$OURL" "SELECT count(*) FROM pg_class") -eq $before ]] || fail "migrate changed the old database"
-set +e
-out=$("$CO_AGENT" status --db "$OURL" --root "$SRC/tests/fixtures" 2>&1)
-rc=$?
-set -e
-[[ $rc -ne 0 ]] && grep -q "earlier development version" <<<"$out" ||
-    fail "status on an earlier development layout (exit $rc): $out"
-ok "migrate and status refuse a database of an earlier development version, saying what to do"
+migrate_cli_earlier_layout_refused() {
+    test_begin "a database of an earlier development version is refused, saying what to do"
+    local before
+    new_db old --no-migrate || return
+    q "$URL" "CREATE SCHEMA creatoros_agent;
+              CREATE TABLE creatoros_agent.schema_migrations (version text PRIMARY KEY,
+                checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+              INSERT INTO creatoros_agent.schema_migrations (version, checksum)
+              VALUES ('0001_creatoros_schema.sql', 'x'), ('0002_rls.sql', 'y')" >/dev/null
+    before=$(qcmp "$URL" "SELECT count(*) FROM pg_class")
+    agent migrate --db "$URL"
+    assert_eq "migrate of an earlier development layout exits 1" 1 "$AG_RC"
+    assert_contains "it names the earlier version" "earlier development version of creatoros-agent" "$AG_OUT$AG_ERR"
+    assert_contains "it says what to do" "migrate a new, empty database" "$AG_OUT$AG_ERR"
+    assert_eq "migrate changed nothing" "$before" "$(qcmp "$URL" "SELECT count(*) FROM pg_class")"
+    agent status --db "$URL" --root "$CO_SOURCE_DIR/tests/fixtures"
+    check "status refuses it (exit $AG_RC)" test "$AG_RC" -ne 0
+    assert_contains "status names the earlier version" "earlier development version" "$AG_OUT$AG_ERR"
+}
 
-summary_line test_migrate_cli "$PASSED" 0
+lib_run migrate_cli_fresh_applies_once migrate_cli_fresh_schema_is_production \
+    migrate_cli_earlier_layout_refused
+lib_finish

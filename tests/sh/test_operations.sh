@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # test_operations.sh -- what operators see of a running agent, end to end:
-#   1 metrics: `watch --metrics-file` read by the real prometheus-node-exporter (textfile
-#     collector), scraped over HTTP; the agent's series are there and move when a file is
-#     written
-#   2 status after a watch-only deployment names the time of the last sync that wrote
-#   3 the daemon's list of rejections is the flush's own: after more than 256 KiB of
-#     rejections, the next rejected file still shows (systemd STATUS= "last rejected")
-#   4 no core dump: a running watch is not dumpable (its /proc files belong to root although
-#     it runs as nobody)
-#   5 progress on a terminal (under `script`, a pseudo-terminal): files done of a total
-#     counted before writing, percent, rate, time left, at most four frames a second, the
-#     last frame at 100 %, the line cleared; nothing without a terminal or with --no-progress
-#   6 out-of-range options refused at start by the binary (--rescan-interval 0)
+#   ops_metrics_served_by_node_exporter  `watch --metrics-file` read by the real
+#       prometheus-node-exporter (textfile collector), scraped over HTTP; the agent's series
+#       are there and move when a file is written; an unwritable path refused
+#   ops_status_after_watch_names_last_sync  status after a watch-only deployment names the
+#       time of the last sync that wrote
+#   ops_rejections_listed_per_flush  the daemon's list of rejections is the flush's own: after
+#       more than 256 KiB of rejections, the next rejected file still shows (systemd STATUS=
+#       "last rejected")
+#   ops_watch_not_dumpable  no core dump: a running watch is not dumpable (its /proc files
+#       belong to root although it runs as nobody)
+#   ops_progress_on_terminal  progress on a terminal (under `script`, a pseudo-terminal):
+#       files done of a total counted before writing, percent, rate, time left, at most four
+#       frames a second, the last frame at 100 %, the line cleared; nothing without a terminal
+#       or with --no-progress
+#   ops_out_of_range_options_refused  out-of-range options refused at start by the binary
 #
 # Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them), root (setpriv),
 # prometheus-node-exporter, curl, script (util-linux), python3.
@@ -21,48 +24,12 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
-lib_init test_operations
+lib_init test_operations CO_TEST_DB CO_AGENT jq curl script python3 setpriv
 
 GEN=$CO_SOURCE_DIR/bench/gen_corpus.py
 NODE_EXPORTER=$(command -v prometheus-node-exporter || echo /usr/bin/prometheus-node-exporter)
-PIDS=()
-lib_on_exit 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done'
 
-# start_watch NAME ROOT [ARGS...]: `watch` in the background with a JSON log in $WORK/NAME.log.
-# Sets W_PID, W_LOG, W_ERR. W_ENV=(K=V ...) adds environment; W_PREFIX=(...) a command prefix.
-W_ENV=() W_PREFIX=()
-start_watch() {
-    local name=$1 root=$2
-    shift 2
-    W_LOG=$WORK/$name.log W_ERR=$WORK/$name.err
-    env ${W_ENV[@]+"${W_ENV[@]}"} ${W_PREFIX[@]+"${W_PREFIX[@]}"} "$CO_AGENT" watch --root "$root" \
-        --db "$URL" --log-format json --log-file "$W_LOG" "$@" 2>"$W_ERR" &
-    W_PID=$!
-    PIDS+=("$W_PID")
-}
-log_has() { grep -q "\"msg\":\"$2\"" "$1" 2>/dev/null; }
-wait_ready() {
-    if ! wait_until 60 log_has "$W_LOG" ready; then
-        fail "watch not ready within 60 s: $(tail -3 "$W_LOG" "$W_ERR" 2>&1)"
-        return 1
-    fi
-}
-# stop_watch: SIGTERM, exit 0 within 20 s, no sanitizer report.
-stop_watch() {
-    kill -TERM "$W_PID" 2>/dev/null
-    local waited=0
-    while kill -0 "$W_PID" 2>/dev/null && ((waited < 200)); do
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    wait "$W_PID"
-    local rc=$?
-    assert_eq "watch exits 0 on SIGTERM" 0 "$rc"
-    if grep -Eq 'Sanitizer|runtime error:' "$W_ERR"; then
-        fail "sanitizer report from watch: $(grep -E -A10 'Sanitizer|runtime error:' "$W_ERR" | head -20)"
-    fi
-}
-lessons_are() { [[ $(q "$URL" "SELECT count(*) FROM public.contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL") == "$1" ]]; }
+lessons_are() { [[ $(qcmp "$URL" "SELECT count(*) FROM public.contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL") == "$1" ]]; }
 write_lesson() { # write_lesson ROOT REL TITLE
     mkdir -p "$(dirname "$1/$2")"
     printf -- '---\ntitle: "%s"\nmodule: 1\n---\n# %s\nCorpo.\n' "$3" "$3" >"$1/$2.tmp"
@@ -81,8 +48,8 @@ series() { # series NAME: its value in the last scrape
 synced_at_least() { scrape && [[ $(series creatoros_agent_files_synced_total) -ge $1 ]] 2>/dev/null; }
 has_series() { scrape && [[ -n $(series "$1") ]]; }
 
-t_metrics() {
-    test_begin "1 metrics through node_exporter"
+ops_metrics_served_by_node_exporter() {
+    test_begin "metrics through node_exporter"
     if [[ ! -x $NODE_EXPORTER ]]; then
         fail "prometheus-node-exporter is not installed (deploy/test.sh installs it)"
         return
@@ -96,11 +63,11 @@ t_metrics() {
     "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$NE_PORT" --collector.disable-defaults \
         --collector.textfile --collector.textfile.directory="$dir" >"$WORK/node_exporter.log" 2>&1 &
     local ne=$!
-    PIDS+=("$ne")
+    lib_track "$ne"
     start_watch t1 "$T" --metrics-file "$dir/creatoros-agent.prom" --source t1
-    wait_ready || { kill "$ne"; return; }
+    wait_ready 60 || return
     if wait_until 30 synced_at_least 2; then
-        pass
+        pass "node_exporter serves files_synced_total >= 2"
     else
         fail "node_exporter never served creatoros_agent_files_synced_total >= 2: $(grep creatoros_agent <<<"$SCRAPE" | head -5)"
     fi
@@ -125,7 +92,7 @@ t_metrics() {
     # a file written: the counters move, as the next scrape shows
     write_lesson "$T" c1/lessons/1.3-c.md "Três"
     printf -- '---\ntitle: [broken\n---\n' >"$T/c1/lessons/1.4-bad.md"
-    if wait_until 30 synced_at_least 3; then pass; else
+    if wait_until 30 synced_at_least 3; then pass "files_synced_total moves to 3 after a write"; else
         fail "files_synced_total did not reach 3 after a write: $(series creatoros_agent_files_synced_total)"
     fi
     rejected_is_1() { scrape && [[ $(series creatoros_agent_files_rejected_total) == 1 ]]; }
@@ -139,7 +106,7 @@ t_metrics() {
     # nothing but the .prom file in the directory (the temporary file is renamed over it)
     assert_eq "the textfile directory holds only the agent's file" "creatoros-agent.prom" \
         "$(ls -A "$dir")"
-    stop_watch
+    stop_checked watch
     kill -TERM "$ne" 2>/dev/null
     wait "$ne" 2>/dev/null
 
@@ -154,26 +121,26 @@ status_has_time() {
     "$CO_AGENT" status --root "$T2" --db "$URL" --source t2 --log-format text >"$WORK/t2.status" 2>&1
     grep -Eq 'last sync that wrote: [0-9]{4}-[0-9]{2}-[0-9]{2}T' "$WORK/t2.status"
 }
-t_status_after_watch() {
-    test_begin "2 status after watch alone"
+ops_status_after_watch_names_last_sync() {
+    test_begin "status after watch alone"
     new_db status || return
     T2=$WORK/t2
     write_lesson "$T2" c2/lessons/1.1-a.md "Um"
     start_watch t2 "$T2" --source t2
-    wait_ready || return
+    wait_ready 60 || return
     check "rows written by watch" wait_until 30 lessons_are 1
     if wait_until 30 status_has_time; then
-        pass
+        pass "status names the last sync that wrote"
     else
         fail "status after a watch-only sync: $(cat "$WORK/t2.status")"
     fi
-    stop_watch
+    stop_checked watch
 }
 
 # ==== 3. the rejection list of a long-running daemon ============================================
 notify_has() { grep -qF -- "$2" "$1" 2>/dev/null; }
-t_rejections_per_flush() {
-    test_begin "3 rejections recorded per flush (STATUS= names the latest)"
+ops_rejections_listed_per_flush() {
+    test_begin "rejections recorded per flush (STATUS= names the latest)"
     new_db rejections || return
     local T=$WORK/t3 sock=$WORK/t3.sock out=$WORK/t3.notify n=0 long
     mkdir -p "$T/c3/lessons"
@@ -184,55 +151,46 @@ t_rejections_per_flush() {
     done
     python3 "$CO_SOURCE_DIR/tests/notify_listen.py" "$sock" "$out" 300 &
     local listener=$!
-    PIDS+=("$listener")
-    wait_until 10 notify_has "$out" listening || fail "notify listener did not start"
-    W_ENV=(NOTIFY_SOCKET="$sock")
+    lib_track "$listener"
+    check "the notify listener started" wait_until 10 notify_has "$out" listening
+    AG_PREFIX=(env NOTIFY_SOCKET="$sock")
     start_watch t3 "$T" --source t3
-    W_ENV=()
-    wait_ready || return
+    AG_PREFIX=()
+    wait_ready 60 || return
     check "the first reconcile's rejections reached STATUS=" \
         wait_until 30 notify_has "$out" "1000 rejected"
     printf -- '---\ntitle: [still broken\n---\n' >"$T/c3/lessons/zz-last.md"
     if wait_until 30 notify_has "$out" "last rejected: c3/lessons/zz-last.md: "; then
-        pass
+        pass "STATUS= names the file rejected after 300 KiB of rejections"
     else
         fail "STATUS= never named the file rejected after 300 KiB of rejections: $(tail -2 "$out" | cut -c1-300)"
     fi
-    stop_watch
+    stop_checked watch
     kill -TERM "$listener" 2>/dev/null
     wait "$listener" 2>/dev/null
 }
 
 # ==== 4. not dumpable ==========================================================================
-t_not_dumpable() {
-    test_begin "4 a running watch is not dumpable"
+_running_as_nobody() { [[ $(awk '/^Uid:/ {print $2}' "/proc/$1/status" 2>/dev/null) == 65534 ]]; }
+ops_watch_not_dumpable() {
+    test_begin "a running watch is not dumpable"
+    require_capability nobody ops_watch_not_dumpable || return
     new_db dumpable || return
-    local T=$WORK/t4 bin=$CO_AGENT
+    local T=$WORK/t4
     write_lesson "$T" c4/lessons/1.1-a.md "Um"
     chmod -R a+rX "$T"
-    # nobody may not traverse the build directory's parents: a copy in the work directory
-    if ! setpriv --reuid=65534 --regid=65534 --clear-groups "$CO_AGENT" --version >/dev/null 2>&1; then
-        mkdir -p "$WORK/bin"
-        cp "$CO_AGENT" "$WORK/bin/creatoros-agent"
-        chmod 0755 "$WORK/bin" "$WORK/bin/creatoros-agent"
-        bin=$WORK/bin/creatoros-agent
-    fi
-    local log=$WORK/t4.log
-    setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" watch --root "$T" --db "$URL" \
-        --source t4 --log-format json >"$log" 2>&1 &
-    local pid=$!
-    PIDS+=("$pid")
-    running_as_nobody() { [[ $(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null) == 65534 ]]; }
-    check "the watch runs as nobody" wait_until 20 running_as_nobody
-    wait_until 30 log_has "$log" watching || fail "watch as nobody did not start: $(tail -3 "$log")"
+    # as nobody, the JSON log goes to stderr (AG_ERRF)
+    as_nobody on
+    start_agent t4 watch --root "$T" --db "$URL" --source t4 --log-format json
+    as_nobody off
+    check "the watch runs as nobody" wait_until 20 _running_as_nobody "$AG_PID"
+    expect_log "the watch as nobody started" 30 "$AG_ERRF" '.msg == "watching"' || return
     # A dumpable process owns its /proc/PID files; a process that is not dumpable leaves them
     # to root (proc(5), PR_SET_DUMPABLE), so no other process of its user can read its memory.
     assert_eq "/proc/PID/status of the watch belongs to root (not dumpable)" 0 \
-        "$(stat -c %u "/proc/$pid/status")"
-    assert_eq "/proc/PID/environ of the watch belongs to root" 0 "$(stat -c %u "/proc/$pid/environ")"
-    kill -TERM "$pid"
-    wait "$pid"
-    assert_eq "watch as nobody exits 0 on SIGTERM" 0 "$?"
+        "$(stat -c %u "/proc/$AG_PID/status")"
+    assert_eq "/proc/PID/environ of the watch belongs to root" 0 "$(stat -c %u "/proc/$AG_PID/environ")"
+    stop_checked "watch as nobody"
 }
 
 # ==== 5. progress on a terminal =================================================================
@@ -240,8 +198,8 @@ t_not_dumpable() {
 frames() {
     tr '\r' '\n' <"$1" | sed 's/\x1b\[K//g' | grep -E '^  [0-9,]+(/[0-9,]+)? files '
 }
-t_progress() {
-    test_begin "5 progress on a terminal"
+ops_progress_on_terminal() {
+    test_begin "progress on a terminal"
     local T=$WORK/t5 out=$WORK/t5.typescript n c
     python3 "$GEN" "$T" --courses 120 --modules 10 --lessons 10 --body-bytes 1024 --seed 5 >/dev/null ||
         { fail "gen_corpus.py failed"; return; }
@@ -292,8 +250,8 @@ t_progress() {
 }
 
 # ==== 6. out-of-range options refused by the binary =============================================
-t_ranges() {
-    test_begin "6 out-of-range options refused at start"
+ops_out_of_range_options_refused() {
+    test_begin "out-of-range options refused at start"
     agent watch --root "$WORK" --rescan-interval 0
     assert_eq "watch --rescan-interval 0: exit 2" 2 "$AG_RC"
     assert_contains "the refusal names the option and its range" \
@@ -303,10 +261,7 @@ t_ranges() {
     assert_contains "the refusal names the variable" "CREATOROS_QUEUE_LIMIT (--queue-limit)" "$AG_ERR"
 }
 
-t_metrics
-t_status_after_watch
-t_rejections_per_flush
-t_not_dumpable
-t_progress
-t_ranges
+lib_run ops_metrics_served_by_node_exporter ops_status_after_watch_names_last_sync \
+    ops_rejections_listed_per_flush ops_watch_not_dumpable ops_progress_on_terminal \
+    ops_out_of_range_options_refused
 lib_finish

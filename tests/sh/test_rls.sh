@@ -1,112 +1,104 @@
 #!/usr/bin/env bash
 # test_rls.sh -- the RLS suite (tests/sql/rls_test.sql, pgTAP) on both kinds of database.
 #
-# 1. fresh: an empty database migrated by `creatoros-agent migrate`: every assertion passes, and
-#    the equivalent of CreatorOS v0.9.1's own RLS test (tests/sql/v091_rls_smoke.sql) runs.
-# 2. existing: the production-shaped fixture (tests/fixtures/production/) adopted by `migrate`:
-#    the assertions that fail are exactly those tagged with a hole `migrate` reported (the set of
-#    their [hole:ID] tags equals the set of reported holes, and nothing untagged fails); after
-#    `migrate --harden` every assertion passes and migrate reports no hole; v091_rls_smoke runs.
-# Fails on a SQL error or an unmet plan. Drops its databases on every path.
+#   rls_fresh_database_passes  an empty database migrated by `creatoros-agent migrate`: every
+#       assertion passes, and the equivalent of CreatorOS v0.9.1's own RLS test
+#       (tests/sql/v091_rls_smoke.sql) runs
+#   rls_fixture_fails_only_reported_holes  the production-shaped fixture
+#       (tests/fixtures/production/) adopted by `migrate`: the assertions that fail are
+#       exactly those tagged with a hole `migrate` reported (the set of their [hole:ID] tags
+#       equals the set of reported holes, and nothing untagged fails); v091_rls_smoke runs
+#   rls_hardened_fixture_passes  after `migrate --harden` every assertion passes and migrate
+#       reports no hole; v091_rls_smoke runs
+# A SQL error or an unmet plan fails. Each passing pgTAP assertion counts as a check.
 # Needs CO_TEST_DB (a superuser URL; deploy/test.sh sets it), CO_AGENT and postgresql-15-pgtap.
-set -euo pipefail
+set -uo pipefail
 
-SRC=${CO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-DBS=()
-PASSED=0
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { PASSED=$((PASSED + 1)); echo "ok: $*"; }
-
-[[ -n ${CO_TEST_DB:-} ]] || fail "CO_TEST_DB is not set: it needs a superuser URL (deploy/test.sh sets it)"
-[[ -n ${CO_AGENT:-} && -x $CO_AGENT ]] || fail "CO_AGENT is not an executable (deploy/test.sh sets it)"
-export PGOPTIONS='-c client_min_messages=warning'
-
-# The CO_TEST_DB URL with another database name (the path of a postgresql:// URL).
-db_url() { sed -E "s#^(postgres(ql)?://[^/?]*/)[^?]*#\1$1#" <<<"$CO_TEST_DB"; }
-new_db() { # new_db NAME: create it, remember it for cleanup, set URL
-    DBS+=("$1")
-    psql "$CO_TEST_DB" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >/dev/null
-    URL=$(db_url "$1")
-}
-
-cleanup() {
-    local rc=$?
-    for db in "${DBS[@]}"; do
-        psql "$CO_TEST_DB" -X -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-    done
-    exit "$rc"
-}
-trap cleanup EXIT INT TERM
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/sh/lib.sh
+. "$HERE/lib.sh"
+lib_init test_rls CO_TEST_DB CO_AGENT
 
 pgtap() {
-    psql "$1" -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pgtap' >/dev/null ||
-        fail "cannot install pgtap (apt-get install postgresql-15-pgtap)"
+    q "$1" 'CREATE EXTENSION IF NOT EXISTS pgtap' >/dev/null ||
+        { fail "cannot install pgtap (apt-get install postgresql-15-pgtap)"; return 1; }
 }
 
-# suite URL LABEL: run rls_test.sql; prints its TAP, sets PLAN, PASS and FAILED (the
-# descriptions of the failing assertions, one per line).
+# suite URL LABEL: run rls_test.sql (pgTAP); its TAP prefixed with LABEL; sets PLAN, NPASS and
+# FAILED (the descriptions of the failing assertions, one per line). 1 when it did not run
+# through (a SQL error, no plan, an unmet plan).
 suite() {
-    local out rc
-    set +e
-    out=$(psql "$1" -X -q -At -v ON_ERROR_STOP=1 -f "$SRC/tests/sql/rls_test.sql" 2>&1)
+    local out rc nfail
+    pgtap "$1" || return 1
+    out=$(psql "$1" -X -q -At -v ON_ERROR_STOP=1 -f "$CO_SOURCE_DIR/tests/sql/rls_test.sql" 2>&1)
     rc=$?
-    set -e
     sed "s/^/[$2] /" <<<"$out"
-    [[ $rc -eq 0 ]] || fail "$2: psql exited $rc running rls_test.sql"
-    PLAN=$(grep -m1 -E '^1\.\.[0-9]+$' <<<"$out" | cut -d. -f3 || true)
-    [[ -n $PLAN ]] || fail "$2: no TAP plan in the output"
-    PASS=$(grep -cE '^ok [0-9]+' <<<"$out" || true)
-    FAILED=$(grep -E '^not ok [0-9]+' <<<"$out" | sed -E 's/^not ok [0-9]+ - //' || true)
-    local nfail
-    nfail=$(grep -cE '^not ok [0-9]+' <<<"$out" || true)
-    [[ $((PASS + nfail)) -eq $PLAN ]] || fail "$2: planned $PLAN assertions, ran $((PASS + nfail))"
+    if [[ $rc -ne 0 ]]; then
+        fail "$2: psql exited $rc running rls_test.sql"
+        return 1
+    fi
+    PLAN=$(grep -m1 -E '^1\.\.[0-9]+$' <<<"$out" | cut -d. -f3)
+    NPASS=$(grep -cE '^ok [0-9]+' <<<"$out")
+    FAILED=$(grep -E '^not ok [0-9]+' <<<"$out" | sed -E 's/^not ok [0-9]+ - //')
+    nfail=$(grep -cE '^not ok [0-9]+' <<<"$out")
+    check "$2: the TAP plan is there and met ($((NPASS + nfail)) of ${PLAN:-?} assertions ran)" \
+        test "${PLAN:-0}" -gt 0 -a $((NPASS + nfail)) -eq "${PLAN:-0}"
+}
+
+# all_pass LABEL: after suite, every assertion passed (each counts).
+all_pass() {
+    local i
+    for ((i = 0; i < NPASS; i++)); do pass; done
+    assert_eq "$1: no assertion failed ($NPASS/$PLAN passed)" "" "$FAILED"
 }
 
 smoke() { # smoke URL LABEL: the v0.9.1 RLS test's equivalent runs without an error
-    psql "$1" -X -q -v ON_ERROR_STOP=1 -f "$SRC/tests/sql/v091_rls_smoke.sql" >/dev/null ||
-        fail "$2: v091_rls_smoke.sql failed"
-    ok "$2: CreatorOS v0.9.1's RLS test (its equivalent) runs without an error"
+    check "$2: CreatorOS v0.9.1's RLS test (its equivalent) runs without an error" \
+        psql "$1" -X -q -v ON_ERROR_STOP=1 -f "$CO_SOURCE_DIR/tests/sql/v091_rls_smoke.sql" -o /dev/null
 }
 
-# ---- 1. a fresh database -----------------------------------------------------------------------
-new_db "co_rls_fresh_$$"
-"$CO_AGENT" migrate --db "$URL" --log-level warn >/dev/null || fail "migrate of a fresh database failed"
-pgtap "$URL"
-suite "$URL" fresh
-[[ -z $FAILED ]] || fail "fresh: $(wc -l <<<"$FAILED") assertions failed:
-$FAILED"
-ok "fresh: $PASS/$PLAN assertions passed"
-FRESH=$PASS
-smoke "$URL" fresh
+# fixture_holes: the production fixture adopted; sets URL and REPORTED (the holes migrate
+# reported, sorted).
+fixture_holes() {
+    prod_db "$1" --no-migrate || return 1
+    local report
+    report=$("$CO_AGENT" migrate --db "$URL" --log-level warn) ||
+        { fail "migrate of the fixture failed"; return 1; }
+    REPORTED=$(grep -oE '^hole [a-z_]+:' <<<"$report" | sed -E 's/^hole (.*):$/\1/' | sort -u)
+    check "migrate reports holes on the fixture" test -n "$REPORTED"
+}
 
-# ---- 2. the production-shaped fixture, adopted ----------------------------------------------------
-new_db "co_rls_fixture_$$"
-"$SRC/tests/fixtures/production/load.sh" "$URL"
-report=$("$CO_AGENT" migrate --db "$URL" --log-level warn) || fail "migrate of the fixture failed"
-reported=$(grep -oE '^hole [a-z_]+:' <<<"$report" | sed -E 's/^hole (.*):$/\1/' | sort -u)
-[[ -n $reported ]] || fail "migrate reported no hole on the fixture:
-$report"
-pgtap "$URL"
-suite "$URL" fixture
-untagged=$(grep -vE '^\[hole:[a-z_]+\] ' <<<"$FAILED" | grep . || true)
-[[ -z $untagged ]] || fail "fixture: assertions failed that match no known hole:
-$untagged"
-failing=$(grep -oE '^\[hole:[a-z_]+\]' <<<"$FAILED" | sed -E 's/^\[hole:(.*)\]$/\1/' | sort -u)
-[[ $failing == "$reported" ]] || fail "fixture: the holes the suite finds differ from those migrate reports
-  suite:   $(echo $failing)
-  migrate: $(echo $reported)"
-ok "fixture: the $(wc -l <<<"$FAILED") failing assertions are exactly the reported holes: $(echo $reported)"
-smoke "$URL" fixture
+rls_fresh_database_passes() {
+    test_begin "fresh: a database migrate made"
+    new_db fresh || return
+    suite "$URL" fresh || return
+    all_pass fresh
+    smoke "$URL" fresh
+}
 
-"$CO_AGENT" migrate --db "$URL" --harden --log-level warn >/dev/null || fail "migrate --harden failed"
-report=$("$CO_AGENT" migrate --db "$URL" --log-level warn) || fail "migrate after --harden failed"
-! grep -q '^hole ' <<<"$report" || fail "holes remain after --harden:
-$report"
-suite "$URL" hardened
-[[ -z $FAILED ]] || fail "hardened fixture: $(wc -l <<<"$FAILED") assertions failed:
-$FAILED"
-ok "hardened fixture: $PASS/$PLAN assertions passed, and migrate reports no hole"
-smoke "$URL" hardened
+rls_fixture_fails_only_reported_holes() {
+    test_begin "fixture: the production-shaped database, adopted"
+    fixture_holes fixture || return
+    suite "$URL" fixture || return
+    local untagged failing
+    untagged=$(grep -vE '^\[hole:[a-z_]+\] ' <<<"$FAILED" | grep .)
+    assert_eq "fixture: no failing assertion matches no known hole" "" "$untagged"
+    failing=$(grep -oE '^\[hole:[a-z_]+\]' <<<"$FAILED" | sed -E 's/^\[hole:(.*)\]$/\1/' | sort -u)
+    assert_eq "fixture: the holes the suite finds are those migrate reports" "$REPORTED" "$failing"
+    smoke "$URL" fixture
+}
 
-echo "test_rls: $((FRESH + PASS + PASSED)) passed, 0 failed, 0 skipped"
+rls_hardened_fixture_passes() {
+    test_begin "hardened: the fixture after migrate --harden"
+    fixture_holes hardened || return
+    local report
+    "$CO_AGENT" migrate --db "$URL" --harden --log-level warn >/dev/null || { fail "migrate --harden failed"; return; }
+    report=$("$CO_AGENT" migrate --db "$URL" --log-level warn) || { fail "migrate after --harden failed"; return; }
+    assert_eq "no hole remains after --harden" "" "$(grep '^hole ' <<<"$report")"
+    suite "$URL" hardened || return
+    all_pass hardened
+    smoke "$URL" hardened
+}
+
+lib_run rls_fresh_database_passes rls_fixture_fails_only_reported_holes rls_hardened_fixture_passes
+lib_finish
