@@ -134,9 +134,9 @@ mutant tags/by-name                    persist/statements.c \
     '"  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn AND t.tag_type = '"'theme'"'"' \
     'a tag is its name: an existing tag of another type must be linked as it is'
 
-mutant tags/dedupe                     parser/record.c \
+mutant tags/dedupe                     parser/tags.c \
     "ctest test_parser" \
-    '    if (n == 0 || strmap_find(seen, s, n) != NULL) {' \
+    '    if (n == 0 || strmap_find(&ts->seen, s, n) != NULL) {' \
     '    if (n == 0) {' \
     'a tag named twice in one front-matter is one tag'
 
