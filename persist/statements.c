@@ -443,19 +443,22 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
                                             "SELECT n, 'theme' FROM unnest($1::text[]) AS u(n) "
                                             "ON CONFLICT (name) DO NOTHING"},
 
-    /* $1 slugs of the contents whose tags are being set, then pairs: $2 content slug,
-     * $3 tag name. Links of a tag that left the front-matter are removed. Every content
-     * named here was written by this transaction's upserts, which refuse (and so roll back)
-     * a slug that is not the course's own. */
+    /* $1 slugs of the contents whose tags are being set, then pairs: $2 content slug (one
+     * of $1), $3 tag name. Links of a tag that left the front-matter are removed. Every
+     * content named here was written by this transaction's upserts, which refuse (and so
+     * roll back) a slug that is not the course's own. The contents are looked up once, by
+     * slug, and their links by content id (an array, not a join): so neither contents nor
+     * content_tags is ever scanned whole, whatever the planner thinks of their sizes. */
     [STMT_TAGS_LINK] =
         {"co_tags_link",
-         "WITH want AS ("
+         "WITH c AS (SELECT id, slug FROM public.contents WHERE slug = ANY($1::text[])), "
+         "want AS ("
          "  SELECT DISTINCT c.id AS content_id, t.id AS tag_id "
          "  FROM unnest($2::text[], $3::text[]) AS u(cs, tn) "
-         "  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn"
+         "  JOIN c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn"
          "), del AS ("
-         "  DELETE FROM public.content_tags ct USING public.contents c "
-         "  WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id "
+         "  DELETE FROM public.content_tags ct "
+         "  WHERE ct.content_id = ANY(ARRAY(SELECT id FROM c)) "
          "    AND NOT EXISTS (SELECT 1 FROM want w "
          "                    WHERE w.content_id = ct.content_id AND w.tag_id = ct.tag_id) "
          "  RETURNING 1"
