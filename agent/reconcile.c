@@ -69,6 +69,8 @@ struct engine {
     int rootfd;            /* open while an operation runs (root_open), else -1 */
     int root_depth;        /* nesting of root_open */
     struct arena fstates;  /* where every struct fstate lives (freed with the engine) */
+    size_t nfstates;       /* records made so far (live or not): how far the tree has grown */
+    size_t plans_nfstates; /* nfstates when the generic plans were last made (plans_generic) */
     struct strmap courses; /* course -> struct cstate */
     struct cstate **clist;
     size_t nclist, capclist;
@@ -260,6 +262,7 @@ state_new(struct engine *e, struct cstate *c, const char *rel, size_t pos)
     f->module_no = -1;
     f->lesson_no = -1;
     memcpy(f->rel, rel, len);
+    e->nfstates++;
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 16;
         c->files = xrealloc(c->files, c->cap * sizeof(*c->files));
@@ -2055,6 +2058,33 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
     return true;
 }
 
+/*
+ * How the batches written from now on through the engine's connections are planned
+ * (pg_plan_generic): once per connection for the few files events name, so that a live
+ * create is not spent re-planning a dozen statements; as the connection was set up for
+ * whole-tree syncs, which fill the tables the plans would be made over. A generic plan is
+ * made over the tables as they are when first used: whenever the tree has doubled since
+ * (a tree that started empty and grows by events), the plans are made again
+ * (pg_replan), or one made over empty tables would scan them whole once they are large.
+ */
+static void
+plans_generic(struct engine *e, bool on)
+{
+    bool replan = on && e->nfstates >= 2 * e->plans_nfstates;
+
+    if (replan) {
+        e->plans_nfstates = e->nfstates;
+    }
+    for (size_t i = 0; i < e->nsync; i++) {
+        if (e->sync[i].pg != NULL) {
+            pg_plan_generic(e->sync[i].pg, on);
+            if (replan) {
+                pg_replan(e->sync[i].pg);
+            }
+        }
+    }
+}
+
 enum pg_errclass
 engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtree, size_t n,
                   struct engine_stats *st, struct err *err)
@@ -2106,6 +2136,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtre
         strmap_release(&m);
         return PG_OK;
     }
+    plans_generic(e, true);
     for (size_t i = 0; i < nlist && cls == PG_OK; i++) {
         struct course_paths *cp = list[i];
         struct engine_stats looked = {0};
@@ -2142,6 +2173,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtre
         cls = flow_push(e, &fl, &p, st, err);
     }
     cls = flow_close(e, &fl, cls, st, err);
+    plans_generic(e, false);
     root_close(e);
     log_notices(e);
     cps_free(list, nlist);

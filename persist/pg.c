@@ -22,6 +22,8 @@ struct pg {
     bool plain;
     bool custom_plans;
     bool txn_pool;
+    bool generic_plans;    /* pg_plan_generic: each transaction plans its statements once */
+    bool replan;           /* pg_replan: the next transaction drops the plans made so far */
     char timeout_text[32]; /* txn_pool: the statement_timeout each transaction sets */
     bool txn_open;         /* calls were sent without a sync: a transaction is open */
     void (*notice)(bool warning, const char *msg);
@@ -31,11 +33,11 @@ struct pg {
     char **masks; /* every form of the URL's secrets, longest first (pg_secret_forms) */
     size_t nmasks;
     /* what pg_poll_txn has read of the results of the calls sent last */
-    size_t poll_i;             /* results read */
-    size_t poll_skip;          /* results of our own to read first (send_timeout's) */
-    bool poll_mid;             /* a call's result was read, the NULL that closes it not yet */
-    const bool *poll_keep;     /* the calls whose results the caller keeps (may be NULL) */
-    PGresult **poll_results;   /* where they go */
+    size_t poll_i;           /* results read */
+    size_t poll_skip;        /* results of our own to read first (send_setup's) */
+    bool poll_mid;           /* a call's result was read, the NULL that closes it not yet */
+    const bool *poll_keep;   /* the calls whose results the caller keeps (may be NULL) */
+    PGresult **poll_results; /* where they go */
     size_t poll_ncalls;
     long long poll_deadline;   /* 0 until the first poll */
     enum pg_errclass poll_cls; /* the first failure */
@@ -48,6 +50,14 @@ struct pg {
  * one above this is refused by closing the connection, which would look like an outage.
  */
 #define PG_MESSAGE_MAX ((size_t)0x3fffffff - 65536)
+
+/* What a transaction sends first for itself (send_setup): behind a transaction pooler its
+ * statement_timeout; with pg_plan_generic, plans made once per connection; after
+ * pg_replan, the plans made so far dropped. */
+#define TIMEOUT_SQL "SELECT set_config('statement_timeout', $1, true)"
+#define PLANS_GENERIC_NAME "co_plans_generic"
+#define PLANS_GENERIC_SQL "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
+#define REPLAN_SQL "DISCARD PLANS"
 
 /* Every message the server sends that is not an error: a WARNING goes to the callback as
  * such; a NOTICE (or INFO, LOG...) is counted, and handed on as a minor message. */
@@ -511,6 +521,7 @@ pg_disconnect(struct pg *pg)
     }
     pg->in_pipeline = false;
     pg->txn_open = false;
+    pg->replan = false; /* a new connection has no plan yet */
 }
 
 bool
@@ -626,6 +637,17 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
                         m);
             }
             PQclear(res);
+            pg_disconnect(pg);
+            return -1;
+        }
+        PQclear(res);
+    }
+    if (!pg->txn_pool) {
+        res = PQprepare(pg->conn, PLANS_GENERIC_NAME, PLANS_GENERIC_SQL, 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            pg->connect_class = pg_classify(res);
+            PQclear(res);
+            set_conn_err(pg, err, "cannot prepare " PLANS_GENERIC_NAME);
             pg_disconnect(pg);
             return -1;
         }
@@ -795,13 +817,7 @@ call_bytes(const struct pg_call *c)
     return bytes;
 }
 
-/*
- * Behind a transaction pooler: the first statement of every transaction sets its
- * statement_timeout for that transaction only (as SET LOCAL would). Its result comes first
- * and is not one of the caller's (poll_skip). Returns 0 or -1 (sending failed).
- */
-#define TIMEOUT_SQL "SELECT set_config('statement_timeout', $1, true)"
-
+/* Behind a transaction pooler: statement_timeout for the transaction that starts. 0 or -1. */
 static int
 send_timeout(struct pg *pg)
 {
@@ -811,6 +827,49 @@ send_timeout(struct pg *pg)
         return 0;
     }
     return PQsendQueryParams(pg->conn, TIMEOUT_SQL, 1, NULL, vals, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
+/*
+ * The settings of one transaction, made by its first statements for that transaction only
+ * (as SET LOCAL would): behind a transaction pooler its statement_timeout; with
+ * pg_plan_generic, plans made once per connection (after pg_replan, made again). Their
+ * results come first and are not the caller's (poll_skip). Returns how many were sent, or
+ * -1 (sending failed).
+ */
+static int
+send_setup(struct pg *pg)
+{
+    int n = 0;
+
+    if (pg->txn_pool) {
+        return send_timeout(pg) == 0 ? 1 : -1;
+    }
+    if (pg->replan) {
+        if (PQsendQueryParams(pg->conn, REPLAN_SQL, 0, NULL, NULL, NULL, NULL, 0) != 1) {
+            return -1;
+        }
+        pg->replan = false;
+        n++;
+    }
+    if (pg->generic_plans) {
+        if (PQsendQueryPrepared(pg->conn, PLANS_GENERIC_NAME, 0, NULL, NULL, NULL, 0) != 1) {
+            return -1;
+        }
+        n++;
+    }
+    return n;
+}
+
+void
+pg_plan_generic(struct pg *pg, bool on)
+{
+    pg->generic_plans = on;
+}
+
+void
+pg_replan(struct pg *pg)
+{
+    pg->replan = true;
 }
 
 enum pg_errclass
@@ -836,8 +895,8 @@ pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sy
     /* Everything up to the sync point runs as one implicit transaction: committed at the
      * sync, rolled back whole at the first error (protocol: Sync closes it). Calls sent
      * without a sync join the transaction the next sync ends. */
-    bool timeout_sent = pg->txn_pool && !pg->txn_open;
-    if (timeout_sent && send_timeout(pg) != 0) {
+    int setup = pg->txn_open ? 0 : send_setup(pg);
+    if (setup < 0) {
         set_conn_err(pg, err, "cannot send to the database");
         pg_disconnect(pg);
         return PG_TRANSIENT;
@@ -865,7 +924,7 @@ pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sy
     }
     pg->txn_open = !sync;
     poll_reset(pg);
-    pg->poll_skip = timeout_sent ? 1 : 0;
+    pg->poll_skip = (size_t)setup;
     return PG_OK;
 }
 
@@ -1017,14 +1076,14 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, cons
         }
         pg->poll_mid = true;
         if (pg->poll_skip > 0) {
-            /* send_timeout's, not a call of the caller's; should it fail, every call after
+            /* send_setup's, not a call of the caller's; should it fail, every call after
              * it is aborted and the first call carries its message */
             pg->poll_skip--;
-            if (st != PGRES_TUPLES_OK && pg->poll_cls == PG_OK) {
+            if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && pg->poll_cls == PG_OK) {
                 const char *m = PQresultErrorMessage(res);
                 pg->poll_cls = pg_classify(res);
                 pg->poll_failed = 0;
-                err_set(&pg->poll_err, "cannot set statement_timeout: %.*s", (int)strcspn(m, "\n"),
+                err_set(&pg->poll_err, "cannot set up the transaction: %.*s", (int)strcspn(m, "\n"),
                         m);
             }
             PQclear(res);

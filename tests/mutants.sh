@@ -79,6 +79,21 @@ mutant module-title-rule        persist/statements.c    "test_watch.sh CO_WATCH_
     'lesson_no DESC NULLS LAST, path COLLATE' \
     'a module is titled by its LOWEST-numbered lesson that names one'
 
+mutant plans-replan             agent/reconcile.c       "test_scale.sh" \
+    '    bool replan = on && e->nfstates >= 2 * e->plans_nfstates;' \
+    '    bool replan = false;' \
+    'plans made once over nearly empty tables, never made again, scan contents whole as the tree grows'
+
+mutant plans-events-generic     agent/reconcile.c       "test_scale.sh" \
+    '            pg_plan_generic(e->sync[i].pg, on);' \
+    '            pg_plan_generic(e->sync[i].pg, false);' \
+    'the batches of events re-plan every statement: a live create spends longer planning than running'
+
+mutant plans-reconcile-custom   persist/pg.c            "test_scale.sh" \
+    '    if (pg->generic_plans) {' \
+    '    if (true) {' \
+    'a reconcile planned once over the tables it is filling: the failure plans made per value avoid'
+
 mutant password-title           agent/main.c            "test_hardening.sh CO_HARDEN_ONLY=E" \
     "            memset(argv[i] + off, '*', len);" \
     '            (void)0;' \

@@ -6,8 +6,14 @@
 #
 #   S1  backfill of 5,050 files, then a re-run: nothing written, every file unchanged
 #   S2  watch on the recorded tree: ready with nothing synced; an edit on each page syncs
+#   S3  the daemon's plans (PostgreSQL's auto_explain, in the cluster's log): the start
+#       reconcile plans each statement for its values; the batches of events use plans made
+#       once (generic), made again as the tree grows, so that a plan made over nearly
+#       empty tables never scans contents whole once the tree has grown (autovacuum off on
+#       the tables: nothing but the agent re-plans)
 #
-# Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them).
+# Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them); S3 also CO_PGDIR
+# (the cluster's log).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/sh/lib.sh
@@ -52,5 +58,79 @@ assert_eq "exactly the two edited files were synced" 2 \
 fl_stop "$w"
 assert_eq "watch exits 0" 0 "$FL_RC"
 check "no sanitizer report" fl_sanitizer_clean "$WORK"/*.err
+
+# plans_of OFFSET PIDS: the plans auto_explain logged from byte OFFSET of the cluster's log by
+# the backends PIDS (a regexp: 123|456), each plan's lines as logged.
+plans_of() {
+    tail -c +"$(($1 + 1))" "$CO_PGDIR/postgres.log" | awk -v pids="^($2)\$" '
+        /^[^[:space:]]/ { keep = 0; if (match($0, /\[[0-9]+\]/)) keep = substr($0, RSTART + 1, RLENGTH - 2) ~ pids }
+        keep'
+}
+# plan_of PLANS TEXT: the plans (blank-line separated) whose query text holds TEXT.
+plan_of() {
+    awk -v t="$2" '/LOG:  duration: .* plan:/ { if (p != "" && index(p, t)) print p; p = "" } { p = p $0 "\n" }
+        END { if (p != "" && index(p, t)) print p }' <<<"$1"
+}
+log_size() { stat -c %s "$CO_PGDIR/postgres.log"; }
+state_count() { # state_count N: the source recorded N files
+    [[ $(q "$URL" "SELECT count(*) FROM creatoros_agent.file_state WHERE source = 'grow'") == "$1" ]]
+}
+
+t_plans() {
+    local name="S3 plans made for the tree as it is: per value in a reconcile, once per growth for events"
+    test_begin "$name"
+    require_capability pgdir "$name" || return
+    local src=$WORK/plans-src T3=$WORK/grow c first last expect=0 off pids all claim upsert
+    /usr/bin/python3 "$CO_SOURCE_DIR/bench/gen_corpus.py" "$src" --courses 12 --modules 10 \
+        --lessons 10 --body-bytes 4096 --seed 5 >/dev/null || { fail "gen_corpus.py failed"; return; }
+    new_db plans || return
+    q "$CO_TEST_DB" "ALTER DATABASE \"$DB\" SET session_preload_libraries = 'auto_explain'" >/dev/null
+    q "$CO_TEST_DB" "ALTER DATABASE \"$DB\" SET auto_explain.log_min_duration = 0" >/dev/null
+    for t in contents content_tags content_minds content_projects tags minds \
+        creatoros_agent.file_state creatoros_agent.courses; do
+        q "$URL" "ALTER TABLE $t SET (autovacuum_enabled = false)" >/dev/null
+    done
+    if ! q "$URL" "SHOW auto_explain.log_min_duration" >/dev/null 2>&1; then
+        fail "PostgreSQL's auto_explain (postgresql-15) cannot be loaded"
+        return
+    fi
+    mapfile -t courses < <(ls "$src")
+    mkdir -p "$T3"
+    first=${courses[0]}
+    cp -r "$src/$first" "$T3/"
+    expect=$(find "$T3" -name '*.md' | wc -l)
+    off=$(log_size)
+    fl_start g watch --root "$T3" --db "$URL" --source grow
+    local g=$FL_PID
+    check "ready" wait_until 120 fl_log_has g '.msg == "ready"'
+    check "the first course is synced" wait_until 60 state_count "$expect"
+    pids=$(q "$URL" "SELECT string_agg(pid::text, '|') FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'creatoros-agent'")
+    all=$(plans_of "$off" "$pids")
+    claim=$(plan_of "$all" "INSERT INTO creatoros_agent.courses")
+    assert_contains "the start reconcile's claim is planned for its course" \
+        "(course = '$first'::text)" "$claim"
+    # the tree grows by events, course by course, to 12 times its size
+    for c in "${courses[@]:1}"; do
+        cp -r "$src/$c" "$T3/"
+        expect=$(find "$T3" -name '*.md' | wc -l)
+        wait_until 60 state_count "$expect" || { fail "course $c was not synced"; break; }
+    done
+    last=${courses[-1]}
+    off=$(log_size)
+    fl_lesson "$T3/$last/lessons/.probe.md.tmp" "plan probe" 1
+    mv "$T3/$last/lessons/.probe.md.tmp" "$T3/$last/lessons/99.1-plan-probe.md"
+    _probe() { [[ $(q "$URL" "SELECT count(*) FROM contents WHERE title = 'plan probe'") == 1 ]]; }
+    check "the last lesson is synced" wait_until 60 _probe
+    all=$(plans_of "$off" "$pids")
+    upsert=$(plan_of "$all" "INSERT INTO public.contents AS c")
+    claim=$(plan_of "$all" "INSERT INTO creatoros_agent.courses")
+    check "the last batch's plans are logged" test -n "$upsert"
+    assert_contains "an event's claim uses the plan made once" "(course = \$1)" "$claim"
+    assert_not_contains "no plan of the last batch scans contents whole" "Seq Scan on contents" "$all"
+    fl_stop "$g"
+    assert_eq "watch exits 0" 0 "$FL_RC"
+    check "no sanitizer report" fl_sanitizer_clean "$WORK"/*.err
+}
+t_plans
 
 lib_finish
