@@ -217,7 +217,8 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  RETURNING 1"
          ") "
          "SELECT (SELECT count(*) FROM up) + coalesce((SELECT " AUDIENCE_REFUSAL " FROM o), 0) "
-         "AS affected"},
+         "AS affected",
+         .per_value = true},
 
     /* $1 slug, $2 name, $3 description, $4 metadata, $5 creator mind slug, $6 persona mind
      * slug, $7 has audience. A status people set by hand (planning, completed) is kept; an
@@ -383,7 +384,8 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "    AND slug NOT IN (SELECT slug FROM want) "
          "  RETURNING 1"
          ") "
-         "SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS affected"},
+         "SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS affected",
+         .per_value = true},
 
     /* $1 course slug, then arrays: $2 slug, $3 title, $4 content, $5 metadata, $6 file_path,
      * $7 parent slug, $8 sequence_order, $9 status, $10 fidelity_score. Parents are looked
@@ -466,21 +468,23 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  INSERT INTO public.content_tags (content_id, tag_id) "
          "  SELECT content_id, tag_id FROM want ON CONFLICT DO NOTHING RETURNING 1"
          ") "
-         "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
+         "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected",
+         .per_value = true},
 
     /* $1 slugs of contents whose front-matter names no tag: their links are removed (the
      * common case of STMT_TAGS_LINK, far cheaper to plan). */
     [STMT_TAGS_UNLINK] = {"co_tags_unlink",
                           "DELETE FROM public.content_tags ct USING public.contents c "
-                          "WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id"},
+                          "WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id",
+                          .per_value = true},
 
     /* $1 course slug: outline, modules and lessons linked to the project's creator mind. */
-    [STMT_CREATOR_LINKS] = {"co_creator_links", CREATOR_LINKS("")},
+    [STMT_CREATOR_LINKS] = {"co_creator_links", CREATOR_LINKS(""), .per_value = true},
 
     /* $1 course slug, $2 content slugs: the same for these contents only (new lessons of a
      * course whose creator did not change, so that every other content is in line). */
     [STMT_CREATOR_LINKS_SOME] = {"co_creator_links_some",
-                                 CREATOR_LINKS(" AND c.slug = ANY($2::text[])")},
+                                 CREATOR_LINKS(" AND c.slug = ANY($2::text[])"), .per_value = true},
 
     /* $1 source, $2 course slug: the course directory is gone. Only a course this source
      * claimed (or, before claims were recorded, synced) is archived: a course refused to
@@ -506,7 +510,8 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "), st AS ("
          "  DELETE FROM creatoros_agent.file_state WHERE source = $1 AND course = $2"
          ") "
-         "SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM c) AS affected"},
+         "SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM c) AS affected",
+         .per_value = true},
 
     /* $1 source, $2 root */
     [STMT_SOURCE_TOUCH] =

@@ -90,9 +90,14 @@ mutant plans-events-generic     agent/reconcile.c       "test_scale.sh" \
     'the batches of events re-plan every statement: a live create spends longer planning than running'
 
 mutant plans-reconcile-custom   persist/pg.c            "test_scale.sh" \
-    '    if (pg->generic_plans) {' \
-    '    if (true) {' \
+    '    if (!pg->generic_plans || pg->txn_pool ||' \
+    '    if (pg->txn_pool ||' \
     'a reconcile planned once over the tables it is filling: the failure plans made per value avoid'
+
+mutant plans-per-value          persist/pg.c            "test_scale.sh" \
+    '    bool generic = !stmt_defs[stmt].per_value;' \
+    '    bool generic = !stmt_defs[stmt].per_value || true;' \
+    'a lookup by a key that is not unique, planned once over statistics that lag, scans whole tables'
 
 mutant password-title           agent/main.c            "test_hardening.sh CO_HARDEN_ONLY=E" \
     "            memset(argv[i] + off, '*', len);" \
