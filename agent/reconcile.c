@@ -23,8 +23,9 @@
 
 /*
  * What the agent recorded of one file (mirror of creatoros_agent.file_state). One per file
- * of the tree, so its size is the agent's size: the path lives in the same allocation, and
- * the flags after the wide fields.
+ * of the tree, so its size is the agent's size: the path lives in the same allocation,
+ * without its course (the course's record holds the name once for all its files), and the
+ * flags after the wide fields.
  */
 struct fstate {
     int64_t size;
@@ -36,16 +37,23 @@ struct fstate {
     long lesson_no;
     uint64_t module_title_hash; /* 0: no module title */
     bool is_brief;
-    bool live; /* false once the file is gone; the entry is kept for reuse */
-    bool seen; /* visited by the reconcile in progress */
-    char path[];
+    bool live;  /* false once the file is gone; the entry is kept for reuse */
+    bool seen;  /* visited by the reconcile in progress */
+    char rel[]; /* the path below the course directory ("lessons/1.1-intro.md") */
 };
 
-/* The recorded files of one course. */
+/*
+ * The recorded files of one course, sorted by rel (strcmp) and found by binary search: a
+ * file is looked up by its course, then by its path within it. No table of every path of
+ * the tree (a hash table's slots alone would weigh as much as a third of the records).
+ */
 struct cstate {
     char *name;
     struct fstate **files; /* includes dead entries */
     size_t n, cap;
+    /* files[0, nsorted) are in order; a load in progress appends the rest (state_put),
+     * sorted when it ends. Otherwise nsorted == n. */
+    size_t nsorted;
 };
 
 /* A course waiting for, or being written through, the bulk connection. */
@@ -60,8 +68,9 @@ struct engine {
     char *source;
     int rootfd;            /* open while an operation runs (root_open), else -1 */
     int root_depth;        /* nesting of root_open */
-    struct strmap files;   /* path -> struct fstate */
     struct arena fstates;  /* where every struct fstate lives (freed with the engine) */
+    size_t nfstates;       /* records made so far (live or not): how far the tree has grown */
+    size_t plans_nfstates; /* nfstates when the generic plans were last made (plans_generic) */
     struct strmap courses; /* course -> struct cstate */
     struct cstate **clist;
     size_t nclist, capclist;
@@ -184,39 +193,102 @@ title_hash(const char *title)
     return title != NULL ? hash64(title, strlen(title)) | 1 : 0;
 }
 
+/* A path relative to the root is its course (the first component, clen bytes) and its path
+ * within it (*rel; "" for a path of one component). */
+static size_t
+path_split(const char *path, const char **rel)
+{
+    const char *slash = strchr(path, '/');
+
+    if (slash == NULL) {
+        *rel = path + strlen(path);
+        return strlen(path);
+    }
+    *rel = slash + 1;
+    return (size_t)(slash - path);
+}
+
+/* The record of rel among the course's files [0, n) (sorted), or NULL with *pos where it
+ * would go. */
+static struct fstate *
+course_file(const struct cstate *c, size_t n, const char *rel, size_t *pos)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(c->files[mid]->rel, rel);
+        if (cmp == 0) {
+            *pos = mid;
+            return c->files[mid];
+        }
+        if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *pos = lo;
+    return NULL;
+}
+
+/* The file's path relative to the root, into sb (reset first); returns sb->buf. */
+static const char *
+fstate_path(const struct cstate *c, const struct fstate *f, struct strbuf *sb)
+{
+    strbuf_reset(sb);
+    strbuf_addf(sb, "%s/%s", c->name, f->rel);
+    return sb->buf;
+}
+
 static struct fstate *
 state_get(struct engine *e, const char *path)
 {
-    void **v = strmap_find(&e->files, path, strlen(path));
-    struct fstate *f = v != NULL ? *v : NULL;
+    const char *rel;
+    size_t clen = path_split(path, &rel), pos;
+    struct cstate *c = course_get(e, path, clen, false);
+    struct fstate *f = c != NULL ? course_file(c, c->nsorted, rel, &pos) : NULL;
 
     return f != NULL && f->live ? f : NULL;
 }
 
-/* Record a file as live with these facts (creating its entry when new). */
+/* A new record for rel in course c, at position pos of its files (appended when pos is n). */
 static struct fstate *
-state_set(struct engine *e, const char *path, int64_t size, int64_t mtime_ns, uint64_t hash,
-          bool is_brief, const char *error)
+state_new(struct engine *e, struct cstate *c, const char *rel, size_t pos)
 {
-    size_t len = strlen(path);
-    void **v = strmap_find(&e->files, path, len);
-    struct fstate *f;
+    size_t len = strlen(rel);
+    struct fstate *f = arena_alloc(&e->fstates, offsetof(struct fstate, rel) + len + 1);
 
-    if (v != NULL) {
-        f = *v;
-    } else {
-        f = arena_alloc(&e->fstates, offsetof(struct fstate, path) + len + 1);
-        f->module_no = -1;
-        f->lesson_no = -1;
-        memcpy(f->path, path, len);
-        strmap_put(&e->files, f->path, len, f);
-        const char *slash = strchr(path, '/');
-        struct cstate *c = course_get(e, path, slash ? (size_t)(slash - path) : len, true);
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 16;
-            c->files = xrealloc(c->files, c->cap * sizeof(*c->files));
+    f->module_no = -1;
+    f->lesson_no = -1;
+    memcpy(f->rel, rel, len);
+    e->nfstates++;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->files = xrealloc(c->files, c->cap * sizeof(*c->files));
+    }
+    memmove(c->files + pos + 1, c->files + pos, (c->n - pos) * sizeof(*c->files));
+    c->files[pos] = f;
+    c->n++;
+    return f;
+}
+
+/* Record a file as live with these facts (creating its entry when new). While loading, a
+ * new entry is appended, and the course's files sorted once the load ends. */
+static struct fstate *
+state_put(struct engine *e, const char *path, int64_t size, int64_t mtime_ns, uint64_t hash,
+          bool is_brief, const char *error, bool loading)
+{
+    const char *rel;
+    size_t clen = path_split(path, &rel), pos;
+    struct cstate *c = course_get(e, path, clen, true);
+    struct fstate *f = course_file(c, c->nsorted, rel, &pos);
+
+    if (f == NULL) {
+        f = state_new(e, c, rel, loading ? c->n : pos);
+        if (!loading) {
+            c->nsorted++;
         }
-        c->files[c->n++] = f;
     }
     f->size = size;
     f->mtime_ns = mtime_ns;
@@ -228,6 +300,32 @@ state_set(struct engine *e, const char *path, int64_t size, int64_t mtime_ns, ui
     }
     f->live = true;
     return f;
+}
+
+static struct fstate *
+state_set(struct engine *e, const char *path, int64_t size, int64_t mtime_ns, uint64_t hash,
+          bool is_brief, const char *error)
+{
+    return state_put(e, path, size, mtime_ns, hash, is_brief, error, false);
+}
+
+static int
+cmp_fstate(const void *a, const void *b)
+{
+    return strcmp((*(struct fstate *const *)a)->rel, (*(struct fstate *const *)b)->rel);
+}
+
+/* The load ended: every course's files in order again. */
+static void
+state_load_done(struct engine *e)
+{
+    for (size_t i = 0; i < e->nclist; i++) {
+        struct cstate *c = e->clist[i];
+        if (c->nsorted != c->n) {
+            qsort(c->files, c->n, sizeof(*c->files), cmp_fstate);
+            c->nsorted = c->n;
+        }
+    }
 }
 
 static size_t
@@ -325,7 +423,6 @@ engine_destroy(struct engine *e)
     }
     free(e->clist);
     arena_release(&e->fstates);
-    strmap_release(&e->files);
     strmap_release(&e->courses);
     strbuf_release(&e->rejections);
     if (e->rootfd >= 0) {
@@ -485,11 +582,11 @@ engine_load_state(struct engine *e, struct err *err)
         }
         n = PQntuples(res);
         for (int i = 0; i < n; i++) {
-            struct fstate *f = state_set(
+            struct fstate *f = state_put(
                 e, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
                 strtoll(PQgetvalue(res, i, 2), NULL, 10),
                 (uint64_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), PQgetvalue(res, i, 4)[0] == 't',
-                PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5));
+                PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5), true);
             f->module_no = strtol(PQgetvalue(res, i, 6), NULL, 10);
             f->lesson_no = strtol(PQgetvalue(res, i, 7), NULL, 10);
             f->module_title_hash = PQgetisnull(res, i, 8) ? 0 : title_hash(PQgetvalue(res, i, 8));
@@ -499,6 +596,7 @@ engine_load_state(struct engine *e, struct err *err)
         PQclear(res);
     } while (n == LOAD_PAGE);
     free(after);
+    state_load_done(e);
     return cls;
 }
 
@@ -728,10 +826,15 @@ pend_shed(struct pending *p, size_t from, size_t to)
     p->held = 0;
 }
 
+/* A recorded file of the batch's course is gone. */
 static void
-pend_gone(struct pending *p, struct fstate *f)
+pend_gone(struct pending *p, const struct fstate *f)
 {
-    pend_add(p, f->path, CHANGE_GONE, f->is_brief);
+    struct strbuf path = STRBUF_INIT;
+
+    strbuf_addf(&path, "%s/%s", p->b.course, f->rel);
+    pend_add(p, path.buf, CHANGE_GONE, f->is_brief);
+    strbuf_release(&path);
     if (!f->is_brief) {
         p->b.modules_dirty = true;
     }
@@ -744,7 +847,7 @@ struct mfact {
     long module_no;
     long lesson_no;      /* -1: none */
     uint64_t title_hash; /* 0: no module title */
-    const char *path;
+    const char *rel;     /* the path within the course */
 };
 
 /* The order of STMT_MODULES_SYNC: module_no, module_title IS NULL, lesson_no NULLS LAST,
@@ -766,13 +869,13 @@ cmp_mfact(const void *a, const void *b)
         }
         return x->lesson_no < y->lesson_no ? -1 : 1;
     }
-    return strcmp(x->path, y->path);
+    return strcmp(x->rel, y->rel); /* one course: the order of the whole paths */
 }
 
 static struct mfact
 recorded_fact(const struct fstate *f)
 {
-    return (struct mfact){f->module_no, f->lesson_no, f->module_title_hash, f->path};
+    return (struct mfact){f->module_no, f->lesson_no, f->module_title_hash, f->rel};
 }
 
 /* Sort the facts and keep the first of each module: the modules they make, in order. */
@@ -808,11 +911,13 @@ modules_change(struct engine *e, const struct pending *p)
     size_t cap = (c != NULL ? c->n : 0) + p->n, nb = 0, na = 0;
     struct mfact *before = xmalloc((cap ? cap : 1) * sizeof(*before));
     struct mfact *after = xmalloc((cap ? cap : 1) * sizeof(*after));
-    struct strmap changed = STRMAP_INIT;
+    struct strmap changed = STRMAP_INIT; /* by the path within the course */
     bool differ;
 
     for (size_t i = 0; i < p->n; i++) {
-        strmap_put(&changed, p->changes[i].path, strlen(p->changes[i].path), &p->changes[i]);
+        const char *rel;
+        path_split(p->changes[i].path, &rel);
+        strmap_put(&changed, rel, strlen(rel), &p->changes[i]);
     }
     for (size_t i = 0; c != NULL && i < c->n; i++) {
         const struct fstate *f = c->files[i];
@@ -820,7 +925,7 @@ modules_change(struct engine *e, const struct pending *p)
             continue;
         }
         before[nb++] = recorded_fact(f);
-        if (strmap_find(&changed, f->path, strlen(f->path)) == NULL) {
+        if (strmap_find(&changed, f->rel, strlen(f->rel)) == NULL) {
             after[na++] = recorded_fact(f);
         }
     }
@@ -832,8 +937,10 @@ modules_change(struct engine *e, const struct pending *p)
         if (f->kind == CHANGE_PARSED) {
             const struct record *r = &p->recs[i];
             if (r->module_no >= 0) {
-                after[na++] = (struct mfact){r->module_no, r->lesson_no,
-                                             title_hash(r->module_title), f->path};
+                const char *rel;
+                path_split(f->path, &rel);
+                after[na++] =
+                    (struct mfact){r->module_no, r->lesson_no, title_hash(r->module_title), rel};
             }
             continue;
         }
@@ -1590,6 +1697,24 @@ mass_delete(struct engine *e, char **names, const struct scan_course *lists, con
     return true;
 }
 
+/* List a course of the tree: false when there is nothing to write of it now (a name that
+ * cannot be a slug, a course held, a course that cannot be listed: logged). */
+static bool
+list_course(struct engine *e, const char *course, struct scan_course *sc)
+{
+    struct err err;
+
+    if (bad_course_name(course) || course_held(e, course)) {
+        return false;
+    }
+    if (scan_course(e->rootfd, course, sc, &err) != 0) {
+        log_kv(LOG_WARN, "cannot list course", "course", course, "error", err.msg);
+        scan_course_release(sc);
+        return false;
+    }
+    return true;
+}
+
 enum pg_errclass
 engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb progress, void *arg,
                  struct err *err)
@@ -1611,30 +1736,34 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
         root_close(e);
         return PG_FATAL;
     }
-    /* Every course is listed first (names and sizes, nothing read), so that a mass deletion
-     * is refused before anything is written. */
+    /* When the source recorded files, every course is listed first (names and sizes, nothing
+     * read), so that a mass deletion is refused before anything is written. With nothing
+     * recorded there is nothing to delete: each course is listed just before it is written
+     * (a cold backfill never holds the listing of the whole tree). Each listing is dropped
+     * once its course is written. */
+    bool list_first = total > 0 && !e->o.allow_mass_delete;
     struct scan_course *lists = xcalloc(nnames > 0 ? (size_t)nnames : 1, sizeof(*lists));
     bool *ok = xcalloc(nnames > 0 ? (size_t)nnames : 1, sizeof(bool));
     for (long i = 0; i < nnames; i++) {
-        struct err e2;
         strmap_put(&listed, names[i], strlen(names[i]), names[i]);
-        if (bad_course_name(names[i]) || course_held(e, names[i])) {
-            continue;
+        if (list_first) {
+            ok[i] = list_course(e, names[i], &lists[i]);
         }
-        if (scan_course(e->rootfd, names[i], &lists[i], &e2) != 0) {
-            log_kv(LOG_WARN, "cannot list course", "course", names[i], "error", e2.msg);
-            continue;
-        }
-        ok[i] = true;
     }
-    if (!e->o.allow_mass_delete && mass_delete(e, names, lists, ok, nnames, &listed, err)) {
+    if (list_first && mass_delete(e, names, lists, ok, nnames, &listed, err)) {
         st->refused = total;
         goto out;
     }
     for (long i = 0; i < nnames && cls == PG_OK; i++) {
         struct engine_stats looked = {0};
         struct pending p;
-        if (skip_bad_course(e, names[i], st) || !ok[i]) {
+        if (skip_bad_course(e, names[i], st)) {
+            continue;
+        }
+        if (!list_first) {
+            ok[i] = list_course(e, names[i], &lists[i]);
+        }
+        if (!ok[i]) {
             continue;
         }
         course_begin(e, &p, names[i], listing_has_brief(&lists[i]));
@@ -1646,6 +1775,7 @@ engine_reconcile(struct engine *e, struct engine_stats *st, engine_progress_cb p
             stats_add_looked(st, &looked);
             cls = flow_push(e, &fl, &p, st, err);
         }
+        scan_course_release(&lists[i]); /* the batch holds what it needs */
         if (progress != NULL) {
             progress(arg, st->seen, total > st->seen ? total : 0);
         }
@@ -1843,6 +1973,7 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
     struct err err;
     int64_t size, mtime;
     bool has_brief = false;
+    struct strbuf old_path = STRBUF_INIT;
 
     /* The brief: whichever candidate now wins, and the recorded one if it lost. */
     char *brief = scan_course_brief(e->rootfd, cp->course);
@@ -1850,6 +1981,7 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
     for (size_t i = 0; c != NULL && i < c->n; i++) {
         if (c->files[i]->live && c->files[i]->is_brief) {
             old_brief = c->files[i];
+            fstate_path(c, old_brief, &old_path);
         }
     }
     if (brief != NULL) {
@@ -1865,11 +1997,12 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
      * of the course reported gone may be a step of `rm -r` of the whole course, and the
      * brief's absence alone would rename the project to its slug just before the archive.
      */
-    if (old_brief != NULL && brief != NULL && strcmp(brief, old_brief->path) != 0) {
+    if (old_brief != NULL && brief != NULL && strcmp(brief, old_path.buf) != 0) {
         pend_gone(p, old_brief);
-    } else if (old_brief != NULL && brief == NULL && cp_has(cp, old_brief->path)) {
+    } else if (old_brief != NULL && brief == NULL && cp_has(cp, old_path.buf)) {
         pend_gone(p, old_brief);
     }
+    strbuf_release(&old_path);
     for (size_t i = 0; i < cp->n; i++) {
         const char *path = cp->paths[i];
         if (strmap_find(&done, path, strlen(path)) != NULL) {
@@ -1921,6 +2054,33 @@ build_paths(struct engine *e, struct pending *p, struct course_paths *cp, struct
     return true;
 }
 
+/*
+ * How the batches written from now on through the engine's connections are planned
+ * (pg_plan_generic): once per connection for the few files events name, so that a live
+ * create is not spent re-planning a dozen statements; as the connection was set up for
+ * whole-tree syncs, which fill the tables the plans would be made over. A generic plan is
+ * made over the tables as they are when first used: whenever the tree has doubled since
+ * (a tree that started empty and grows by events), the plans are made again
+ * (pg_replan), or one made over empty tables would scan them whole once they are large.
+ */
+static void
+plans_generic(struct engine *e, bool on)
+{
+    bool replan = on && e->nfstates >= 2 * e->plans_nfstates;
+
+    if (replan) {
+        e->plans_nfstates = e->nfstates;
+    }
+    for (size_t i = 0; i < e->nsync; i++) {
+        if (e->sync[i].pg != NULL) {
+            pg_plan_generic(e->sync[i].pg, on);
+            if (replan) {
+                pg_replan(e->sync[i].pg);
+            }
+        }
+    }
+}
+
 enum pg_errclass
 engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtree, size_t n,
                   struct engine_stats *st, struct err *err)
@@ -1952,13 +2112,15 @@ engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtre
         } else if (subtree[i]) {
             /* a directory inside the course: every file recorded under it is re-checked */
             struct cstate *c = course_get(e, path, clen, false);
+            struct strbuf full = STRBUF_INIT;
             strbuf_reset(&prefix);
-            strbuf_addf(&prefix, "%s/", path);
+            strbuf_addf(&prefix, "%s/", slash + 1); /* within the course */
             for (size_t k = 0; c != NULL && k < c->n; k++) {
-                if (c->files[k]->live && strncmp(c->files[k]->path, prefix.buf, prefix.len) == 0) {
-                    cp_add(cp, c->files[k]->path);
+                if (c->files[k]->live && strncmp(c->files[k]->rel, prefix.buf, prefix.len) == 0) {
+                    cp_add(cp, fstate_path(c, c->files[k], &full));
                 }
             }
+            strbuf_release(&full);
         } else {
             cp_add(cp, path);
         }
@@ -1970,6 +2132,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtre
         strmap_release(&m);
         return PG_OK;
     }
+    plans_generic(e, true);
     for (size_t i = 0; i < nlist && cls == PG_OK; i++) {
         struct course_paths *cp = list[i];
         struct engine_stats looked = {0};
@@ -2006,6 +2169,7 @@ engine_sync_paths(struct engine *e, const char *const *paths, const bool *subtre
         cls = flow_push(e, &fl, &p, st, err);
     }
     cls = flow_close(e, &fl, cls, st, err);
+    plans_generic(e, false);
     root_close(e);
     log_notices(e);
     cps_free(list, nlist);

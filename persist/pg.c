@@ -23,6 +23,13 @@ struct pg {
     bool plain;
     bool custom_plans;
     bool txn_pool;
+    bool generic_plans; /* pg_plan_generic: each transaction plans its statements once */
+    bool replan;        /* pg_replan: the next transaction drops the plans made so far */
+    bool txn_moded;     /* the open transaction set its plan mode (send_plan_mode) ... */
+    bool txn_generic;   /* ... to plans made once (else per value) */
+    /* the statements sent last, in order: true for ours (settings), false for the caller's */
+    bool *sent_ours;
+    size_t nsent, sent_cap;
     char timeout_text[32]; /* txn_pool: the statement_timeout each transaction sets */
     bool txn_open;         /* calls were sent without a sync: a transaction is open */
     void (*notice)(bool warning, const char *msg);
@@ -32,11 +39,11 @@ struct pg {
     char **masks; /* every form of the URL's secrets, longest first (pg_secret_forms) */
     size_t nmasks;
     /* what pg_poll_txn has read of the results of the calls sent last */
-    size_t poll_i;             /* results read */
-    size_t poll_skip;          /* results of our own to read first (send_timeout's) */
-    bool poll_mid;             /* a call's result was read, the NULL that closes it not yet */
-    const bool *poll_keep;     /* the calls whose results the caller keeps (may be NULL) */
-    PGresult **poll_results;   /* where they go */
+    size_t poll_i;           /* results read */
+    size_t poll_pos;         /* statements whose results were read, ours included */
+    bool poll_mid;           /* a call's result was read, the NULL that closes it not yet */
+    const bool *poll_keep;   /* the calls whose results the caller keeps (may be NULL) */
+    PGresult **poll_results; /* where they go */
     size_t poll_ncalls;
     long long poll_deadline;   /* 0 until the first poll */
     enum pg_errclass poll_cls; /* the first failure */
@@ -49,6 +56,16 @@ struct pg {
  * one above this is refused by closing the connection, which would look like an outage.
  */
 #define PG_MESSAGE_MAX ((size_t)0x3fffffff - 65536)
+
+/* What a transaction sends first for itself (send_setup): behind a transaction pooler its
+ * statement_timeout; with pg_plan_generic, plans made once per connection; after
+ * pg_replan, the plans made so far dropped. */
+#define TIMEOUT_SQL "SELECT set_config('statement_timeout', $1, true)"
+#define PLANS_GENERIC_NAME "co_plans_generic"
+#define PLANS_GENERIC_SQL "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
+#define PLANS_CUSTOM_NAME "co_plans_custom"
+#define PLANS_CUSTOM_SQL "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
+#define REPLAN_SQL "DISCARD PLANS"
 
 /* Every message the server sends that is not an error: a WARNING goes to the callback as
  * such; a NOTICE (or INFO, LOG...) is counted, and handed on as a minor message. */
@@ -500,6 +517,7 @@ pg_destroy(struct pg *pg)
         free(pg->masks[i]);
     }
     free(pg->masks);
+    free(pg->sent_ours);
     free(pg);
 }
 
@@ -512,6 +530,7 @@ pg_disconnect(struct pg *pg)
     }
     pg->in_pipeline = false;
     pg->txn_open = false;
+    pg->replan = false; /* a new connection has no plan yet */
 }
 
 bool
@@ -626,6 +645,20 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
                         m);
             }
             PQclear(res);
+            pg_disconnect(pg);
+            return -1;
+        }
+        PQclear(res);
+    }
+    /* the plan modes of send_plan_mode */
+    const char *modes[][2] = {{PLANS_GENERIC_NAME, PLANS_GENERIC_SQL},
+                              {PLANS_CUSTOM_NAME, PLANS_CUSTOM_SQL}};
+    for (size_t i = 0; i < 2 && !pg->txn_pool; i++) {
+        res = PQprepare(pg->conn, modes[i][0], modes[i][1], 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            pg->connect_class = pg_classify(res);
+            PQclear(res);
+            set_conn_err(pg, err, "cannot prepare the plan modes");
             pg_disconnect(pg);
             return -1;
         }
@@ -766,7 +799,7 @@ poll_reset(struct pg *pg)
     pg->poll_deadline = 0;
     pg->poll_cls = PG_OK;
     pg->poll_failed = 0;
-    pg->poll_skip = 0;
+    pg->poll_pos = 0;
     pg->poll_keep = NULL;
     pg->poll_results = NULL;
     pg->poll_ncalls = 0;
@@ -795,13 +828,7 @@ call_bytes(const struct pg_call *c)
     return bytes;
 }
 
-/*
- * Behind a transaction pooler: the first statement of every transaction sets its
- * statement_timeout for that transaction only (as SET LOCAL would). Its result comes first
- * and is not one of the caller's (poll_skip). Returns 0 or -1 (sending failed).
- */
-#define TIMEOUT_SQL "SELECT set_config('statement_timeout', $1, true)"
-
+/* Behind a transaction pooler: statement_timeout for the transaction that starts. 0 or -1. */
 static int
 send_timeout(struct pg *pg)
 {
@@ -811,6 +838,78 @@ send_timeout(struct pg *pg)
         return 0;
     }
     return PQsendQueryParams(pg->conn, TIMEOUT_SQL, 1, NULL, vals, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
+/* Record what was just sent: a call of the caller's, or a statement of our own (ours). */
+static void
+sent_add(struct pg *pg, bool ours)
+{
+    if (pg->nsent == pg->sent_cap) {
+        pg->sent_cap = pg->sent_cap ? pg->sent_cap * 2 : 32;
+        pg->sent_ours = xrealloc(pg->sent_ours, pg->sent_cap * sizeof(*pg->sent_ours));
+    }
+    pg->sent_ours[pg->nsent++] = ours;
+}
+
+/*
+ * The settings of the transaction that starts, made by its first statements for it only (as
+ * SET LOCAL would): behind a transaction pooler its statement_timeout; after pg_replan, the
+ * plans made so far dropped. 0 or -1 (sending failed).
+ */
+static int
+send_setup(struct pg *pg)
+{
+    if (pg->txn_pool) {
+        if (send_timeout(pg) != 0) {
+            return -1;
+        }
+        sent_add(pg, true);
+        return 0;
+    }
+    if (pg->replan) {
+        if (PQsendQueryParams(pg->conn, REPLAN_SQL, 0, NULL, NULL, NULL, NULL, 0) != 1) {
+            return -1;
+        }
+        sent_add(pg, true);
+        pg->replan = false;
+    }
+    return 0;
+}
+
+/*
+ * With pg_plan_generic, the plan mode the statement stmt runs under, set (for the rest of the
+ * transaction, as SET LOCAL would) when it differs from the one in force: a plan made once
+ * for most statements, one made for its values for a statement whose plan depends on how
+ * its values are distributed (stmt_def.per_value). 0 or -1 (sending failed).
+ */
+static int
+send_plan_mode(struct pg *pg, int stmt)
+{
+    bool generic = !stmt_defs[stmt].per_value;
+
+    if (!pg->generic_plans || pg->txn_pool || (pg->txn_moded && pg->txn_generic == generic)) {
+        return 0;
+    }
+    if (PQsendQueryPrepared(pg->conn, generic ? PLANS_GENERIC_NAME : PLANS_CUSTOM_NAME, 0, NULL,
+                            NULL, NULL, 0) != 1) {
+        return -1;
+    }
+    sent_add(pg, true);
+    pg->txn_moded = true;
+    pg->txn_generic = generic;
+    return 0;
+}
+
+void
+pg_plan_generic(struct pg *pg, bool on)
+{
+    pg->generic_plans = on;
+}
+
+void
+pg_replan(struct pg *pg)
+{
+    pg->replan = true;
 }
 
 enum pg_errclass
@@ -836,23 +935,30 @@ pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sy
     /* Everything up to the sync point runs as one implicit transaction: committed at the
      * sync, rolled back whole at the first error (protocol: Sync closes it). Calls sent
      * without a sync join the transaction the next sync ends. */
-    bool timeout_sent = pg->txn_pool && !pg->txn_open;
-    if (timeout_sent && send_timeout(pg) != 0) {
-        set_conn_err(pg, err, "cannot send to the database");
-        pg_disconnect(pg);
-        return PG_TRANSIENT;
-    }
-    for (size_t i = 0; i < ncalls; i++) {
-        const struct pg_call *c = &calls[i];
-        int ok = pg->txn_pool ? PQsendQueryParams(pg->conn, stmt_defs[c->stmt].sql, c->nparams,
-                                                  NULL, c->values, c->lengths, c->formats, 0)
-                              : PQsendQueryPrepared(pg->conn, stmt_defs[c->stmt].name, c->nparams,
-                                                    c->values, c->lengths, c->formats, 0);
-        if (ok != 1) {
+    pg->nsent = 0;
+    if (!pg->txn_open) {
+        pg->txn_moded = false;
+        if (send_setup(pg) != 0) {
             set_conn_err(pg, err, "cannot send to the database");
             pg_disconnect(pg);
             return PG_TRANSIENT;
         }
+    }
+    for (size_t i = 0; i < ncalls; i++) {
+        const struct pg_call *c = &calls[i];
+        int ok = send_plan_mode(pg, c->stmt) == 0;
+        if (ok) {
+            ok = (pg->txn_pool ? PQsendQueryParams(pg->conn, stmt_defs[c->stmt].sql, c->nparams,
+                                                   NULL, c->values, c->lengths, c->formats, 0)
+                               : PQsendQueryPrepared(pg->conn, stmt_defs[c->stmt].name, c->nparams,
+                                                     c->values, c->lengths, c->formats, 0)) == 1;
+        }
+        if (!ok) {
+            set_conn_err(pg, err, "cannot send to the database");
+            pg_disconnect(pg);
+            return PG_TRANSIENT;
+        }
+        sent_add(pg, false);
     }
     if (sync && PQpipelineSync(pg->conn) != 1) {
         set_conn_err(pg, err, "cannot send to the database");
@@ -865,7 +971,6 @@ pg_send_calls(struct pg *pg, const struct pg_call *calls, size_t ncalls, bool sy
     }
     pg->txn_open = !sync;
     poll_reset(pg);
-    pg->poll_skip = timeout_sent ? 1 : 0;
     return PG_OK;
 }
 
@@ -981,7 +1086,7 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, cons
     }
     /* Each call yields one result then NULL; the sync yields PGRES_PIPELINE_SYNC. */
     for (;;) {
-        if (!sync && pg->poll_i >= ncalls && !pg->poll_mid) {
+        if (!sync && pg->poll_pos >= pg->nsent && !pg->poll_mid) {
             break; /* no sync point: the part ends with its last call's NULL */
         }
         if (PQisBusy(pg->conn)) {
@@ -1007,7 +1112,10 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, cons
             if (PQstatus(pg->conn) != CONNECTION_OK) {
                 return poll_lost(pg, false, err);
             }
-            pg->poll_mid = false; /* end of one call's results */
+            if (pg->poll_mid) {
+                pg->poll_pos++; /* end of one statement's results */
+            }
+            pg->poll_mid = false;
             continue;
         }
         ExecStatusType st = PQresultStatus(res);
@@ -1016,15 +1124,15 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, cons
             break;
         }
         pg->poll_mid = true;
-        if (pg->poll_skip > 0) {
-            /* send_timeout's, not a call of the caller's; should it fail, every call after
-             * it is aborted and the first call carries its message */
-            pg->poll_skip--;
-            if (st != PGRES_TUPLES_OK && pg->poll_cls == PG_OK) {
+        if (pg->poll_pos < pg->nsent && pg->sent_ours[pg->poll_pos]) {
+            /* a setting of ours, not a call of the caller's; should it fail, every call after
+             * it is aborted and the next call carries its message */
+            if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED &&
+                pg->poll_cls == PG_OK) {
                 const char *m = PQresultErrorMessage(res);
                 pg->poll_cls = pg_classify(res);
-                pg->poll_failed = 0;
-                err_set(&pg->poll_err, "cannot set statement_timeout: %.*s", (int)strcspn(m, "\n"),
+                pg->poll_failed = pg->poll_i;
+                err_set(&pg->poll_err, "cannot set up the transaction: %.*s", (int)strcspn(m, "\n"),
                         m);
             }
             PQclear(res);

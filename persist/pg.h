@@ -67,6 +67,22 @@ int pg_connect(struct pg *pg, struct err *err);
  * object is missing (err then names it and says what to run). */
 enum pg_errclass pg_connect_class(const struct pg *pg);
 void pg_disconnect(struct pg *pg);
+/*
+ * How the transactions sent from now on plan their statements. on: once per connection, a
+ * generic plan made with the parameters unknown (plan_cache_mode = force_generic_plan,
+ * set by the first statement of each transaction as SET LOCAL would); off: as the
+ * connection was set up (custom_plans, else PostgreSQL's own choice). For the small
+ * batches of a watched tree, whose statements would otherwise spend longer being planned
+ * than run; the plan is made once the tables hold the tree, never over tables a reconcile
+ * is still filling. No effect with txn_pool (nothing is prepared: every statement is
+ * planned for its parameters).
+ */
+void pg_plan_generic(struct pg *pg, bool on);
+/* The next transaction first drops every plan the connection made (DISCARD PLANS), so that
+ * generic plans are made again, over the tables as they are now: a plan made over tables
+ * that have grown much since (a tree that started empty) may scan them whole. */
+void pg_replan(struct pg *pg);
+
 /* Prepare the statements (not with txn_pool) and enter pipeline mode on a plain connection.
  * 0 or -1 (err). */
 int pg_enter_pipeline(struct pg *pg, struct err *err);

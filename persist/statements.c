@@ -217,7 +217,8 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  RETURNING 1"
          ") "
          "SELECT (SELECT count(*) FROM up) + coalesce((SELECT " AUDIENCE_REFUSAL " FROM o), 0) "
-         "AS affected"},
+         "AS affected",
+         .per_value = true},
 
     /* $1 slug, $2 name, $3 description, $4 metadata, $5 creator mind slug, $6 persona mind
      * slug, $7 has audience. A status people set by hand (planning, completed) is kept; an
@@ -383,7 +384,8 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "    AND slug NOT IN (SELECT slug FROM want) "
          "  RETURNING 1"
          ") "
-         "SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS affected"},
+         "SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS affected",
+         .per_value = true},
 
     /* $1 course slug, then arrays: $2 slug, $3 title, $4 content, $5 metadata, $6 file_path,
      * $7 parent slug, $8 sequence_order, $9 status, $10 fidelity_score. Parents are looked
@@ -443,19 +445,22 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
                                             "SELECT n, 'theme' FROM unnest($1::text[]) AS u(n) "
                                             "ON CONFLICT (name) DO NOTHING"},
 
-    /* $1 slugs of the contents whose tags are being set, then pairs: $2 content slug,
-     * $3 tag name. Links of a tag that left the front-matter are removed. Every content
-     * named here was written by this transaction's upserts, which refuse (and so roll back)
-     * a slug that is not the course's own. */
+    /* $1 slugs of the contents whose tags are being set, then pairs: $2 content slug (one
+     * of $1), $3 tag name. Links of a tag that left the front-matter are removed. Every
+     * content named here was written by this transaction's upserts, which refuse (and so
+     * roll back) a slug that is not the course's own. The contents are looked up once, by
+     * slug, and their links by content id (an array, not a join): so neither contents nor
+     * content_tags is ever scanned whole, whatever the planner thinks of their sizes. */
     [STMT_TAGS_LINK] =
         {"co_tags_link",
-         "WITH want AS ("
+         "WITH c AS (SELECT id, slug FROM public.contents WHERE slug = ANY($1::text[])), "
+         "want AS ("
          "  SELECT DISTINCT c.id AS content_id, t.id AS tag_id "
          "  FROM unnest($2::text[], $3::text[]) AS u(cs, tn) "
-         "  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn"
+         "  JOIN c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn"
          "), del AS ("
-         "  DELETE FROM public.content_tags ct USING public.contents c "
-         "  WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id "
+         "  DELETE FROM public.content_tags ct "
+         "  WHERE ct.content_id = ANY(ARRAY(SELECT id FROM c)) "
          "    AND NOT EXISTS (SELECT 1 FROM want w "
          "                    WHERE w.content_id = ct.content_id AND w.tag_id = ct.tag_id) "
          "  RETURNING 1"
@@ -463,21 +468,23 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  INSERT INTO public.content_tags (content_id, tag_id) "
          "  SELECT content_id, tag_id FROM want ON CONFLICT DO NOTHING RETURNING 1"
          ") "
-         "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected"},
+         "SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins) AS affected",
+         .per_value = true},
 
     /* $1 slugs of contents whose front-matter names no tag: their links are removed (the
      * common case of STMT_TAGS_LINK, far cheaper to plan). */
     [STMT_TAGS_UNLINK] = {"co_tags_unlink",
                           "DELETE FROM public.content_tags ct USING public.contents c "
-                          "WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id"},
+                          "WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id",
+                          .per_value = true},
 
     /* $1 course slug: outline, modules and lessons linked to the project's creator mind. */
-    [STMT_CREATOR_LINKS] = {"co_creator_links", CREATOR_LINKS("")},
+    [STMT_CREATOR_LINKS] = {"co_creator_links", CREATOR_LINKS(""), .per_value = true},
 
     /* $1 course slug, $2 content slugs: the same for these contents only (new lessons of a
      * course whose creator did not change, so that every other content is in line). */
     [STMT_CREATOR_LINKS_SOME] = {"co_creator_links_some",
-                                 CREATOR_LINKS(" AND c.slug = ANY($2::text[])")},
+                                 CREATOR_LINKS(" AND c.slug = ANY($2::text[])"), .per_value = true},
 
     /* $1 source, $2 course slug: the course directory is gone. Only a course this source
      * claimed (or, before claims were recorded, synced) is archived: a course refused to
@@ -503,7 +510,8 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "), st AS ("
          "  DELETE FROM creatoros_agent.file_state WHERE source = $1 AND course = $2"
          ") "
-         "SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM c) AS affected"},
+         "SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM c) AS affected",
+         .per_value = true},
 
     /* $1 source, $2 root */
     [STMT_SOURCE_TOUCH] =

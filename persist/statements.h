@@ -3,6 +3,8 @@
 #ifndef CO_STATEMENTS_H
 #define CO_STATEMENTS_H
 
+#include <stdbool.h>
+
 /*
  * Ownership (DATA-CONTRACT "Ownership") lives in the statements themselves, never in a read
  * followed by a write: a course is claimed for this source (creatoros_agent.courses) and
@@ -59,6 +61,14 @@ enum stmt {
 struct stmt_def {
     const char *name;
     const char *sql;
+    /* Its plan depends on how the values of its parameters are distributed in the tables,
+     * not only on their sizes: it looks rows up by keys that are not unique (the contents of
+     * a project, the links of a content, the file states of a course). It is planned for its
+     * values even where the others run a plan made once (pg_plan_generic): a plan made once,
+     * over statistics that lag behind the tables (a reconcile just filled them), could scan
+     * such a table whole for every value. The others look rows up by unique keys only, on
+     * the path every batch takes: a plan made once does for any value. */
+    bool per_value;
 };
 
 /* Indexed by enum stmt. */

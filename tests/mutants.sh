@@ -130,8 +130,8 @@ mutant adoption/same-id                persist/statements.c \
 
 mutant tags/by-name                    persist/statements.c \
     "test_existing_db.sh CO_EXISTING_DB_ONLY=existing_contract_rows_adoption_owners_tags" \
-    '"  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn"' \
-    '"  JOIN public.contents c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn AND t.tag_type = '"'theme'"'"' \
+    '"  JOIN c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn"' \
+    '"  JOIN c ON c.slug = u.cs JOIN public.tags t ON t.name = u.tn AND t.tag_type = '"'theme'"'"' \
     'a tag is its name: an existing tag of another type must be linked as it is'
 
 mutant tags/dedupe                     parser/tags.c \
@@ -152,6 +152,31 @@ mutant pool/no-prepared-statement      persist/pg.c \
     '    for (int i = 0; i < STMT_COUNT && !pg->txn_pool; i++) {' \
     '    for (int i = 0; i < STMT_COUNT; i++) {' \
     'behind a transaction pooler (--pool-mode transaction) a prepared statement stays on a server connection others get'
+
+# -- plans (agent/reconcile.c, persist/pg.c): made for the tree as it is --
+mutant plans/replan-as-tree-grows      agent/reconcile.c \
+    "test_scale.sh CO_SCALE_ONLY=scale_plans_fit_the_tree" \
+    '    bool replan = on && e->nfstates >= 2 * e->plans_nfstates;' \
+    '    bool replan = false;' \
+    'plans made once over nearly empty tables, never made again, scan contents whole as the tree grows'
+
+mutant plans/events-generic            agent/reconcile.c \
+    "test_scale.sh CO_SCALE_ONLY=scale_plans_fit_the_tree" \
+    '            pg_plan_generic(e->sync[i].pg, on);' \
+    '            pg_plan_generic(e->sync[i].pg, false);' \
+    'the batches of events re-plan every statement: a live create spends longer planning than running'
+
+mutant plans/reconcile-custom          persist/pg.c \
+    "test_scale.sh CO_SCALE_ONLY=scale_plans_fit_the_tree" \
+    '    if (!pg->generic_plans || pg->txn_pool ||' \
+    '    if (pg->txn_pool ||' \
+    'a reconcile planned once over the tables it is filling: the failure plans made per value avoid'
+
+mutant plans/per-value                 persist/pg.c \
+    "test_scale.sh CO_SCALE_ONLY=scale_plans_fit_the_tree" \
+    '    bool generic = !stmt_defs[stmt].per_value;' \
+    '    bool generic = !stmt_defs[stmt].per_value || true;' \
+    'a lookup by a key that is not unique, planned once over statistics that lag, scans whole tables'
 
 # -- secrets: never printed, never in the process title --
 mutant secrets/process-title           agent/main.c \

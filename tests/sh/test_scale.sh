@@ -8,8 +8,16 @@
 #                                               nothing written, every file unchanged
 #   scale_watch_knows_both_pages                watch on the recorded tree: ready with
 #                                               nothing synced; an edit on each page syncs
+#   scale_plans_fit_the_tree                    the daemon's plans (PostgreSQL's auto_explain,
+#       in the cluster's log): the start reconcile plans each statement for its values; the
+#       batches of events use plans made once (generic) for the statements that look rows up
+#       by unique keys, made again as the tree grows, so that a plan made over nearly empty
+#       tables never scans contents whole once the tree has grown (autovacuum off on the
+#       tables: nothing but the agent re-plans), and plan the others (tag links) for their
+#       values
 #
-# Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them).
+# Needs CO_TEST_DB, CO_AGENT, CO_SOURCE_DIR (deploy/test.sh exports them); S3 also CO_PGDIR
+# (the cluster's log).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/sh/lib.sh
@@ -67,5 +75,78 @@ scale_watch_knows_both_pages() {
     stop_checked watch
 }
 
-lib_run scale_rerun_over_two_pages_writes_nothing scale_watch_knows_both_pages
+# plans_of OFFSET PIDS: the plans auto_explain logged from byte OFFSET of the cluster's log by
+# the backends PIDS (a regexp: 123|456), each plan's lines as logged.
+plans_of() {
+    tail -c +"$(($1 + 1))" "$CO_PGDIR/postgres.log" | awk -v pids="^($2)\$" '
+        /^[^[:space:]]/ { keep = 0; if (match($0, /\[[0-9]+\]/)) keep = substr($0, RSTART + 1, RLENGTH - 2) ~ pids }
+        keep'
+}
+# plan_of PLANS TEXT: the plans (blank-line separated) whose query text holds TEXT.
+plan_of() {
+    awk -v t="$2" '/LOG:  duration: .* plan:/ { if (p != "" && index(p, t)) print p; p = "" } { p = p $0 "\n" }
+        END { if (p != "" && index(p, t)) print p }' <<<"$1"
+}
+log_size() { stat -c %s "$CO_PGDIR/postgres.log"; }
+state_count() { # state_count N: the source recorded N files
+    [[ $(q "$URL" "SELECT count(*) FROM creatoros_agent.file_state WHERE source = 'grow'") == "$1" ]]
+}
+
+scale_plans_fit_the_tree() {
+    test_begin "plans made for the tree as it is: per value in a reconcile, once per growth for events"
+    require_capability pgdir scale_plans_fit_the_tree || return
+    local src=$WORK/plans-src T3=$WORK/grow c t first last expect=0 off pids all claim upsert tags
+    local -a courses
+    /usr/bin/python3 "$CO_SOURCE_DIR/bench/gen_corpus.py" "$src" --courses 12 --modules 10 \
+        --lessons 10 --body-bytes 4096 --seed 5 >/dev/null || { fail "gen_corpus.py failed"; return; }
+    new_db plans || return
+    q "$CO_TEST_DB" "ALTER DATABASE \"$DB\" SET session_preload_libraries = 'auto_explain'" >/dev/null
+    q "$CO_TEST_DB" "ALTER DATABASE \"$DB\" SET auto_explain.log_min_duration = 0" >/dev/null
+    for t in contents content_tags content_minds content_projects tags minds \
+        creatoros_agent.file_state creatoros_agent.courses; do
+        q "$URL" "ALTER TABLE $t SET (autovacuum_enabled = false)" >/dev/null
+    done
+    if ! q "$URL" "SHOW auto_explain.log_min_duration" >/dev/null 2>&1; then
+        fail "PostgreSQL's auto_explain (postgresql-15) cannot be loaded"
+        return
+    fi
+    mapfile -t courses < <(ls "$src")
+    mkdir -p "$T3"
+    first=${courses[0]}
+    cp -r "$src/$first" "$T3/"
+    expect=$(find "$T3" -name '*.md' | wc -l)
+    off=$(log_size)
+    start_watch g "$T3" --source grow
+    wait_ready 120 || return
+    check "the first course is synced" wait_until 60 state_count "$expect"
+    pids=$(q "$URL" "SELECT string_agg(pid::text, '|') FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'creatoros-agent'")
+    all=$(plans_of "$off" "$pids")
+    claim=$(plan_of "$all" "INSERT INTO creatoros_agent.courses")
+    assert_contains "the start reconcile's claim is planned for its course" \
+        "(course = '$first'::text)" "$claim"
+    # the tree grows by events, course by course, to 12 times its size
+    for c in "${courses[@]:1}"; do
+        cp -r "$src/$c" "$T3/"
+        expect=$(find "$T3" -name '*.md' | wc -l)
+        wait_until 60 state_count "$expect" || { fail "course $c was not synced"; break; }
+    done
+    last=${courses[-1]}
+    off=$(log_size)
+    fl_lesson "$T3/$last/lessons/.probe.md.tmp" "plan probe" 1
+    mv "$T3/$last/lessons/.probe.md.tmp" "$T3/$last/lessons/99.1-plan-probe.md"
+    expect_sql "the last lesson is synced" 60 "SELECT count(*) FROM contents WHERE title = 'plan probe'" 1
+    all=$(plans_of "$off" "$pids")
+    upsert=$(plan_of "$all" "INSERT INTO public.contents AS c")
+    claim=$(plan_of "$all" "INSERT INTO creatoros_agent.courses")
+    check "the last batch's plans are logged" test -n "$upsert"
+    assert_contains "an event's claim uses the plan made once" "(course = \$1)" "$claim"
+    # a lookup by a key that is not unique (the tag links of the contents) is planned for its
+    # values, whatever the statistics say (persist/statements.h, per_value)
+    tags=$(plan_of "$all" "INSERT INTO public.content_tags")
+    assert_contains "the tag links are planned for their values" "= ANY ('{" "$tags"
+    assert_not_contains "no plan of the last batch scans contents whole" "Seq Scan on contents" "$all"
+    stop_checked watch
+}
+lib_run scale_rerun_over_two_pages_writes_nothing scale_watch_knows_both_pages \
+    scale_plans_fit_the_tree
 lib_finish
