@@ -101,6 +101,12 @@ mutant module-title-rule               persist/module_order.h \
     'KEY(MODULE_KEY_LESSON, "lesson_no", DESC)' \
     'a module is titled by its LOWEST-numbered lesson that names one'
 
+mutant module-title-rule/prediction    persist/module_order.c \
+    "ctest test_module_order" \
+    '#define MODULE_DIR_ASC 1' \
+    '#define MODULE_DIR_ASC (-1)' \
+    'the agent predicts the module titles by another order than the statement writes them: a rename is skipped'
+
 # -- ownership (persist/statements.c): what the agent writes is the course's own --
 mutant ownership/lesson-in-project     persist/statements.c \
     "test_existing_db.sh CO_EXISTING_DB_ONLY=existing_tenant_attacks_refused" \
