@@ -2,6 +2,7 @@
 #ifndef CO_CMD_H
 #define CO_CMD_H
 
+#include "agent/engine.h"
 #include "agent/options.h"
 #include "agent/reconcile.h"
 #include "persist/pg.h"

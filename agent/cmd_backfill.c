@@ -290,7 +290,7 @@ cmd_backfill(const struct config *cfg)
         cls = engine_load_state(e, &err);
         prog.base = st.seen;
         if (cls == PG_OK) {
-            cls = engine_reconcile(e, &st, progress_cb, &prog, &err);
+            cls = reconcile_tree(e, &st, progress_cb, &prog, &err);
         }
         if (cls != PG_TRANSIENT || attempt >= 5) {
             break;

@@ -11,7 +11,7 @@
 #include "persist/pgversion.h"
 
 /* A server WARNING is worth a line; a NOTICE (a trigger may raise one per row written) is
- * logged at debug, and counted in one line per batch (agent/reconcile.c). */
+ * logged at debug, and counted in one line per batch (agent/flow.c). */
 static void
 log_notice(bool warning, const char *msg)
 {

@@ -86,7 +86,7 @@ cmd_status(const struct config *cfg)
     log_min_level = LOG_ERROR;
     cls = engine_load_state(e, &err);
     if (cls == PG_OK) {
-        cls = engine_reconcile(e, &st, NULL, NULL, &err);
+        cls = reconcile_tree(e, &st, NULL, NULL, &err);
     }
     log_min_level = saved;
     const char *src[1] = {engine_source(e)};

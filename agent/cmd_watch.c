@@ -6,11 +6,13 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
+#include "agent/bulk.h"
 #include "agent/cmd.h"
 #include "agent/fstype.h"
 #include "agent/log.h"
 #include "agent/loop.h"
 #include "agent/metrics.h"
+#include "agent/paths.h"
 #include "agent/queue.h"
 #include "agent/sdnotify.h"
 #include "agent/watch.h"
@@ -63,7 +65,7 @@ struct daemon {
     long long last_touch;    /* when it was set (loop ms); 0: not yet */
     long long touch_timer;
     char last_rejected[LAST_REJECTED_MAX]; /* "path: reason" of the latest rejection */
-    struct pg *pg_bulk;      /* big courses are written through it (engine_bulk_step) */
+    struct pg *pg_bulk;                    /* big courses are written through it (bulk_step) */
     long long bulk_timer;
     struct away *away; /* volumes that went away, outermost only */
     size_t naway;
@@ -420,7 +422,7 @@ db_down(struct daemon *d, const char *why)
     d->db_up = false;
     metrics_gauge(d->metrics, METRIC_DB_UP, 0);
     pg_disconnect(d->pg);
-    engine_bulk_reset(d->engine); /* a big course in parts starts over once it is back */
+    bulk_reset(d->engine); /* a big course in parts starts over once it is back */
     if (d->pg_bulk != NULL) {
         pg_disconnect(d->pg_bulk);
     }
@@ -616,7 +618,7 @@ do_rescan(struct daemon *d)
     d->last_overflow_rescan = clock_ms();
     log_kv(level, "rescan", "overflows", d->overflows > 0 ? "yes" : NULL);
     engine_clear_rejections(d->engine);
-    enum pg_errclass cls = engine_reconcile(d->engine, &st, reconcile_progress, d, &err);
+    enum pg_errclass cls = reconcile_tree(d->engine, &st, reconcile_progress, d, &err);
     if (cls == PG_OK) {
         metrics_reconcile(d->metrics, clock_ms() - d->last_overflow_rescan);
     }
@@ -690,7 +692,7 @@ flush(struct daemon *d)
             subtree[i] = items[i].subtree;
         }
         engine_clear_rejections(d->engine);
-        enum pg_errclass cls = engine_sync_paths(d->engine, paths, subtree, n, &st, &err);
+        enum pg_errclass cls = paths_sync(d->engine, paths, subtree, n, &st, &err);
         account(d, &st, cls);
         if (cls != PG_OK) {
             /* nothing of this batch is lost: the paths wait for the database */
@@ -721,21 +723,21 @@ bulk_timer_cb(struct loop *l, long long id, void *arg)
  * others. A step looks at one file, sends a part, or sees whether the server answered.
  */
 static void
-bulk_step(struct daemon *d)
+do_bulk_step(struct daemon *d)
 {
     struct engine_stats st = {0};
     struct err err;
     bool more = false;
 
-    if (!d->db_up || root_away(d) || !engine_bulk_busy(d->engine)) {
+    if (!d->db_up || root_away(d) || !bulk_busy(d->engine)) {
         return;
     }
-    enum pg_errclass cls = engine_bulk_step(d->engine, &st, &more, &err);
+    enum pg_errclass cls = bulk_step(d->engine, &st, &more, &err);
     d->total.synced += st.synced;
     d->total.rejected += st.rejected;
     d->total.deleted += st.deleted;
     after_sync(d, cls, &err);
-    if (d->db_up && engine_bulk_busy(d->engine) && d->bulk_timer == 0) {
+    if (d->db_up && bulk_busy(d->engine) && d->bulk_timer == 0) {
         d->bulk_timer = loop_add_timer(d->loop, more ? 0 : BULK_POLL_MS, bulk_timer_cb, d);
     }
 }
@@ -758,7 +760,7 @@ before_sleep(struct loop *l, void *arg)
 
     (void)l;
     flush(d);
-    bulk_step(d);
+    do_bulk_step(d);
     /* Idle means idle: a timer only while a settling path is waiting. */
     if (d->settle_timer != 0) {
         loop_del_timer(d->loop, d->settle_timer);

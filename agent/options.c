@@ -12,7 +12,7 @@
 
 #include "agent/cmd.h"
 #include "agent/queue.h"
-#include "agent/reconcile.h"
+#include "agent/engine.h"
 #include "common/strbuf.h"
 #include "parser/record.h"
 #include "persist/pg.h"

@@ -165,6 +165,17 @@ scan_names_free(char **names, size_t n)
     free(names);
 }
 
+bool
+scan_names_has(char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Entries of a directory fd (consumed), with their lstat. Calls fn for each real file or dir. */
 typedef void (*entry_fn)(void *arg, const char *name, const struct stat *st);
 

@@ -51,6 +51,8 @@ int scan_check_root(const char *root, struct err *err);
  * scan_names_free). Returns the count, or -1 with err when the root cannot be read. */
 long scan_course_names(int rootfd, char ***names, struct err *err);
 void scan_names_free(char **names, size_t n);
+/* Whether name is one of names[0, n). */
+bool scan_names_has(char *const *names, size_t n, const char *name);
 
 /*
  * List one course (brief and lessons). A course directory that is gone or not a real

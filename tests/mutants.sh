@@ -95,11 +95,17 @@ mutant upsert-guard/module             persist/statements.c \
     '"         EXCLUDED.sequence_order, NULL::timestamptz) OR (c.project_id = EXCLUDED.project_id AND c.ai_generated) "' \
     'the same for the module rows: a change that redoes the modules rewrites only the modules that changed'
 
-mutant module-title-rule               persist/statements.c \
+mutant module-title-rule               persist/module_order.h \
     "test_watch.sh CO_WATCH_ONLY=watch_module_titles_follow_lessons" \
-    'lesson_no NULLS LAST, path COLLATE' \
-    'lesson_no DESC NULLS LAST, path COLLATE' \
+    'KEY(MODULE_KEY_LESSON, "lesson_no", ASC)' \
+    'KEY(MODULE_KEY_LESSON, "lesson_no", DESC)' \
     'a module is titled by its LOWEST-numbered lesson that names one'
+
+mutant module-title-rule/prediction    persist/module_order.c \
+    "ctest test_module_order" \
+    '#define MODULE_DIR_ASC 1' \
+    '#define MODULE_DIR_ASC (-1)' \
+    'the agent predicts the module titles by another order than the statement writes them: a rename is skipped'
 
 # -- ownership (persist/statements.c): what the agent writes is the course's own --
 mutant ownership/lesson-in-project     persist/statements.c \
@@ -153,14 +159,14 @@ mutant pool/no-prepared-statement      persist/pg.c \
     '    for (int i = 0; i < STMT_COUNT; i++) {' \
     'behind a transaction pooler (--pool-mode transaction) a prepared statement stays on a server connection others get'
 
-# -- plans (agent/reconcile.c, persist/pg.c): made for the tree as it is --
-mutant plans/replan-as-tree-grows      agent/reconcile.c \
+# -- plans (agent/flow.c, persist/pg.c): made for the tree as it is --
+mutant plans/replan-as-tree-grows      agent/flow.c \
     "test_scale.sh CO_SCALE_ONLY=scale_plans_fit_the_tree" \
-    '    bool replan = on && e->nfstates >= 2 * e->plans_nfstates;' \
+    '    bool replan = on && e->state.nfstates >= 2 * e->plans_nfstates;' \
     '    bool replan = false;' \
     'plans made once over nearly empty tables, never made again, scan contents whole as the tree grows'
 
-mutant plans/events-generic            agent/reconcile.c \
+mutant plans/events-generic            agent/flow.c \
     "test_scale.sh CO_SCALE_ONLY=scale_plans_fit_the_tree" \
     '            pg_plan_generic(e->sync[i].pg, on);' \
     '            pg_plan_generic(e->sync[i].pg, false);' \
@@ -206,24 +212,24 @@ mutant rls/user-profiles               sql/0003_creatoros_rls.sql \
 # -- an empty tree is not a deleted tree (agent/reconcile.c, mass_delete) --
 mutant mass-delete/empty-tree          agent/reconcile.c \
     "test_backfill.sh CO_BACKFILL_ONLY=backfill_empty_or_wrong_root_deletes_nothing" \
-    '    if (!empty && !(removed > MASS_DELETE_FEW && removed * 2 > recorded)) {' \
-    '    if (!(removed > MASS_DELETE_FEW && removed * 2 > recorded)) {' \
+    '    if (!empty && !(removed > MASS_REMOVE_FEW && removed * 2 > recorded)) {' \
+    '    if (!(removed > MASS_REMOVE_FEW && removed * 2 > recorded)) {' \
     'an empty tree (a volume not mounted) deletes a source of few files'
 
 mutant mass-delete/most-of-it          agent/reconcile.c \
     "test_backfill.sh CO_BACKFILL_ONLY=backfill_empty_or_wrong_root_deletes_nothing" \
-    '    if (!empty && !(removed > MASS_DELETE_FEW && removed * 2 > recorded)) {' \
+    '    if (!empty && !(removed > MASS_REMOVE_FEW && removed * 2 > recorded)) {' \
     '    if (!empty) {' \
     'a wrong --root deletes most of what the source recorded'
 
-# -- the byte budget: a course is written in parts of SYNC_PART_BYTES (agent/reconcile.c) --
-mutant byte-budget/part-split          agent/reconcile.c \
+# -- the byte budget: a course is written in parts of SYNC_PART_BYTES (agent/batch.c) --
+mutant byte-budget/part-split          agent/batch.c \
     "test_backfill.sh CO_BACKFILL_ONLY=backfill_course_in_parts_file_refused" \
     '    return p->held > 0 && p->held + (size_t)(size > 0 ? size : 0) > SYNC_PART_BYTES;' \
     '    return false;' \
     'a big course goes as one message of every file (toward the 1 GB limit), not in parts'
 
-mutant byte-budget/file-above-part     agent/reconcile.c \
+mutant byte-budget/file-above-part     agent/batch.c \
     "test_backfill.sh CO_BACKFILL_ONLY=backfill_file_above_one_part_refused" \
     '    if (limit > SYNC_PART_BYTES) {' \
     '    if (0) {' \

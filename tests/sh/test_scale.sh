@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_scale.sh -- a tree larger than one page of recorded state: the agent reads its file
-# state from the database in pages (4,096 rows, agent/reconcile.c), so a tree of 5,050 files
+# state from the database in pages (4,096 rows, persist/filestate.c), so a tree of 5,050 files
 # spans two pages; a file recorded on the second page must be known as well as one on the
 # first.
 #
