@@ -574,6 +574,25 @@ set_conn_err(struct pg *pg, struct err *err, const char *what)
     strbuf_release(&sb);
 }
 
+/*
+ * The answer to one setup command of a new connection (a SET, a prepare), cleared: on a
+ * failure its class is the connection's, err says what failed and the connection is
+ * dropped. Returns 0 or -1.
+ */
+static int
+setup_done(struct pg *pg, PGresult *res, const char *what, struct err *err)
+{
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg->connect_class = pg_classify(res);
+        PQclear(res);
+        set_conn_err(pg, err, what);
+        pg_disconnect(pg);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
 int
 pg_connect(struct pg *pg, struct err *err)
 {
@@ -583,7 +602,6 @@ pg_connect(struct pg *pg, struct err *err)
                           "application_name",    "dbname",           NULL};
     const char *vals[] = {"10", "1", "30", "10", "3", "30000", "creatoros-agent", pg->url, NULL};
     char timeout[128];
-    PGresult *res;
 
     if (pg_is_connected(pg)) {
         return 0;
@@ -607,15 +625,9 @@ pg_connect(struct pg *pg, struct err *err)
     }
     snprintf(timeout, sizeof(timeout), "SET statement_timeout = %s%s", pg->timeout_text,
              pg->custom_plans ? "; SET plan_cache_mode = force_custom_plan" : "");
-    res = PQexec(pg->conn, timeout);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        pg->connect_class = pg_classify(res);
-        PQclear(res);
-        set_conn_err(pg, err, "cannot set statement_timeout");
-        pg_disconnect(pg);
+    if (setup_done(pg, PQexec(pg->conn, timeout), "cannot set statement_timeout", err) != 0) {
         return -1;
     }
-    PQclear(res);
     return pg->plain ? 0 : pg_enter_pipeline(pg, err);
 }
 
@@ -655,14 +667,9 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
                               {PLANS_CUSTOM_NAME, PLANS_CUSTOM_SQL}};
     for (size_t i = 0; i < 2 && !pg->txn_pool; i++) {
         res = PQprepare(pg->conn, modes[i][0], modes[i][1], 0, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            pg->connect_class = pg_classify(res);
-            PQclear(res);
-            set_conn_err(pg, err, "cannot prepare the plan modes");
-            pg_disconnect(pg);
+        if (setup_done(pg, res, "cannot prepare the plan modes", err) != 0) {
             return -1;
         }
-        PQclear(res);
     }
     if (PQsetnonblocking(pg->conn, 1) != 0 || PQenterPipelineMode(pg->conn) != 1) {
         set_conn_err(pg, err, "cannot enter pipeline mode");
