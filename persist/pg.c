@@ -67,6 +67,14 @@ struct pg {
 #define PLANS_CUSTOM_SQL "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
 #define REPLAN_SQL "DISCARD PLANS"
 
+/* The length of the first line of a libpq message, all the agent quotes of one: they end
+ * in a newline, and may go on with DETAIL, HINT and CONTEXT lines. */
+static int
+first_line(const char *m)
+{
+    return (int)strcspn(m, "\n");
+}
+
 /* Every message the server sends that is not an error: a WARNING goes to the callback as
  * such; a NOTICE (or INFO, LOG...) is counted, and handed on as a minor message. */
 static void
@@ -81,7 +89,7 @@ notice_cb(void *arg, const PGresult *res)
     if (msg == NULL) {
         msg = PQresultErrorMessage(res);
     }
-    snprintf(line, sizeof(line), "%.*s", (int)strcspn(msg, "\n"), msg);
+    snprintf(line, sizeof(line), "%.*s", first_line(msg), msg);
     if (!warning) {
         if (pg->notices++ == 0) {
             snprintf(pg->first_notice, sizeof(pg->first_notice), "%.*s",
@@ -569,7 +577,7 @@ set_conn_err(struct pg *pg, struct err *err, const char *what)
     const char *m = pg->conn != NULL ? PQerrorMessage(pg->conn) : "out of memory";
     struct strbuf sb = STRBUF_INIT;
 
-    strbuf_add_masked(&sb, m, strcspn(m, "\n"), (const char *const *)pg->masks, pg->nmasks);
+    strbuf_add_masked(&sb, m, (size_t)first_line(m), (const char *const *)pg->masks, pg->nmasks);
     err_set(err, "%s: %s", what, sb.buf);
     strbuf_release(&sb);
 }
@@ -650,11 +658,10 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
             pg->connect_class = pg_classify(res);
             if (pg->connect_class == PG_SCHEMA && primary != NULL) {
                 /* one line that names the object and what to do */
-                err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", (int)strcspn(primary, "\n"),
-                        primary, state, stmt_defs[i].name, schema_hint(state));
+                err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", first_line(primary), primary,
+                        state, stmt_defs[i].name, schema_hint(state));
             } else {
-                err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name, (int)strcspn(m, "\n"),
-                        m);
+                err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name, first_line(m), m);
             }
             PQclear(res);
             pg_disconnect(pg);
@@ -776,16 +783,16 @@ describe_failure(const PGresult *res, struct err *err)
     if (cls == PG_DATA && mark != NULL && strcmp(state, "22P02") == 0) {
         /* invalid input syntax for type integer: "ownership conflict: ..." */
         const char *end = strrchr(mark, '"');
-        size_t n = end != NULL ? (size_t)(end - mark) : strcspn(mark, "\n");
+        size_t n = end != NULL ? (size_t)(end - mark) : (size_t)first_line(mark);
         err_set(err, "%.*s", (int)n, mark);
         return PG_REFUSED;
     }
     if (cls == PG_SCHEMA && primary != NULL) {
-        err_set(err, "%.*s (SQLSTATE %s); %s", (int)strcspn(primary, "\n"), primary, state,
+        err_set(err, "%.*s (SQLSTATE %s); %s", first_line(primary), primary, state,
                 schema_hint(state));
         return cls;
     }
-    err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m, state != NULL ? state : "none");
+    err_set(err, "%.*s (SQLSTATE %s)", first_line(m), m, state != NULL ? state : "none");
     return cls;
 }
 
@@ -1139,8 +1146,7 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, cons
                 const char *m = PQresultErrorMessage(res);
                 pg->poll_cls = pg_classify(res);
                 pg->poll_failed = pg->poll_i;
-                err_set(&pg->poll_err, "cannot set up the transaction: %.*s", (int)strcspn(m, "\n"),
-                        m);
+                err_set(&pg->poll_err, "cannot set up the transaction: %.*s", first_line(m), m);
             }
             PQclear(res);
             continue;

@@ -1,6 +1,8 @@
 /* statements.c -- the SQL texts of statements.h. */
 #include "persist/statements.h"
 
+#include "persist/rows.h"
+
 /* The lock key is per course and shared by every agent and backfill on any host. */
 #define COURSE_LOCK                                                                                \
     "SELECT pg_advisory_xact_lock(hashtextextended('creatoros-agent:course:' || $1, 0))"
@@ -355,7 +357,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  WHERE course = $1 AND kind = 'lesson' AND module_no IS NOT NULL "
          "  ORDER BY module_no, module_title IS NULL, lesson_no NULLS LAST, path COLLATE \"C\""
          "), want AS ("
-         "  SELECT $1 || '/module-' || module_no AS slug, "
+         "  SELECT $1 || '" ROWS_MODULE_SLUG_INFIX "' || module_no AS slug, "
          "    coalesce(module_title, 'Module ' || module_no) AS title, "
          "    CASE WHEN module_no BETWEEN 0 AND 32767 THEN module_no::smallint END AS seq "
          "  FROM live"
