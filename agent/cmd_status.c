@@ -7,29 +7,7 @@
 #include "agent/scan.h"
 #include "common/strbuf.h"
 #include "persist/migrate.h"
-#include "persist/statements.h"
-
-#define STATUS_COUNTS_SQL                                                                          \
-    "WITH c AS (SELECT DISTINCT course FROM creatoros_agent.file_state WHERE source = $1 "         \
-    "             AND (error IS NULL OR error NOT LIKE '" STMT_REFUSAL "%')) "                     \
-    "SELECT (SELECT count(*) FROM creatoros_agent.file_state WHERE source = $1), "                 \
-    "  (SELECT count(*) FROM creatoros_agent.file_state WHERE source = $1 AND error IS NOT "       \
-    "NULL), "                                                                                      \
-    "  (SELECT to_char(last_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "        \
-    "     FROM creatoros_agent.sources WHERE source = $1), "                                       \
-    "  (SELECT count(*) FROM public.content_projects p JOIN c ON c.course = p.slug "               \
-    "     WHERE p.status <> 'archived'), "                                                         \
-    "  (SELECT count(*) FROM public.contents t JOIN public.content_projects p "                    \
-    "     ON p.id = t.project_id JOIN c ON c.course = p.slug "                                     \
-    "     WHERE t.content_type = 'course_module' AND t.deleted_at IS NULL), "                      \
-    "  (SELECT count(*) FROM public.contents t JOIN public.content_projects p "                    \
-    "     ON p.id = t.project_id JOIN c ON c.course = p.slug "                                     \
-    "     WHERE t.content_type = 'course_lesson' AND t.deleted_at IS NULL)"
-
-#define STATUS_ERRORS_SQL                                                                          \
-    "SELECT path, error, to_char(error_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "  \
-    "FROM creatoros_agent.file_state WHERE source = $1 AND error IS NOT NULL "                     \
-    "ORDER BY path COLLATE \"C\" LIMIT 1000"
+#include "persist/status.h"
 
 int
 cmd_status(const struct config *cfg)
@@ -39,7 +17,7 @@ cmd_status(const struct config *cfg)
     struct engine_opts eo;
     struct engine_stats st = {0};
     struct strbuf out = STRBUF_INIT;
-    PGresult *counts = NULL, *errors = NULL;
+    struct status_report rep = {0};
     enum pg_errclass cls;
     struct err err;
     int pending = 0;
@@ -89,12 +67,9 @@ cmd_status(const struct config *cfg)
         cls = reconcile_tree(e, &st, NULL, NULL, &err);
     }
     log_min_level = saved;
-    const char *src[1] = {engine_source(e)};
+    const char *src = engine_source(e);
     if (cls == PG_OK) {
-        counts = pg_exec(pg, STATUS_COUNTS_SQL, 1, src, &cls, &err);
-    }
-    if (cls == PG_OK) {
-        errors = pg_exec(pg, STATUS_ERRORS_SQL, 1, src, &cls, &err);
+        cls = status_read(pg, src, &rep, &err);
     }
     if (cls != PG_OK) {
         log_print(stderr, "creatoros-agent status: %s\n", err.msg);
@@ -103,37 +78,37 @@ cmd_status(const struct config *cfg)
     }
     long differ = st.synced + st.deleted + st.archived;
     bool agree = differ == 0 && st.rejected == 0;
-    const char *last = PQgetisnull(counts, 0, 2) ? NULL : PQgetvalue(counts, 0, 2);
+    const char *last = rep.last_sync;
     if (cfg->json) {
         strbuf_addstr(&out, "{\"source\":");
-        strbuf_add_json_str(&out, src[0], strlen(src[0]));
+        strbuf_add_json_str(&out, src, strlen(src));
         strbuf_addstr(&out, ",\"database\":");
         strbuf_add_json_str(&out, pg_display(pg), strlen(pg_display(pg)));
         strbuf_addf(&out,
-                    ",\"server\":\"%s\",\"recorded_files\":%s,\"files_in_error\":%s,"
-                    "\"last_sync\":%s%s%s,\"projects\":%s,\"modules\":%s,\"lessons\":%s,"
+                    ",\"server\":\"%s\",\"recorded_files\":%ld,\"files_in_error\":%ld,"
+                    "\"last_sync\":%s%s%s,\"projects\":%ld,\"modules\":%ld,\"lessons\":%ld,"
                     "\"tree_files\":%ld,\"to_write\":%ld,\"to_delete\":%ld,\"to_archive\":%ld,"
                     "\"rejected\":%ld,\"in_agreement\":%s,\"errors\":[",
-                    pg_server_version(pg), PQgetvalue(counts, 0, 0), PQgetvalue(counts, 0, 1),
-                    last ? "\"" : "", last ? last : "null", last ? "\"" : "",
-                    PQgetvalue(counts, 0, 3), PQgetvalue(counts, 0, 4), PQgetvalue(counts, 0, 5),
+                    pg_server_version(pg), rep.recorded, rep.in_error, last ? "\"" : "",
+                    last ? last : "null", last ? "\"" : "", rep.projects, rep.modules, rep.lessons,
                     st.seen, st.synced, st.deleted, st.archived, st.rejected,
                     agree ? "true" : "false");
-        for (int i = 0; i < PQntuples(errors); i++) {
+        for (size_t i = 0; i < rep.nerrors; i++) {
+            const struct status_error *f = &rep.errors[i];
             strbuf_addstr(&out, i ? ",{\"path\":" : "{\"path\":");
-            strbuf_add_json_str(&out, PQgetvalue(errors, i, 0), (size_t)PQgetlength(errors, i, 0));
+            strbuf_add_json_str(&out, f->path, strlen(f->path));
             strbuf_addstr(&out, ",\"error\":");
-            strbuf_add_json_str(&out, PQgetvalue(errors, i, 1), (size_t)PQgetlength(errors, i, 1));
-            strbuf_addf(&out, ",\"since\":\"%s\"}", PQgetvalue(errors, i, 2));
+            strbuf_add_json_str(&out, f->error, strlen(f->error));
+            strbuf_addf(&out, ",\"since\":\"%s\"}", f->since);
         }
         strbuf_addstr(&out, "]}\n");
     } else {
-        strbuf_addf(&out, "source:    %s\ndatabase:  %s (PostgreSQL %s), schema up to date\n",
-                    src[0], pg_display(pg), pg_server_version(pg));
-        strbuf_addf(&out, "recorded:  %s files, %s in error; last sync that wrote: %s\n",
-                    PQgetvalue(counts, 0, 0), PQgetvalue(counts, 0, 1), last ? last : "never");
-        strbuf_addf(&out, "rows:      %s projects, %s modules, %s lessons live\n",
-                    PQgetvalue(counts, 0, 3), PQgetvalue(counts, 0, 4), PQgetvalue(counts, 0, 5));
+        strbuf_addf(&out, "source:    %s\ndatabase:  %s (PostgreSQL %s), schema up to date\n", src,
+                    pg_display(pg), pg_server_version(pg));
+        strbuf_addf(&out, "recorded:  %ld files, %ld in error; last sync that wrote: %s\n",
+                    rep.recorded, rep.in_error, last ? last : "never");
+        strbuf_addf(&out, "rows:      %ld projects, %ld modules, %ld lessons live\n", rep.projects,
+                    rep.modules, rep.lessons);
         if (agree) {
             strbuf_addf(&out, "tree:      %ld files, in agreement with the database\n", st.seen);
         } else {
@@ -142,25 +117,23 @@ cmd_status(const struct config *cfg)
                         "%ld courses to archive, %ld rejected\n",
                         st.seen, st.synced, st.deleted, st.archived, st.rejected);
         }
-        if (PQntuples(errors) > 0) {
+        if (rep.nerrors > 0) {
             strbuf_addstr(&out, "files in error:\n");
-            for (int i = 0; i < PQntuples(errors); i++) {
+            for (size_t i = 0; i < rep.nerrors; i++) {
+                const struct status_error *f = &rep.errors[i];
                 /* one line per file, whatever its name holds */
                 strbuf_addstr(&out, "  ");
-                strbuf_add_escaped(&out, PQgetvalue(errors, i, 0),
-                                   (size_t)PQgetlength(errors, i, 0));
+                strbuf_add_escaped(&out, f->path, strlen(f->path));
                 strbuf_addstr(&out, ": ");
-                strbuf_add_escaped(&out, PQgetvalue(errors, i, 1),
-                                   (size_t)PQgetlength(errors, i, 1));
-                strbuf_addf(&out, " (since %s)\n", PQgetvalue(errors, i, 2));
+                strbuf_add_escaped(&out, f->error, strlen(f->error));
+                strbuf_addf(&out, " (since %s)\n", f->since);
             }
         }
     }
     log_print(stdout, "%s", out.buf);
     rc = agree ? 0 : EXIT_REJECTED;
 out:
-    PQclear(counts);
-    PQclear(errors);
+    status_release(&rep);
     strbuf_release(&out);
     engine_destroy(e);
     pg_destroy(pg);

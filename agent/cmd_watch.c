@@ -114,23 +114,15 @@ on_file_ready(void *arg, const char *rel)
 }
 
 /*
- * A deleted file waits out the settle window, as a written one does: a deletion is often
- * one step of a larger change. `rm -r course` unlinks the brief, then the lessons, then
- * the directories; synced at once, the brief's removal alone would rename the project to
- * its slug (the contract's rule for a course that lost its brief) just before the course
+ * A file modified without a close, or deleted, waits out the settle window. A deletion is
+ * often one step of a larger change: `rm -r course` unlinks the brief, then the lessons,
+ * then the directories; synced at once, the brief's removal alone would rename the project
+ * to its slug (the contract's rule for a course that lost its brief) just before the course
  * is archived. Settled, the whole removal is seen together and the project is archived
  * under its name. A file deleted and written again within the window costs no write.
  */
 static void
-on_file_gone(void *arg, const char *rel)
-{
-    struct daemon *d = arg;
-
-    queue_mark_settle(d->queue, rel, clock_ms());
-}
-
-static void
-on_file_modified(void *arg, const char *rel)
+on_file_settle(void *arg, const char *rel)
 {
     struct daemon *d = arg;
 
@@ -196,14 +188,28 @@ rescan_timer_cb(struct loop *l, long long id, void *arg)
     return d->cfg->rescan_interval_s * 1000;
 }
 
+/* A timer of period --rescan-interval, its id kept in *slot: armed once, unless it is. */
+static void
+arm_interval(struct daemon *d, long long *slot, loop_timer_cb *cb)
+{
+    if (*slot == 0) {
+        *slot = loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000, cb, d);
+    }
+}
+
 /* The periodic rescan, armed once for whichever reason comes first. */
 static void
 arm_rescan_timer(struct daemon *d)
 {
-    if (d->rescan_timer == 0) {
-        d->rescan_timer =
-            loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000, rescan_timer_cb, d);
-    }
+    arm_interval(d, &d->rescan_timer, rescan_timer_cb);
+}
+
+/* --rescan-interval as text, for the log lines that name it. */
+static const char *
+interval_text(const struct daemon *d, char *buf, size_t size)
+{
+    snprintf(buf, size, "%ld", d->cfg->rescan_interval_s);
+    return buf;
 }
 
 /*
@@ -218,9 +224,9 @@ start_polling(struct daemon *d)
 {
     struct fstype_remote *r = NULL;
     size_t n = fstype_remote_scan(d->cfg->root, &r);
-    char interval[32];
+    char buf[32];
+    const char *interval = interval_text(d, buf, sizeof(buf));
 
-    snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
     for (size_t i = 0; i < n; i++) {
         log_kv(LOG_INFO,
                "network filesystem: inotify does not see writes made by other hosts; polling it",
@@ -245,10 +251,9 @@ on_limit(void *arg, const char *rel_dir)
     if (!d->unwatched) {
         d->unwatched = true;
         arm_rescan_timer(d);
-        char interval[32];
-        snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
+        char buf[32];
         log_kv(LOG_WARN, "falling back to periodic rescans for unwatched directories", "interval_s",
-               interval);
+               interval_text(d, buf, sizeof(buf)));
     }
 }
 
@@ -260,10 +265,7 @@ static long check_timer_cb(struct loop *l, long long id, void *arg);
 static void
 check_arm(struct daemon *d)
 {
-    if (d->check_timer == 0) {
-        d->check_timer =
-            loop_add_timer(d->loop, d->cfg->rescan_interval_s * 1000, check_timer_cb, d);
-    }
+    arm_interval(d, &d->check_timer, check_timer_cb);
 }
 
 static bool
@@ -348,11 +350,11 @@ on_unmounted(void *arg, const char *rel_dir)
         d->away[0] = d->away[k];
         d->away[k] = t;
     }
-    char interval[32];
-    snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
+    char buf[32];
     log_kv(LOG_WARN,
            "a volume was unmounted: nothing below it is deleted; checking until it is back", "path",
-           *rel_dir != '\0' ? rel_dir : d->cfg->root, "interval_s", interval);
+           *rel_dir != '\0' ? rel_dir : d->cfg->root, "interval_s",
+           interval_text(d, buf, sizeof(buf)));
     away_apply(d);
     check_arm(d);
 }
@@ -627,10 +629,9 @@ do_rescan(struct daemon *d)
     if (cls == PG_OK && st.refused > 0) {
         /* An empty tree is not a deleted tree: keep every row, look again periodically. */
         if (!d->tree_refused) {
-            char interval[32];
-            snprintf(interval, sizeof(interval), "%ld", d->cfg->rescan_interval_s);
+            char buf[32];
             log_kv(LOG_ERROR, "reconcile refused; keeping every row and checking again", "error",
-                   err.msg, "interval_s", interval);
+                   err.msg, "interval_s", interval_text(d, buf, sizeof(buf)));
             d->tree_refused = true;
         }
         check_arm(d);
@@ -706,15 +707,17 @@ flush(struct daemon *d)
     }
 }
 
+/* A timer that only wakes the loop: arg is where its id is kept, cleared as it fires; the
+ * work (a bulk step, a flush) runs in the before-sleep hook that follows. */
 static long
-bulk_timer_cb(struct loop *l, long long id, void *arg)
+wake_timer_cb(struct loop *l, long long id, void *arg)
 {
-    struct daemon *d = arg;
+    long long *slot = arg;
 
     (void)l;
     (void)id;
-    d->bulk_timer = 0;
-    return -1; /* the step runs in the before-sleep hook that follows */
+    *slot = 0;
+    return -1;
 }
 
 /*
@@ -738,19 +741,9 @@ do_bulk_step(struct daemon *d)
     d->total.deleted += st.deleted;
     after_sync(d, cls, &err);
     if (d->db_up && bulk_busy(d->engine) && d->bulk_timer == 0) {
-        d->bulk_timer = loop_add_timer(d->loop, more ? 0 : BULK_POLL_MS, bulk_timer_cb, d);
+        d->bulk_timer =
+            loop_add_timer(d->loop, more ? 0 : BULK_POLL_MS, wake_timer_cb, &d->bulk_timer);
     }
-}
-
-static long
-settle_timer_cb(struct loop *l, long long id, void *arg)
-{
-    struct daemon *d = arg;
-
-    (void)l;
-    (void)id;
-    d->settle_timer = 0;
-    return -1; /* the flush runs in the before-sleep hook that follows */
 }
 
 static void
@@ -768,7 +761,8 @@ before_sleep(struct loop *l, void *arg)
     }
     long due = d->db_up ? queue_next_due_ms(d->queue, clock_ms()) : -1;
     if (due >= 0) {
-        d->settle_timer = loop_add_timer(d->loop, due > 0 ? due : 1, settle_timer_cb, d);
+        d->settle_timer =
+            loop_add_timer(d->loop, due > 0 ? due : 1, wake_timer_cb, &d->settle_timer);
     }
     metrics_gauge(d->metrics, METRIC_QUEUE_DEPTH, (long)queue_len(d->queue));
     metrics_gauge(d->metrics, METRIC_WATCHES, (long)watch_count(d->watch));
@@ -810,8 +804,8 @@ watchdog_cb(struct loop *l, long long id, void *arg)
 int
 cmd_watch(const struct config *cfg)
 {
-    static const struct watch_ops ops = {on_file_ready,   on_file_gone, on_file_modified,
-                                         on_subtree_gone, on_overflow,  on_limit,
+    static const struct watch_ops ops = {on_file_ready,   on_file_settle, on_file_settle,
+                                         on_subtree_gone, on_overflow,    on_limit,
                                          on_unmounted};
     struct daemon d = {.cfg = cfg};
     struct engine_opts eo;

@@ -77,6 +77,24 @@ main(int argc, char **argv)
 {
     struct config cfg;
     struct err err;
+    /* What the binary prints instead of running a verb. Hidden but --version: the README's
+     * option table, the man page and the bash completion, all printed from the one option
+     * table (the build writes the last two; a test checks the first). */
+    static const struct {
+        const char *flag;
+        void (*print)(void);
+    } printers[] = {{"--version", print_version},
+                    {"--help-markdown", options_markdown},
+                    {"--help-man", options_man},
+                    {"--help-bash-completion", options_bash_completion}};
+    static const struct {
+        enum verb verb;
+        int (*run)(const struct config *cfg);
+    } commands[] = {{VERB_WATCH, cmd_watch},
+                    {VERB_BACKFILL, cmd_backfill},
+                    {VERB_MIGRATE, cmd_migrate},
+                    {VERB_STATUS, cmd_status},
+                    {VERB_PARSE, cmd_parse}};
     enum verb verb;
     int rc;
 
@@ -85,23 +103,11 @@ main(int argc, char **argv)
         options_help(0);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        print_version();
-        return 0;
-    }
-    /* Hidden: the README's option table, the man page and the bash completion, all printed
-     * from the one option table (the build writes the last two; a test checks the first). */
-    if (strcmp(argv[1], "--help-markdown") == 0) {
-        options_markdown();
-        return 0;
-    }
-    if (strcmp(argv[1], "--help-man") == 0) {
-        options_man();
-        return 0;
-    }
-    if (strcmp(argv[1], "--help-bash-completion") == 0) {
-        options_bash_completion();
-        return 0;
+    for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++) {
+        if (strcmp(argv[1], printers[i].flag) == 0) {
+            printers[i].print();
+            return 0;
+        }
     }
     verb = options_verb(argv[1]);
     if (verb == 0) {
@@ -133,25 +139,11 @@ main(int argc, char **argv)
         log_print(stderr, "creatoros-agent: cannot open log file %s; logging to stderr\n",
                   cfg.log_file);
     }
-    switch (verb) {
-    case VERB_WATCH:
-        rc = cmd_watch(&cfg);
-        break;
-    case VERB_BACKFILL:
-        rc = cmd_backfill(&cfg);
-        break;
-    case VERB_MIGRATE:
-        rc = cmd_migrate(&cfg);
-        break;
-    case VERB_STATUS:
-        rc = cmd_status(&cfg);
-        break;
-    case VERB_PARSE:
-        rc = cmd_parse(&cfg);
-        break;
-    default:
-        rc = 2;
-        break;
+    rc = 2;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (commands[i].verb == verb) {
+            rc = commands[i].run(&cfg);
+        }
     }
     log_close();
     log_forget_secrets();

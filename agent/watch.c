@@ -286,35 +286,12 @@ abs_path(struct watch *w, const char *rel)
 
 /* --- reporting --- */
 
+/* Hand rel to op, one of the caller's ops, when it gave one. */
 static void
-report_ready(struct watch *w, const char *rel)
+report_path(const struct watch *w, void (*op)(void *, const char *), const char *rel)
 {
-    if (w->ops.file_ready != NULL) {
-        w->ops.file_ready(w->arg, rel);
-    }
-}
-
-static void
-report_file_gone(struct watch *w, const char *rel)
-{
-    if (w->ops.file_gone != NULL) {
-        w->ops.file_gone(w->arg, rel);
-    }
-}
-
-static void
-report_gone(struct watch *w, const char *rel)
-{
-    if (w->ops.subtree_gone != NULL) {
-        w->ops.subtree_gone(w->arg, rel);
-    }
-}
-
-static void
-report_limit(struct watch *w, const char *rel)
-{
-    if (w->ops.limit != NULL) {
-        w->ops.limit(w->arg, rel);
+    if (op != NULL) {
+        op(w->arg, rel);
     }
 }
 
@@ -408,7 +385,7 @@ add_watch(struct watch *w, struct wnode *parent, const char *name, const char *r
         case ENOSPC:
             w->unwatched++;
             w->limit_new = true;
-            report_limit(w, rel);
+            report_path(w, w->ops.limit, rel);
             return WATCH_UNWATCHED;
         case ENOENT:
         case ENOTDIR: /* replaced by a file, or a symlink (IN_DONT_FOLLOW | IN_ONLYDIR) */
@@ -417,7 +394,7 @@ add_watch(struct watch *w, struct wnode *parent, const char *name, const char *r
         default:
             log_kv(LOG_WARN, "cannot watch directory; it will only be rescanned", "path", rel,
                    "error", strerror(errno));
-            report_limit(w, rel);
+            report_path(w, w->ops.limit, rel);
             return WATCH_UNWATCHED;
         }
     }
@@ -516,7 +493,7 @@ walk(struct watch *w, int wd, const char *rel, enum walk_report report)
                 stack[depth++].rel = xstrdup(child.buf);
             } else if (type == DT_REG || type == DT_LNK) {
                 if (report == WALK_READY) {
-                    report_ready(w, child.buf);
+                    report_path(w, w->ops.file_ready, child.buf);
                 } else if (report == WALK_SETTLE && w->ops.file_modified != NULL) {
                     w->ops.file_modified(w->arg, child.buf);
                 }
@@ -626,7 +603,7 @@ moved_from(struct watch *w, struct wnode *dirn, const struct inotify_event *e, c
     struct wnode *child;
 
     if (!(e->mask & IN_ISDIR)) {
-        report_file_gone(w, rel); /* the old name is gone, wherever the file went */
+        report_path(w, w->ops.file_gone, rel); /* the old name is gone, wherever the file went */
         return;
     }
     child = find_child(w, dirn, e->name);
@@ -645,7 +622,7 @@ moved_to(struct watch *w, struct wnode *dirn, const struct inotify_event *e, con
     if (!(e->mask & IN_ISDIR)) {
         /* (2) An editor saving through a temp file: write .x.md.tmp, rename it onto x.md.
          * The temp name is ignored throughout; this half alone says x.md is complete. */
-        report_ready(w, rel);
+        report_path(w, w->ops.file_ready, rel);
         return;
     }
     /*
@@ -659,7 +636,7 @@ moved_to(struct watch *w, struct wnode *dirn, const struct inotify_event *e, con
             char *old = w->moves[i].rel;
 
             w->moves[i] = w->moves[--w->nmoves];
-            report_gone(w, old);
+            report_path(w, w->ops.subtree_gone, old);
             free(old);
             break;
         }
@@ -680,7 +657,7 @@ resolve_moves(struct watch *w)
     for (size_t i = 0; i < w->nmoves; i++) {
         struct wnode *n = w->moves[i].wd >= 0 ? find_wd(w, w->moves[i].wd) : NULL;
 
-        report_gone(w, w->moves[i].rel);
+        report_path(w, w->ops.subtree_gone, w->moves[i].rel);
         if (n != NULL && n != w->rootn) {
             forget(w, n, true);
         }
@@ -696,7 +673,7 @@ root_lost(struct watch *w, uint32_t mask)
            "the watched root was deleted or moved away; nothing is watched until it is back",
            "path", w->root, "event", (mask & IN_MOVE_SELF) ? "moved" : "deleted");
     forget(w, w->rootn, (mask & IN_IGNORED) == 0);
-    report_gone(w, "");
+    report_path(w, w->ops.subtree_gone, "");
 }
 
 static void
@@ -775,14 +752,14 @@ handle_event(struct watch *w, const struct inotify_event *e)
             if (child != NULL) {
                 forget(w, child, true);
             }
-            report_gone(w, rel);
+            report_path(w, w->ops.subtree_gone, rel);
         } else {
-            report_file_gone(w, rel);
+            report_path(w, w->ops.file_gone, rel);
         }
     } else if ((e->mask & IN_CLOSE_WRITE) || ((e->mask & IN_ATTRIB) && !isdir)) {
         /* An attribute change (chmod, touch) is cheap to check: the daemon compares size,
          * mtime and bytes, and writes only what changed. */
-        report_ready(w, rel);
+        report_path(w, w->ops.file_ready, rel);
     } else if ((e->mask & IN_MODIFY) && w->ops.file_modified != NULL) {
         w->ops.file_modified(w->arg, rel);
     }

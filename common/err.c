@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -21,4 +22,17 @@ err_set(struct err *err, const char *fmt, ...)
         memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
     }
     return -1;
+}
+
+void
+err_bug(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("creatoros-agent: bug: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
 }

@@ -15,4 +15,10 @@ struct err {
 /* Format into err->msg (truncated messages end in "..."); err may be NULL. Returns -1. */
 int err_set(struct err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * A bound the code itself must keep was broken (a programming error, never bad input, which
+ * always gets a struct err): say which on stderr and abort, as the out-of-memory answer does.
+ */
+void err_bug(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
 #endif

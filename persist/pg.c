@@ -67,6 +67,14 @@ struct pg {
 #define PLANS_CUSTOM_SQL "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
 #define REPLAN_SQL "DISCARD PLANS"
 
+/* The length of the first line of a libpq message, all the agent quotes of one: they end
+ * in a newline, and may go on with DETAIL, HINT and CONTEXT lines. */
+static int
+first_line(const char *m)
+{
+    return (int)strcspn(m, "\n");
+}
+
 /* Every message the server sends that is not an error: a WARNING goes to the callback as
  * such; a NOTICE (or INFO, LOG...) is counted, and handed on as a minor message. */
 static void
@@ -81,7 +89,7 @@ notice_cb(void *arg, const PGresult *res)
     if (msg == NULL) {
         msg = PQresultErrorMessage(res);
     }
-    snprintf(line, sizeof(line), "%.*s", (int)strcspn(msg, "\n"), msg);
+    snprintf(line, sizeof(line), "%.*s", first_line(msg), msg);
     if (!warning) {
         if (pg->notices++ == 0) {
             snprintf(pg->first_notice, sizeof(pg->first_notice), "%.*s",
@@ -569,9 +577,28 @@ set_conn_err(struct pg *pg, struct err *err, const char *what)
     const char *m = pg->conn != NULL ? PQerrorMessage(pg->conn) : "out of memory";
     struct strbuf sb = STRBUF_INIT;
 
-    strbuf_add_masked(&sb, m, strcspn(m, "\n"), (const char *const *)pg->masks, pg->nmasks);
+    strbuf_add_masked(&sb, m, (size_t)first_line(m), (const char *const *)pg->masks, pg->nmasks);
     err_set(err, "%s: %s", what, sb.buf);
     strbuf_release(&sb);
+}
+
+/*
+ * The answer to one setup command of a new connection (a SET, a prepare), cleared: on a
+ * failure its class is the connection's, err says what failed and the connection is
+ * dropped. Returns 0 or -1.
+ */
+static int
+setup_done(struct pg *pg, PGresult *res, const char *what, struct err *err)
+{
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg->connect_class = pg_classify(res);
+        PQclear(res);
+        set_conn_err(pg, err, what);
+        pg_disconnect(pg);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
 }
 
 int
@@ -583,7 +610,6 @@ pg_connect(struct pg *pg, struct err *err)
                           "application_name",    "dbname",           NULL};
     const char *vals[] = {"10", "1", "30", "10", "3", "30000", "creatoros-agent", pg->url, NULL};
     char timeout[128];
-    PGresult *res;
 
     if (pg_is_connected(pg)) {
         return 0;
@@ -607,15 +633,9 @@ pg_connect(struct pg *pg, struct err *err)
     }
     snprintf(timeout, sizeof(timeout), "SET statement_timeout = %s%s", pg->timeout_text,
              pg->custom_plans ? "; SET plan_cache_mode = force_custom_plan" : "");
-    res = PQexec(pg->conn, timeout);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        pg->connect_class = pg_classify(res);
-        PQclear(res);
-        set_conn_err(pg, err, "cannot set statement_timeout");
-        pg_disconnect(pg);
+    if (setup_done(pg, PQexec(pg->conn, timeout), "cannot set statement_timeout", err) != 0) {
         return -1;
     }
-    PQclear(res);
     return pg->plain ? 0 : pg_enter_pipeline(pg, err);
 }
 
@@ -638,11 +658,10 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
             pg->connect_class = pg_classify(res);
             if (pg->connect_class == PG_SCHEMA && primary != NULL) {
                 /* one line that names the object and what to do */
-                err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", (int)strcspn(primary, "\n"),
-                        primary, state, stmt_defs[i].name, schema_hint(state));
+                err_set(err, "%.*s (SQLSTATE %s, preparing %s); %s", first_line(primary), primary,
+                        state, stmt_defs[i].name, schema_hint(state));
             } else {
-                err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name, (int)strcspn(m, "\n"),
-                        m);
+                err_set(err, "cannot prepare %s: %.*s", stmt_defs[i].name, first_line(m), m);
             }
             PQclear(res);
             pg_disconnect(pg);
@@ -655,14 +674,9 @@ pg_enter_pipeline(struct pg *pg, struct err *err)
                               {PLANS_CUSTOM_NAME, PLANS_CUSTOM_SQL}};
     for (size_t i = 0; i < 2 && !pg->txn_pool; i++) {
         res = PQprepare(pg->conn, modes[i][0], modes[i][1], 0, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            pg->connect_class = pg_classify(res);
-            PQclear(res);
-            set_conn_err(pg, err, "cannot prepare the plan modes");
-            pg_disconnect(pg);
+        if (setup_done(pg, res, "cannot prepare the plan modes", err) != 0) {
             return -1;
         }
-        PQclear(res);
     }
     if (PQsetnonblocking(pg->conn, 1) != 0 || PQenterPipelineMode(pg->conn) != 1) {
         set_conn_err(pg, err, "cannot enter pipeline mode");
@@ -769,16 +783,16 @@ describe_failure(const PGresult *res, struct err *err)
     if (cls == PG_DATA && mark != NULL && strcmp(state, "22P02") == 0) {
         /* invalid input syntax for type integer: "ownership conflict: ..." */
         const char *end = strrchr(mark, '"');
-        size_t n = end != NULL ? (size_t)(end - mark) : strcspn(mark, "\n");
+        size_t n = end != NULL ? (size_t)(end - mark) : (size_t)first_line(mark);
         err_set(err, "%.*s", (int)n, mark);
         return PG_REFUSED;
     }
     if (cls == PG_SCHEMA && primary != NULL) {
-        err_set(err, "%.*s (SQLSTATE %s); %s", (int)strcspn(primary, "\n"), primary, state,
+        err_set(err, "%.*s (SQLSTATE %s); %s", first_line(primary), primary, state,
                 schema_hint(state));
         return cls;
     }
-    err_set(err, "%.*s (SQLSTATE %s)", (int)strcspn(m, "\n"), m, state != NULL ? state : "none");
+    err_set(err, "%.*s (SQLSTATE %s)", first_line(m), m, state != NULL ? state : "none");
     return cls;
 }
 
@@ -1132,8 +1146,7 @@ pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows, cons
                 const char *m = PQresultErrorMessage(res);
                 pg->poll_cls = pg_classify(res);
                 pg->poll_failed = pg->poll_i;
-                err_set(&pg->poll_err, "cannot set up the transaction: %.*s", (int)strcspn(m, "\n"),
-                        m);
+                err_set(&pg->poll_err, "cannot set up the transaction: %.*s", first_line(m), m);
             }
             PQclear(res);
             continue;

@@ -9,7 +9,7 @@ void
 rows_parent_slug(const struct record *rec, struct strbuf *sb)
 {
     if (rec->module_no >= 0) {
-        strbuf_addf(sb, "%s/module-%ld", rec->course, rec->module_no);
+        strbuf_addf(sb, "%s" ROWS_MODULE_SLUG_INFIX "%ld", rec->course, rec->module_no);
     } else {
         strbuf_addstr(sb, rec->course);
     }

@@ -6,10 +6,14 @@
 #include "common/strbuf.h"
 #include "parser/record.h"
 
+/* A module's slug is "<course>" ROWS_MODULE_SLUG_INFIX "<module number>": built here for the
+ * lessons' parents and in SQL by the module statement of persist/statements.c
+ * (STMT_MODULES_SYNC), which creates those rows, from this one definition. */
+#define ROWS_MODULE_SLUG_INFIX "/module-"
+
 /*
- * Append to sb the slug of a lesson's parent: "<course>/module-<N>" with a module number,
- * else the course, which is the outline's slug. The same format is built in SQL by the
- * module statement of persist/statements.c (STMT_MODULES_SYNC), which creates those rows.
+ * Append to sb the slug of a lesson's parent: the slug of its module with a module number,
+ * else the course, which is the outline's slug.
  */
 void rows_parent_slug(const struct record *rec, struct strbuf *sb);
 

@@ -2,6 +2,7 @@
 #include "persist/statements.h"
 
 #include "persist/module_order.h"
+#include "persist/rows.h"
 
 /* The lock key is per course and shared by every agent and backfill on any host. */
 #define COURSE_LOCK                                                                                \
@@ -357,7 +358,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "  WHERE course = $1 AND kind = 'lesson' AND module_no IS NOT NULL "
          "  ORDER BY " MODULE_ORDER_SQL
          "), want AS ("
-         "  SELECT $1 || '/module-' || module_no AS slug, "
+         "  SELECT $1 || '" ROWS_MODULE_SLUG_INFIX "' || module_no AS slug, "
          "    coalesce(module_title, 'Module ' || module_no) AS title, "
          "    CASE WHEN module_no BETWEEN 0 AND 32767 THEN module_no::smallint END AS seq "
          "  FROM live"

@@ -10,8 +10,8 @@
 #include "persist/rows.h"
 #include "persist/statements.h"
 
+/* The parameters of one statement at most (the file state upsert has 11). */
 #define TXN_MAX_PARAMS 11
-#define TXN_MAX_CALLS 24
 
 /* One statement's parameters: text values are borrowed, arrays are owned copies. */
 struct txn_call {
@@ -25,7 +25,7 @@ struct txn_call {
 
 /* The calls of one transaction, in order. */
 struct txn {
-    struct txn_call calls[TXN_MAX_CALLS];
+    struct txn_call calls[SYNC_MAX_CALLS];
     size_t n;
     struct strbuf scratch; /* text built for this transaction (the audience's default name) */
 };
@@ -33,6 +33,10 @@ struct txn {
 static struct txn_call *
 txn_add(struct txn *t, enum stmt stmt)
 {
+    if (t->n == SYNC_MAX_CALLS) {
+        err_bug("%s: a transaction of more than %d statements", stmt_defs[stmt].name,
+                SYNC_MAX_CALLS);
+    }
     struct txn_call *c = &t->calls[t->n++];
 
     memset(c, 0, sizeof(*c));
@@ -40,9 +44,20 @@ txn_add(struct txn *t, enum stmt stmt)
     return c;
 }
 
+/* Whether c has room for one more parameter (a bug otherwise: the statements are ours). */
+static void
+call_check(const struct txn_call *c)
+{
+    if (c->n == TXN_MAX_PARAMS) {
+        err_bug("%s: a statement of more than %d parameters", stmt_defs[c->stmt].name,
+                TXN_MAX_PARAMS);
+    }
+}
+
 static void
 call_text(struct txn_call *c, const char *s)
 {
+    call_check(c);
     c->vals[c->n] = s;
     c->lens[c->n] = 0;
     c->fmts[c->n] = 0;
@@ -57,6 +72,7 @@ call_array(struct txn_call *c, struct pgarr *a)
     int len = pgarr_len(a);
     char *bytes;
 
+    call_check(c);
     pgarr_data(a); /* writes the header in place */
     if (a->count > 0) {
         bytes = strbuf_detach(&a->sb, NULL);
@@ -84,11 +100,44 @@ txn_release(struct txn *t)
     t->n = 0;
 }
 
+/*
+ * A statement's arrays as one table: an X-macro lists them, X(NAME, element type), one line a
+ * column, in the order of the statement's array parameters. ARRAY_NAME makes the enum of their
+ * positions (its last member the count), ARRAY_TYPE the table of their element types.
+ */
+#define ARRAY_NAME(name, type) name,
+#define ARRAY_TYPE(name, type) type,
+
+static void
+arrays_init(struct pgarr *a, const uint32_t *types, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        pgarr_init(&a[i], types[i]);
+    }
+}
+
+static void
+arrays_release(struct pgarr *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        pgarr_release(&a[i]);
+    }
+}
+
+/* The arrays [from, to) of a, in order, as c's next parameters (call_array). */
+static void
+call_arrays(struct txn_call *c, struct pgarr *a, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        call_array(c, &a[i]);
+    }
+}
+
 /* Send the calls (sync: with the sync point that commits). Returns the class (pg_send_calls). */
 static enum pg_errclass
 txn_send(struct sync_ctx *ctx, struct txn *t, bool sync, struct err *err)
 {
-    struct pg_call calls[TXN_MAX_CALLS];
+    struct pg_call calls[SYNC_MAX_CALLS];
 
     ctx->sent_n = t->n;
     for (size_t i = 0; i < t->n; i++) {
@@ -174,6 +223,40 @@ add_minds(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
     pgarr_release(&an);
 }
 
+/* The brief's audience profile: STMT_AUDIENCE_INSERT and STMT_AUDIENCE_UPDATE take the same
+ * parameters. */
+static void
+add_audience(struct txn *t, enum stmt stmt, const struct course_batch *b, const struct record *r,
+             const char *name)
+{
+    struct txn_call *c = txn_add(t, stmt);
+
+    call_text(c, b->course);
+    call_text(c, name);
+    call_text(c, r->audience.description);
+    call_text(c, r->audience.demographics_json);
+    call_text(c, r->audience.psychographics_json);
+    call_text(c, r->audience.learning_preferences_json);
+    call_text(c, r->audience.technical_level);
+}
+
+/* The course's project from its brief r (NULL: a course without a brief, by its slug):
+ * STMT_PROJECT_HOLD and STMT_PROJECT_UPDATE take the same parameters. */
+static void
+add_project(struct txn *t, enum stmt stmt, const struct course_batch *b, const struct record *r,
+            const char *creator)
+{
+    struct txn_call *c = txn_add(t, stmt);
+
+    call_text(c, b->course);
+    call_text(c, r != NULL ? r->title : b->course);
+    call_text(c, r != NULL ? r->description : NULL);
+    call_text(c, r != NULL ? r->metadata : "{}");
+    call_text(c, creator);
+    call_text(c, r != NULL ? r->persona_mind.slug : NULL);
+    call_text(c, r != NULL && r->has_audience ? "true" : "false");
+}
+
 /*
  * The course's project, then its course-level rows per the brief mode: the project is
  * inserted or locked, then judged (STMT_COURSE_CHECK), before anything is written under
@@ -190,25 +273,11 @@ add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_b
 
     if (r != NULL && r->has_audience) {
         audience_name = rows_audience_name(r, audience_name_buf);
-        c = txn_add(t, STMT_AUDIENCE_INSERT);
-        call_text(c, b->course);
-        call_text(c, audience_name);
-        call_text(c, r->audience.description);
-        call_text(c, r->audience.demographics_json);
-        call_text(c, r->audience.psychographics_json);
-        call_text(c, r->audience.learning_preferences_json);
-        call_text(c, r->audience.technical_level);
+        add_audience(t, STMT_AUDIENCE_INSERT, b, r, audience_name);
     }
     /* the project as the contract has it (a course whose brief was not re-read: by its
      * slug, as a course without a brief, when it has to be made again) */
-    c = txn_add(t, STMT_PROJECT_HOLD);
-    call_text(c, b->course);
-    call_text(c, r != NULL ? r->title : b->course);
-    call_text(c, r != NULL ? r->description : NULL);
-    call_text(c, r != NULL ? r->metadata : "{}");
-    call_text(c, creator);
-    call_text(c, r != NULL ? r->persona_mind.slug : NULL);
-    call_text(c, r != NULL && r->has_audience ? "true" : "false");
+    add_project(t, STMT_PROJECT_HOLD, b, r, creator);
     c = txn_add(t, STMT_COURSE_CHECK);
     call_text(c, b->course);
     call_text(c, ctx->source);
@@ -225,23 +294,9 @@ add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_b
         return;
     }
     if (r != NULL && r->has_audience) {
-        c = txn_add(t, STMT_AUDIENCE_UPDATE);
-        call_text(c, b->course);
-        call_text(c, audience_name);
-        call_text(c, r->audience.description);
-        call_text(c, r->audience.demographics_json);
-        call_text(c, r->audience.psychographics_json);
-        call_text(c, r->audience.learning_preferences_json);
-        call_text(c, r->audience.technical_level);
+        add_audience(t, STMT_AUDIENCE_UPDATE, b, r, audience_name);
     }
-    c = txn_add(t, STMT_PROJECT_UPDATE);
-    call_text(c, b->course);
-    call_text(c, r != NULL ? r->title : b->course);
-    call_text(c, r != NULL ? r->description : NULL);
-    call_text(c, r != NULL ? r->metadata : "{}");
-    call_text(c, creator);
-    call_text(c, r != NULL ? r->persona_mind.slug : NULL);
-    call_text(c, r != NULL && r->has_audience ? "true" : "false");
+    add_project(t, STMT_PROJECT_UPDATE, b, r, creator);
 
     c = txn_add(t, STMT_OUTLINE_UPSERT);
     call_text(c, b->course);
@@ -251,101 +306,91 @@ add_course_rows(struct txn *t, const struct sync_ctx *ctx, const struct course_b
     call_text(c, r != NULL ? r->rel_path : NULL);
 }
 
+/*
+ * The arrays of the file records: the columns of STMT_STATE_UPSERT ($2 on, after the source),
+ * then the paths of STMT_STATE_DELETE ($2), then the paths and times of STMT_STATE_TOUCH ($2,
+ * $3). A statement's arrays run from its first to the next statement's first.
+ */
+#define STATE_ARRAYS(X)                                                                            \
+    X(STATE_PATH, PGARR_TEXT)                                                                      \
+    X(STATE_COURSE, PGARR_TEXT)                                                                    \
+    X(STATE_KIND, PGARR_TEXT)                                                                      \
+    X(STATE_SIZE, PGARR_INT8)                                                                      \
+    X(STATE_MTIME, PGARR_INT8)                                                                     \
+    X(STATE_HASH, PGARR_INT8)                                                                      \
+    X(STATE_MODULE_NO, PGARR_INT8)                                                                 \
+    X(STATE_LESSON_NO, PGARR_INT8)                                                                 \
+    X(STATE_MODULE_TITLE, PGARR_TEXT)                                                              \
+    X(STATE_ERROR, PGARR_TEXT)                                                                     \
+    X(STATE_GONE_PATH, PGARR_TEXT)                                                                 \
+    X(STATE_TOUCH_PATH, PGARR_TEXT)                                                                \
+    X(STATE_TOUCH_MTIME, PGARR_INT8)
+
+enum state_array { STATE_ARRAYS(ARRAY_NAME) STATE_NARRAYS };
+static const uint32_t state_types[STATE_NARRAYS] = {STATE_ARRAYS(ARRAY_TYPE)};
+_Static_assert(1 + STATE_GONE_PATH <= TXN_MAX_PARAMS, "the state upsert's parameters");
+
 /* The file records of this transaction: state upserts, deletes and touches. */
 static void
 add_state(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b, const bool *only)
 {
-    struct pgarr path, course, kind, size, mtime, hash, mod, les, mtitle, error;
-    struct pgarr gone, tpath, tmtime;
+    struct pgarr a[STATE_NARRAYS];
     size_t nup = 0;
 
-    pgarr_init(&path, PGARR_TEXT);
-    pgarr_init(&course, PGARR_TEXT);
-    pgarr_init(&kind, PGARR_TEXT);
-    pgarr_init(&size, PGARR_INT8);
-    pgarr_init(&mtime, PGARR_INT8);
-    pgarr_init(&hash, PGARR_INT8);
-    pgarr_init(&mod, PGARR_INT8);
-    pgarr_init(&les, PGARR_INT8);
-    pgarr_init(&mtitle, PGARR_TEXT);
-    pgarr_init(&error, PGARR_TEXT);
-    pgarr_init(&gone, PGARR_TEXT);
-    pgarr_init(&tpath, PGARR_TEXT);
-    pgarr_init(&tmtime, PGARR_INT8);
+    arrays_init(a, state_types, STATE_NARRAYS);
     for (size_t i = 0; i < b->nchanges; i++) {
         const struct file_change *f = &b->changes[i];
         if (!included(only, i)) {
             continue;
         }
         if (f->kind == CHANGE_GONE) {
-            pgarr_add_str(&gone, f->path);
+            pgarr_add_str(&a[STATE_GONE_PATH], f->path);
             continue;
         }
         if (f->kind == CHANGE_TOUCHED && !f->failed) {
-            pgarr_add_str(&tpath, f->path);
-            pgarr_add_int8(&tmtime, f->mtime_ns);
+            pgarr_add_str(&a[STATE_TOUCH_PATH], f->path);
+            pgarr_add_int8(&a[STATE_TOUCH_MTIME], f->mtime_ns);
             continue;
         }
         const struct record *r = f->kind == CHANGE_PARSED && !f->failed ? f->rec : NULL;
         const char *error_text = f->kind == CHANGE_REJECTED ? f->error : f->db_error;
-        pgarr_add_str(&path, f->path);
-        pgarr_add_str(&course, b->course);
-        pgarr_add_str(&kind, f->is_brief ? "brief" : "lesson");
-        pgarr_add_int8(&size, f->size);
-        pgarr_add_int8(&mtime, f->mtime_ns);
-        pgarr_add_int8(&hash, (int64_t)f->hash);
+        pgarr_add_str(&a[STATE_PATH], f->path);
+        pgarr_add_str(&a[STATE_COURSE], b->course);
+        pgarr_add_str(&a[STATE_KIND], f->is_brief ? "brief" : "lesson");
+        pgarr_add_int8(&a[STATE_SIZE], f->size);
+        pgarr_add_int8(&a[STATE_MTIME], f->mtime_ns);
+        pgarr_add_int8(&a[STATE_HASH], (int64_t)f->hash);
         if (r != NULL && r->kind == RECORD_LESSON && r->module_no >= 0) {
-            pgarr_add_int8(&mod, r->module_no);
+            pgarr_add_int8(&a[STATE_MODULE_NO], r->module_no);
         } else {
-            pgarr_add_null(&mod);
+            pgarr_add_null(&a[STATE_MODULE_NO]);
         }
         if (r != NULL && r->kind == RECORD_LESSON && r->lesson_no >= 0) {
-            pgarr_add_int8(&les, r->lesson_no);
+            pgarr_add_int8(&a[STATE_LESSON_NO], r->lesson_no);
         } else {
-            pgarr_add_null(&les);
+            pgarr_add_null(&a[STATE_LESSON_NO]);
         }
-        pgarr_add_str(&mtitle, r != NULL && r->kind == RECORD_LESSON ? r->module_title : NULL);
-        pgarr_add_str(&error, r != NULL ? NULL : error_text);
+        pgarr_add_str(&a[STATE_MODULE_TITLE],
+                      r != NULL && r->kind == RECORD_LESSON ? r->module_title : NULL);
+        pgarr_add_str(&a[STATE_ERROR], r != NULL ? NULL : error_text);
         nup++;
     }
     if (nup > 0) {
         struct txn_call *c = txn_add(t, STMT_STATE_UPSERT);
         call_text(c, ctx->source);
-        call_array(c, &path);
-        call_array(c, &course);
-        call_array(c, &kind);
-        call_array(c, &size);
-        call_array(c, &mtime);
-        call_array(c, &hash);
-        call_array(c, &mod);
-        call_array(c, &les);
-        call_array(c, &mtitle);
-        call_array(c, &error);
+        call_arrays(c, a, STATE_PATH, STATE_GONE_PATH);
     }
-    if (gone.count > 0) {
+    if (a[STATE_GONE_PATH].count > 0) {
         struct txn_call *c = txn_add(t, STMT_STATE_DELETE);
         call_text(c, ctx->source);
-        call_array(c, &gone);
+        call_arrays(c, a, STATE_GONE_PATH, STATE_TOUCH_PATH);
     }
-    if (tpath.count > 0) {
+    if (a[STATE_TOUCH_PATH].count > 0) {
         struct txn_call *c = txn_add(t, STMT_STATE_TOUCH);
         call_text(c, ctx->source);
-        call_array(c, &tpath);
-        call_array(c, &tmtime);
+        call_arrays(c, a, STATE_TOUCH_PATH, STATE_NARRAYS);
     }
-    pgarr_release(&path);
-    pgarr_release(&course);
-    pgarr_release(&kind);
-    pgarr_release(&size);
-    pgarr_release(&mtime);
-    pgarr_release(&hash);
-    pgarr_release(&mod);
-    pgarr_release(&les);
-    pgarr_release(&mtitle);
-    pgarr_release(&error);
-    pgarr_release(&gone);
-    pgarr_release(&tpath);
-    pgarr_release(&tmtime);
+    arrays_release(a, STATE_NARRAYS);
 }
 
 /* The original persister's slug of a lesson: its file name without ".md". */
@@ -357,28 +402,39 @@ legacy_slug(const struct record *r)
     return slash != NULL ? slash + 1 : r->slug;
 }
 
+/*
+ * The arrays of the lessons: the columns of STMT_LESSONS_UPSERT ($2 on, after the course),
+ * then the slugs of STMT_CONTENTS_SOFT_DELETE ($2), then the slugs and legacy slugs of
+ * STMT_LESSONS_ADOPT ($2, $3). A statement's arrays run from its first to the next one's first.
+ */
+#define LESSON_ARRAYS(X)                                                                           \
+    X(LESSON_SLUG, PGARR_TEXT)                                                                     \
+    X(LESSON_TITLE, PGARR_TEXT)                                                                    \
+    X(LESSON_CONTENT, PGARR_TEXT)                                                                  \
+    X(LESSON_METADATA, PGARR_TEXT)                                                                 \
+    X(LESSON_FILE_PATH, PGARR_TEXT)                                                                \
+    X(LESSON_PARENT, PGARR_TEXT)                                                                   \
+    X(LESSON_SEQUENCE, PGARR_INT8)                                                                 \
+    X(LESSON_STATUS, PGARR_TEXT)                                                                   \
+    X(LESSON_FIDELITY, PGARR_TEXT)                                                                 \
+    X(LESSON_GONE_SLUG, PGARR_TEXT)                                                                \
+    X(LESSON_ADOPT_SLUG, PGARR_TEXT)                                                               \
+    X(LESSON_ADOPT_LEGACY, PGARR_TEXT)
+
+enum lesson_array { LESSON_ARRAYS(ARRAY_NAME) LESSON_NARRAYS };
+static const uint32_t lesson_types[LESSON_NARRAYS] = {LESSON_ARRAYS(ARRAY_TYPE)};
+_Static_assert(1 + LESSON_GONE_SLUG <= TXN_MAX_PARAMS, "the lesson upsert's parameters");
+
 /* Lessons written (new ones first adopt what the original persister wrote of them), gone
  * lessons soft-deleted. Returns true when any lesson is involved. */
 static bool
 add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
 {
-    struct pgarr slug, title, content, meta, fpath, parent, seq, status, fid, gone;
-    struct pgarr aslug, alegacy;
+    struct pgarr a[LESSON_NARRAYS];
     bool any = false;
     struct strbuf pslug = STRBUF_INIT;
 
-    pgarr_init(&slug, PGARR_TEXT);
-    pgarr_init(&title, PGARR_TEXT);
-    pgarr_init(&content, PGARR_TEXT);
-    pgarr_init(&meta, PGARR_TEXT);
-    pgarr_init(&fpath, PGARR_TEXT);
-    pgarr_init(&parent, PGARR_TEXT);
-    pgarr_init(&seq, PGARR_INT8);
-    pgarr_init(&status, PGARR_TEXT);
-    pgarr_init(&fid, PGARR_TEXT);
-    pgarr_init(&gone, PGARR_TEXT);
-    pgarr_init(&aslug, PGARR_TEXT);
-    pgarr_init(&alegacy, PGARR_TEXT);
+    arrays_init(a, lesson_types, LESSON_NARRAYS);
     for (size_t i = 0; i < b->nchanges; i++) {
         const struct file_change *f = &b->changes[i];
         if (!included(only, i) || f->is_brief) {
@@ -387,7 +443,7 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
         if (f->kind == CHANGE_GONE) {
             /* the slug is the path without ".md" */
             size_t n = strlen(f->path);
-            pgarr_add_text(&gone, f->path, n >= 3 ? n - 3 : n);
+            pgarr_add_text(&a[LESSON_GONE_SLUG], f->path, n >= 3 ? n - 3 : n);
             any = true;
             continue;
         }
@@ -396,69 +452,49 @@ add_lessons(struct txn *t, const struct course_batch *b, const bool *only)
             continue;
         }
         const struct record *r = f->rec;
-        pgarr_add_str(&slug, r->slug);
-        pgarr_add_str(&title, r->title);
-        pgarr_add_text(&content, r->body, r->body_len);
-        pgarr_add_str(&meta, r->metadata);
-        pgarr_add_str(&fpath, r->rel_path);
+        pgarr_add_str(&a[LESSON_SLUG], r->slug);
+        pgarr_add_str(&a[LESSON_TITLE], r->title);
+        pgarr_add_text(&a[LESSON_CONTENT], r->body, r->body_len);
+        pgarr_add_str(&a[LESSON_METADATA], r->metadata);
+        pgarr_add_str(&a[LESSON_FILE_PATH], r->rel_path);
         strbuf_reset(&pslug);
         rows_parent_slug(r, &pslug);
-        pgarr_add_text(&parent, pslug.buf, pslug.len);
+        pgarr_add_text(&a[LESSON_PARENT], pslug.buf, pslug.len);
         if (r->sequence >= 0) {
-            pgarr_add_int8(&seq, r->sequence);
+            pgarr_add_int8(&a[LESSON_SEQUENCE], r->sequence);
         } else {
-            pgarr_add_null(&seq);
+            pgarr_add_null(&a[LESSON_SEQUENCE]);
         }
-        pgarr_add_str(&status, r->status);
-        pgarr_add_str(&fid, r->fidelity);
+        pgarr_add_str(&a[LESSON_STATUS], r->status);
+        pgarr_add_str(&a[LESSON_FIDELITY], r->fidelity);
         if (f->fresh) {
-            pgarr_add_str(&aslug, r->slug);
-            pgarr_add_str(&alegacy, legacy_slug(r));
+            pgarr_add_str(&a[LESSON_ADOPT_SLUG], r->slug);
+            pgarr_add_str(&a[LESSON_ADOPT_LEGACY], legacy_slug(r));
         }
         any = true;
     }
-    if (aslug.count > 0) {
+    if (a[LESSON_ADOPT_SLUG].count > 0) {
         struct txn_call *c = txn_add(t, STMT_LESSONS_ADOPT);
         call_text(c, b->course);
-        call_array(c, &aslug);
-        call_array(c, &alegacy);
+        call_arrays(c, a, LESSON_ADOPT_SLUG, LESSON_NARRAYS);
     }
     if (any && b->modules_dirty) {
         /* modules first: lessons find their parent module by slug */
         struct txn_call *c = txn_add(t, STMT_MODULES_SYNC);
         call_text(c, b->course);
     }
-    if (slug.count > 0) {
+    if (a[LESSON_SLUG].count > 0) {
         struct txn_call *c = txn_add(t, STMT_LESSONS_UPSERT);
         call_text(c, b->course);
-        call_array(c, &slug);
-        call_array(c, &title);
-        call_array(c, &content);
-        call_array(c, &meta);
-        call_array(c, &fpath);
-        call_array(c, &parent);
-        call_array(c, &seq);
-        call_array(c, &status);
-        call_array(c, &fid);
+        call_arrays(c, a, LESSON_SLUG, LESSON_GONE_SLUG);
     }
-    if (gone.count > 0) {
+    if (a[LESSON_GONE_SLUG].count > 0) {
         struct txn_call *c = txn_add(t, STMT_CONTENTS_SOFT_DELETE);
         call_text(c, b->course);
-        call_array(c, &gone);
+        call_arrays(c, a, LESSON_GONE_SLUG, LESSON_ADOPT_SLUG);
     }
     strbuf_release(&pslug);
-    pgarr_release(&slug);
-    pgarr_release(&title);
-    pgarr_release(&content);
-    pgarr_release(&meta);
-    pgarr_release(&fpath);
-    pgarr_release(&parent);
-    pgarr_release(&seq);
-    pgarr_release(&status);
-    pgarr_release(&fid);
-    pgarr_release(&gone);
-    pgarr_release(&aslug);
-    pgarr_release(&alegacy);
+    arrays_release(a, LESSON_NARRAYS);
     return any;
 }
 
@@ -569,6 +605,39 @@ add_lesson_links(struct txn *t, const struct course_batch *b, const bool *only)
 }
 
 /*
+ * After the course's lock: its claim (a course of another source is refused before anything
+ * is written; a course refused before is probed first when it is tried again), then its
+ * minds, project and outline.
+ */
+static void
+add_course_head(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b)
+{
+    struct txn_call *c;
+
+    if (b->retry_refused) {
+        c = txn_add(t, STMT_COURSE_PROBE);
+        call_text(c, b->course);
+        call_text(c, ctx->source);
+        call_text(c, creator_of(ctx, b));
+    }
+    c = txn_add(t, STMT_COURSE_CLAIM);
+    call_text(c, b->course);
+    call_text(c, ctx->source);
+    add_minds(t, ctx, b);
+    add_course_rows(t, ctx, b, &t->scratch);
+}
+
+/* The changes of only: their file records, lessons (modules first) and tags. */
+static void
+add_changes(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *b,
+            const bool *only)
+{
+    add_state(t, ctx, b, only);
+    add_lessons(t, b, only);
+    add_tags(t, b, only);
+}
+
+/*
  * Build the course's transaction. only (NULL: every change) selects the changes to
  * include; course-level rows are always written.
  */
@@ -588,21 +657,8 @@ build_txn(struct txn *t, const struct sync_ctx *ctx, const struct course_batch *
         add_state(t, ctx, b, only); /* the course is not ours: only why, file by file */
         return;
     }
-    if (b->retry_refused) {
-        c = txn_add(t, STMT_COURSE_PROBE);
-        call_text(c, b->course);
-        call_text(c, ctx->source);
-        call_text(c, creator_of(ctx, b));
-    }
-    /* the claim first: a course of another source is refused before anything is written */
-    c = txn_add(t, STMT_COURSE_CLAIM);
-    call_text(c, b->course);
-    call_text(c, ctx->source);
-    add_minds(t, ctx, b);
-    add_course_rows(t, ctx, b, &t->scratch);
-    add_state(t, ctx, b, only);
-    add_lessons(t, b, only);
-    add_tags(t, b, only);
+    add_course_head(t, ctx, b);
+    add_changes(t, ctx, b, only);
     /* The project's creator may come from a brief read in an earlier sync: only the
      * database knows, so whenever a content is new (a lesson, or a module its lessons
      * made) or the brief changed, the links are brought in line (one indexed pass over the
@@ -678,9 +734,9 @@ note_adoptions(struct course_batch *b, const PGresult *res, struct sync_stats *s
 static enum pg_errclass
 collect_txn(struct sync_ctx *ctx, struct course_batch *b, struct sync_stats *stats, struct err *err)
 {
-    long rows[TXN_MAX_CALLS] = {0};
-    bool keep[TXN_MAX_CALLS] = {false};
-    PGresult *results[TXN_MAX_CALLS];
+    long rows[SYNC_MAX_CALLS] = {0};
+    bool keep[SYNC_MAX_CALLS] = {false};
+    PGresult *results[SYNC_MAX_CALLS];
     size_t failed_call;
 
     for (size_t i = 0; i < ctx->sent_n; i++) {
@@ -857,22 +913,9 @@ build_part(struct txn *t, const struct sync_ctx *ctx, const struct course_batch 
     if (first) {
         c = txn_add(t, STMT_LOCK_COURSE);
         call_text(c, b->course);
-        if (b->retry_refused) {
-            c = txn_add(t, STMT_COURSE_PROBE);
-            call_text(c, b->course);
-            call_text(c, ctx->source);
-            call_text(c, creator_of(ctx, b));
-        }
-        /* the claim first: a course of another source is refused before anything is written */
-        c = txn_add(t, STMT_COURSE_CLAIM);
-        call_text(c, b->course);
-        call_text(c, ctx->source);
-        add_minds(t, ctx, b);
-        add_course_rows(t, ctx, b, &t->scratch);
+        add_course_head(t, ctx, b);
     }
-    add_state(t, ctx, b, only);
-    add_lessons(t, b, only);
-    add_tags(t, b, only);
+    add_changes(t, ctx, b, only);
     if (last) {
         c = txn_add(t, STMT_CREATOR_LINKS);
         call_text(c, b->course);
@@ -972,9 +1015,8 @@ sync_part_poll(struct sync_ctx *ctx, struct course_batch *b, bool wait, bool *do
 {
     size_t failed_call;
     struct sync_stats part = {0};
-    enum pg_errclass cls =
-        pg_poll_txn(ctx->pg, ctx->sent_n, ctx->part_last, wait, ctx->sent_rows, ctx->sent_keep,
-                    ctx->sent_results, done, &failed_call, err);
+    enum pg_errclass cls = pg_poll_txn(ctx->pg, ctx->sent_n, ctx->part_last, wait, ctx->sent_rows,
+                                       ctx->sent_keep, ctx->sent_results, done, &failed_call, err);
 
     if (cls != PG_OK || !*done) {
         if (cls != PG_OK) {

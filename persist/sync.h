@@ -62,20 +62,23 @@ struct course_batch {
     bool refused;
 };
 
+/* The statements one transaction of a course sends at most (the longest one built holds 20). */
+#define SYNC_MAX_CALLS 24
+
 struct sync_ctx {
     struct pg *pg;
     const char *source;       /* this tree's name in the file state */
     const char *root;         /* for the sources table */
     const char *creator_mind; /* --creator-mind, or NULL */
     /* private: the statements of the transaction in flight */
-    int sent_stmts[24];
+    int sent_stmts[SYNC_MAX_CALLS];
     size_t sent_n;
-    bool refused;       /* the last send was too large for one message: nothing was sent */
-    long sent_rows[24]; /* a part's rows, as they arrive */
-    bool sent_keep[24]; /* the calls whose results are read (the adoptions) */
-    PGresult *sent_results[24];
-    long part_rows;     /* rows of the parts collected so far (counted at the commit) */
-    bool part_last;     /* the part in flight ends with the commit */
+    bool refused; /* the last send was too large for one message: nothing was sent */
+    long sent_rows[SYNC_MAX_CALLS]; /* a part's rows, as they arrive */
+    bool sent_keep[SYNC_MAX_CALLS]; /* the calls whose results are read (the adoptions) */
+    PGresult *sent_results[SYNC_MAX_CALLS];
+    long part_rows; /* rows of the parts collected so far (counted at the commit) */
+    bool part_last; /* the part in flight ends with the commit */
 };
 
 /*
@@ -131,8 +134,8 @@ enum pg_errclass sync_part_send(struct sync_ctx *ctx, const struct course_batch 
  * rows of every part), or the failure's class (the transaction was rolled back). The lessons of
  * the part that adopted a row of the original persister get their adopted_id (stats->adopted).
  */
-enum pg_errclass sync_part_poll(struct sync_ctx *ctx, struct course_batch *b, bool wait,
-                                bool *done, struct sync_stats *stats, struct err *err);
+enum pg_errclass sync_part_poll(struct sync_ctx *ctx, struct course_batch *b, bool wait, bool *done,
+                                struct sync_stats *stats, struct err *err);
 
 /*
  * The shared rows (minds when minds is set, tags) that the changes [from, to) of b name,

@@ -193,8 +193,8 @@ mutant secrets/process-title           agent/main.c \
 
 mutant secrets/libpq-message           persist/pg.c \
     "test_backfill.sh CO_BACKFILL_ONLY=backfill_secrets_blanked_every_form" \
-    '    strbuf_add_masked(&sb, m, strcspn(m, "\n"), (const char *const *)pg->masks, pg->nmasks);' \
-    '    strbuf_add_masked(&sb, m, strcspn(m, "\n"), (const char *const *)pg->masks, 0);' \
+    '    strbuf_add_masked(&sb, m, (size_t)first_line(m), (const char *const *)pg->masks, pg->nmasks);' \
+    '    strbuf_add_masked(&sb, m, (size_t)first_line(m), (const char *const *)pg->masks, 0);' \
     'libpq'"'"'s message, which quotes the URL, cut to length keeps half a password the log cannot recognise'
 
 mutant secrets/log-writer              agent/log.c \

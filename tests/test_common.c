@@ -1,17 +1,21 @@
-/* test_common.c -- the string builder, the content hash, the ignored names, binary arrays and
- * libpq's version numbers as text. */
+/* test_common.c -- the string builder, the content hash, the ignored names, binary arrays,
+ * libpq's version numbers as text and the answer to a broken bound. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <libpq-fe.h>
 
+#include "common/err.h"
 #include "common/hash.h"
 #include "common/ignore.h"
 #include "common/strbuf.h"
@@ -181,6 +185,36 @@ test_pgversion_text(void **state)
     assert_string_equal(pgversion_lib(lib, sizeof(lib)), want);
 }
 
+/* A broken bound (err_bug) says which on stderr and aborts: it never returns to write past it. */
+static void
+test_err_bug_aborts_with_its_message(void **state)
+{
+    int fds[2];
+    char buf[256];
+    ssize_t n, got = 0;
+    int status;
+
+    (void)state;
+    assert_int_equal(pipe(fds), 0);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        err_bug("%s: more than %d", "co_lesson_upsert", 11);
+    }
+    close(fds[1]);
+    while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0) {
+        got += n;
+    }
+    buf[got] = '\0';
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+    assert_string_equal(buf, "creatoros-agent: bug: co_lesson_upsert: more than 11\n");
+}
+
 int
 main(void)
 {
@@ -193,6 +227,7 @@ main(void)
         cmocka_unit_test(test_pgarr_binary_layout),
         cmocka_unit_test(test_ignore_name),
         cmocka_unit_test(test_pgversion_text),
+        cmocka_unit_test(test_err_bug_aborts_with_its_message),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1065,6 +1065,13 @@ backfill_status_compares_tree() {
     assert_eq "status after the backfill (exit, in_agreement, recorded, in error, to_write, to_delete, to_archive, rejected, errors)" \
         "0 true 27 0 0 0 0 0 []" \
         "$AG_RC $(jq -r '"\(.in_agreement) \(.recorded_files) \(.files_in_error) \(.to_write) \(.to_delete) \(.to_archive) \(.rejected) \(.errors|tostring)"' <<<"$AG_OUT" 2>&1)"
+    assert_eq "status after the backfill: live projects, modules, lessons and the last sync, as the database holds them" \
+        "$(qcmp "$URL" "SELECT (SELECT count(*) FROM public.content_projects WHERE status <> 'archived') || ' ' ||
+                (SELECT count(*) FROM public.contents WHERE content_type = 'course_module' AND deleted_at IS NULL) || ' ' ||
+                (SELECT count(*) FROM public.contents WHERE content_type = 'course_lesson' AND deleted_at IS NULL) || ' ' ||
+                (SELECT to_char(last_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                   FROM creatoros_agent.sources WHERE source = 'bf-status')")" \
+        "$(jq -r '"\(.projects) \(.modules) \(.lessons) \(.last_sync)"' <<<"$AG_OUT" 2>&1)"
     agent status --root "$T" --db "$URL" --source bf-status
     assert_eq "status (text) exit code in agreement" 0 "$AG_RC"
     assert_contains "status (text) says so" "in agreement with the database" "$AG_OUT"
