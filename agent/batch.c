@@ -276,15 +276,21 @@ size_t
 batch_build_listing(struct engine *e, struct batch *p, const struct scan_course *sc, size_t from,
                     struct engine_stats *st)
 {
-    for (size_t i = from; i < sc->nfiles; i++) {
+    struct strbuf path = STRBUF_INIT;
+    size_t i;
+
+    for (i = from; i < sc->nfiles; i++) {
         const struct scan_file *f = &sc->files[i];
         if (batch_part_due(p, f->size)) {
-            return i;
+            break;
         }
-        batch_present(e, p, f->rel, f->is_brief, f->size, f->mtime_ns, st);
+        batch_present(e, p, scan_file_path(sc, f, &path), f->is_brief, f->size, f->mtime_ns, st);
     }
-    batch_end_listing(e, p, sc);
-    return sc->nfiles;
+    strbuf_release(&path);
+    if (i == sc->nfiles) {
+        batch_end_listing(e, p, sc);
+    }
+    return i;
 }
 
 void

@@ -165,7 +165,10 @@ job_step(struct engine *e, struct job *j, bool wait, enum job_state *state, stru
     if (!j->listed && !j->final) {
         if (j->next < j->sc.nfiles && !batch_part_due(&j->p, j->sc.files[j->next].size)) {
             const struct scan_file *f = &j->sc.files[j->next++];
-            batch_present(e, &j->p, f->rel, f->is_brief, f->size, f->mtime_ns, &j->cst);
+            struct strbuf path = STRBUF_INIT;
+            batch_present(e, &j->p, scan_file_path(&j->sc, f, &path), f->is_brief, f->size,
+                          f->mtime_ns, &j->cst);
+            strbuf_release(&path);
             return PG_OK;
         }
         if (j->next == j->sc.nfiles) {

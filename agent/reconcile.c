@@ -43,15 +43,17 @@ mass_delete(struct engine *e, char **names, const struct scan_course *lists, con
             continue;
         }
         state_course_unsee(&e->state, names[i]);
+        struct strbuf sb = STRBUF_INIT;
         for (size_t k = 0; k < lists[i].nfiles; k++) {
             char *key_owned;
-            struct fstate *f =
-                state_get(&e->state, state_path_key(lists[i].files[k].rel, &key_owned));
+            const char *path = scan_file_path(&lists[i], &lists[i].files[k], &sb);
+            struct fstate *f = state_get(&e->state, state_path_key(path, &key_owned));
             if (f != NULL) {
                 f->seen = true;
             }
             free(key_owned);
         }
+        strbuf_release(&sb);
         for (size_t k = 0; k < c->n; k++) {
             removed += c->files[k]->live && !c->files[k]->seen;
         }

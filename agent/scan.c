@@ -259,6 +259,7 @@ struct course_walk {
     struct scan_course *out;
     size_t cap;
     struct strbuf prefix; /* rel path of the directory being listed, with a trailing '/' */
+    size_t course_len;    /* of "<course>/", which starts every path of prefix */
     char *brief;          /* best brief candidate so far */
     int64_t brief_size, brief_mtime;
 };
@@ -272,8 +273,8 @@ add_file(struct course_walk *w, const char *rel, const struct stat *st, bool is_
         w->cap = w->cap ? w->cap * 2 : 32;
         c->files = xrealloc(c->files, w->cap * sizeof(*c->files));
     }
-    c->files[c->nfiles++] =
-        (struct scan_file){xstrdup(rel), (int64_t)st->st_size, mtime_ns_of(st), is_brief};
+    c->files[c->nfiles++] = (struct scan_file){xstrdup(rel + w->course_len), (int64_t)st->st_size,
+                                               mtime_ns_of(st), is_brief};
 }
 
 static void walk_lessons(struct course_walk *w);
@@ -341,7 +342,7 @@ cmp_file(const void *a, const void *b)
 int
 scan_course(int rootfd, const char *course, struct scan_course *out, struct err *err)
 {
-    struct course_walk w = {rootfd, out, 0, STRBUF_INIT, NULL, 0, 0};
+    struct course_walk w = {.rootfd = rootfd, .out = out, .prefix = STRBUF_INIT};
     int fd;
 
     memset(out, 0, sizeof(*out));
@@ -354,6 +355,7 @@ scan_course(int rootfd, const char *course, struct scan_course *out, struct err 
         return err_set(err, "cannot open course %s: %s", course, strerror(errno));
     }
     strbuf_addf(&w.prefix, "%s/", course);
+    w.course_len = w.prefix.len;
     if (each_entry(fd, course_entry_cb, &w) != 0) {
         strbuf_release(&w.prefix);
         return err_set(err, "cannot list course %s: %s", course, strerror(errno));
@@ -374,7 +376,19 @@ scan_course(int rootfd, const char *course, struct scan_course *out, struct err 
     if (out->nfiles > first) {
         qsort(out->files + first, out->nfiles - first, sizeof(*out->files), cmp_file);
     }
+    if (out->nfiles > 0 && out->nfiles < w.cap) {
+        /* a reconcile may hold the listing of every course at once (the mass-deletion guard) */
+        out->files = xrealloc(out->files, out->nfiles * sizeof(*out->files));
+    }
     return 0;
+}
+
+const char *
+scan_file_path(const struct scan_course *c, const struct scan_file *f, struct strbuf *sb)
+{
+    strbuf_reset(sb);
+    strbuf_addf(sb, "%s/%s", c->name, f->rel);
+    return sb->buf;
 }
 
 void
@@ -392,7 +406,7 @@ char *
 scan_course_brief(int rootfd, const char *course)
 {
     struct scan_course c;
-    struct course_walk w = {rootfd, &c, 0, STRBUF_INIT, NULL, 0, 0};
+    struct course_walk w = {.rootfd = rootfd, .out = &c, .prefix = STRBUF_INIT};
     int fd = open_beneath(rootfd, course, O_RDONLY | O_DIRECTORY);
 
     memset(&c, 0, sizeof(c));
@@ -400,6 +414,7 @@ scan_course_brief(int rootfd, const char *course)
         return NULL;
     }
     strbuf_addf(&w.prefix, "%s/", course);
+    w.course_len = w.prefix.len;
     each_entry(fd, course_entry_cb, &w);
     strbuf_release(&w.prefix);
     return w.brief;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/strbuf.h"
 #include "parser/record.h"
 
 /* What a path relative to the root is: brief candidate, lesson or ignored. */
@@ -20,7 +21,9 @@ scan_kind(const char *rel)
 
 /* A regular file of the tree, as lstat saw it. */
 struct scan_file {
-    char *rel; /* path relative to the root, heap */
+    /* path below the course directory ("lessons/1.1-intro.md"), heap: the course's name is
+     * held once, by the listing (scan_file_path gives the path from the root) */
+    char *rel;
     int64_t size;
     int64_t mtime_ns;
     bool
@@ -61,6 +64,10 @@ bool scan_names_has(char *const *names, size_t n, const char *name);
  */
 int scan_course(int rootfd, const char *course, struct scan_course *out, struct err *err);
 void scan_course_release(struct scan_course *c);
+/* The path of a listed file relative to the root ("<course>/<rel>"), written into sb (its
+ * previous content replaced). Returns sb->buf. */
+const char *scan_file_path(const struct scan_course *c, const struct scan_file *f,
+                           struct strbuf *sb);
 
 /*
  * The chosen brief of a course: its file name (heap), or NULL when it has none.
