@@ -14,7 +14,7 @@
 # For each size, on a fresh database of a private PostgreSQL 15 (deploy/pg.sh; fsync off by
 # default, as the growth is about the agent, not the disk):
 #   cold backfill   wall, files/s, peak RSS (GNU time)
-#   re-run          wall of a backfill over the unchanged tree
+#   re-run          wall and peak RSS of a backfill over the unchanged tree
 #   ready           `watch` start to its "ready" line, on the recorded tree
 #   daemon RSS      VmRSS 3 s after ready; bytes per watched file; inotify watches in use
 #                   (the "inotify wd:" lines of the inotify fd's /proc/PID/fdinfo)
@@ -113,8 +113,10 @@ measure() {
     R[$label.cold]=$(sed -nE 's/^files=[0-9]+ seconds=([0-9.]+) .*/\1/p' "$out")
     R[$label.rate]=$(sed -nE 's/.*files_per_s=([0-9.]+).*/\1/p' "$out")
     R[$label.bf_rss]=$(sed -nE 's/rss_kb=([0-9]+)/\1/p' "$out.time")
-    "$AGENT" backfill --root "$dir" --db "$url" --source scale --log-level warn >"$out.rerun" 2>&1
+    /usr/bin/time -f 'rss_kb=%M' -o "$out.rerun.time" "$AGENT" backfill --root "$dir" --db "$url" \
+        --source scale --log-level warn >"$out.rerun" 2>&1
     R[$label.rerun]=$(sed -nE 's/^files=[0-9]+ seconds=([0-9.]+) .*/\1/p' "$out.rerun")
+    R[$label.rerun_rss]=$(sed -nE 's/rss_kb=([0-9]+)/\1/p' "$out.rerun.time")
 
     # watch on the recorded tree, polled every 4 s: ready, RSS, watches, rescan cost
     log=$WORK/$label.watch.log
@@ -207,6 +209,7 @@ row "cold backfill s" cold
 row "cold backfill files/s" rate
 row "backfill peak RSS MB" bf_rss mb
 row "re-run over the unchanged tree s" rerun
+row "re-run peak RSS MB" rerun_rss mb
 row "watch: start to ready on the recorded tree s" ready
 row "daemon RSS after ready MB" d_rss mb
 printf '\n| daemon bytes per watched file |'
