@@ -1,4 +1,4 @@
-/* filestate.h -- the recorded file state of one source, read back page by page. */
+/* filestate.h -- the recorded file state of one source, read back row by row. */
 #ifndef CO_FILESTATE_H
 #define CO_FILESTATE_H
 
@@ -25,9 +25,9 @@ struct filestate_row {
 typedef void (*filestate_row_cb)(void *arg, const struct filestate_row *row);
 
 /*
- * Call cb for every file recorded for source, in the order of the path (the primary key),
- * reading FILESTATE_PAGE rows at a time. Returns PG_OK, or the failure class with err (the
- * rows before the failure were given).
+ * Call cb for every file recorded for source, in no particular order, each row as it
+ * arrives (no result of the whole table is held). Returns PG_OK, or the failure class with
+ * err (the rows before the failure were given).
  */
 enum pg_errclass filestate_load(struct pg *pg, const char *source, filestate_row_cb cb, void *arg,
                                 struct err *err);

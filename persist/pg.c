@@ -1211,13 +1211,21 @@ pg_collect_txn_results(struct pg *pg, size_t ncalls, long *rows, const bool *kee
     return pg_poll_txn(pg, ncalls, true, true, rows, keep, results, &done, failed_call, err);
 }
 
-PGresult *
-pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
-        enum pg_errclass *cls, struct err *err)
+/*
+ * One statement outside any transaction of the caller's: sent with its sync, its results read
+ * up to the sync. With row_cb, the statement's rows are handed over one at a time as they
+ * arrive (libpq's single-row mode) and the deadline runs from the last row; else its last
+ * result is returned (the caller PQclears it). NULL, with *cls and err, on failure.
+ */
+static PGresult *
+exec_one(struct pg *pg, const char *sql, int nparams, const char *const *values,
+         pg_row_cb row_cb, void *arg, enum pg_errclass *cls, struct err *err)
 {
     long long deadline = clock_ms() + pg->deadline_ms;
     PGresult *out = NULL;
     bool timed_out;
+    /* results of statements of our own still to be read before the caller's (send_timeout) */
+    int before = pg->txn_pool ? 1 : 0;
 
     *cls = PG_OK;
     if (!pg_is_connected(pg)) {
@@ -1233,6 +1241,9 @@ pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
         *cls = PG_TRANSIENT;
         return NULL;
     }
+    if (row_cb != NULL && before == 0) {
+        (void)PQsetSingleRowMode(pg->conn); /* refused: the rows come as one result */
+    }
     for (;;) {
         PGresult *res = next_result(pg, deadline, &timed_out);
         if (res == NULL) {
@@ -1243,12 +1254,25 @@ pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
                 PQclear(out);
                 return NULL;
             }
+            /* the end of one statement's results: the caller's may be next */
+            if (row_cb != NULL && before > 0 && --before == 0) {
+                (void)PQsetSingleRowMode(pg->conn);
+            }
             continue;
         }
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_PIPELINE_SYNC) {
             PQclear(res);
             break;
+        }
+        if (row_cb != NULL && before == 0 &&
+            (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)) {
+            for (int i = 0; i < PQntuples(res) && *cls == PG_OK; i++) {
+                row_cb(arg, res, i);
+            }
+            PQclear(res);
+            deadline = clock_ms() + pg->deadline_ms;
+            continue;
         }
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
             PQclear(out);
@@ -1265,4 +1289,21 @@ pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
         return NULL;
     }
     return out;
+}
+
+PGresult *
+pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
+        enum pg_errclass *cls, struct err *err)
+{
+    return exec_one(pg, sql, nparams, values, NULL, NULL, cls, err);
+}
+
+enum pg_errclass
+pg_exec_rows(struct pg *pg, const char *sql, int nparams, const char *const *values,
+             pg_row_cb row_cb, void *arg, struct err *err)
+{
+    enum pg_errclass cls;
+
+    PQclear(exec_one(pg, sql, nparams, values, row_cb, arg, &cls, err));
+    return cls;
 }

@@ -211,4 +211,15 @@ enum pg_errclass pg_collect_txn_results(struct pg *pg, size_t ncalls, long *rows
 PGresult *pg_exec(struct pg *pg, const char *sql, int nparams, const char *const *values,
                   enum pg_errclass *cls, struct err *err);
 
+/*
+ * One statement as pg_exec, its rows handed to row_cb one at a time as they arrive (libpq's
+ * single-row mode: row `row` of res, borrowed for the call), so that no result of a whole
+ * table is ever held; the deadline runs from the last row. Returns PG_OK, or the failure
+ * class with err (rows before the failure were handed over).
+ */
+typedef void (*pg_row_cb)(void *arg, const PGresult *res, int row);
+enum pg_errclass pg_exec_rows(struct pg *pg, const char *sql, int nparams,
+                              const char *const *values, pg_row_cb row_cb, void *arg,
+                              struct err *err);
+
 #endif

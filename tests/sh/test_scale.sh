@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# test_scale.sh -- a tree larger than one page of recorded state: the agent reads its file
-# state from the database in pages (4,096 rows, persist/filestate.c), so a tree of 5,050 files
-# spans two pages; a file recorded on the second page must be known as well as one on the
-# first.
+# test_scale.sh -- a recorded tree of thousands of files: the agent reads its file state back
+# in one statement whose rows arrive one at a time (persist/filestate.c, pg_exec_rows), after
+# the transaction's own timeout statement behind a transaction pooler; every file recorded
+# must be known, whichever way it connects.
 #
-#   scale_rerun_over_two_pages_writes_nothing   backfill of 5,050 files, then a re-run:
-#                                               nothing written, every file unchanged
-#   scale_watch_knows_both_pages                watch on the recorded tree: ready with
-#                                               nothing synced; an edit on each page syncs
+#   scale_rerun_writes_nothing                  backfill of 5,050 files, then re-runs (direct,
+#                                               and --pool-mode transaction): nothing written,
+#                                               every file unchanged
+#   scale_watch_knows_every_file                watch on the recorded tree: ready with
+#                                               nothing synced; an edit of the first and of
+#                                               the last file recorded syncs
 #   scale_plans_fit_the_tree                    the daemon's plans (PostgreSQL's auto_explain,
 #       in the cluster's log): the start reconcile plans each statement for its values; the
 #       batches of events use plans made once (generic) for the statements that look rows up
@@ -44,27 +46,29 @@ scale_db() {
     URL=$SCALE_URL
 }
 
-scale_rerun_over_two_pages_writes_nothing() {
-    test_begin "a re-run over a recorded tree of two pages of state writes nothing"
+scale_rerun_writes_nothing() {
+    test_begin "a re-run over a recorded tree of thousands of files writes nothing"
     scale_db || return
-    assert_eq "more files are recorded than one page holds" "$FILES" \
+    assert_eq "every file is recorded" "$FILES" \
         "$(qcmp "$URL" "SELECT count(*) FROM creatoros_agent.file_state WHERE source = 'big'")"
-    check "the tree needs two pages (more than 4,096 files)" test "$FILES" -gt 4096
-    agent backfill --root "$T" --db "$URL" --source big --log-format text
-    assert_eq "the re-run exits 0" 0 "$AG_RC"
-    assert_match "the re-run writes nothing" \
-        "^$FILES files: 0 written, $FILES unchanged, 0 deleted, 0 rejected; 0 courses archived; 0 rows changed" \
-        "$AG_OUT"
+    local mode
+    for mode in session transaction; do
+        agent backfill --root "$T" --db "$URL" --source big --log-format text --pool-mode "$mode"
+        assert_eq "the re-run ($mode) exits 0" 0 "$AG_RC"
+        assert_match "the re-run ($mode) writes nothing" \
+            "^$FILES files: 0 written, $FILES unchanged, 0 deleted, 0 rejected; 0 courses archived; 0 rows changed" \
+            "$AG_OUT"
+    done
 }
 
-scale_watch_knows_both_pages() {
-    test_begin "watch on the recorded tree: nothing to sync at start; edits on both pages sync"
+scale_watch_knows_every_file() {
+    test_begin "watch on the recorded tree: nothing to sync at start; edits of the first and last file sync"
     scale_db || return
     local first last
     start_watch w "$T" --source big
     wait_ready 120 || return
     check "nothing synced at start" log_has "$AG_LOG" '.msg == "ready" and .synced == "0"'
-    # paths in the order of the state's pages: the first and the last recorded
+    # the first and the last path recorded
     first=$(q "$URL" "SELECT path FROM creatoros_agent.file_state WHERE source = 'big' AND kind = 'lesson' ORDER BY path LIMIT 1")
     last=$(q "$URL" "SELECT path FROM creatoros_agent.file_state WHERE source = 'big' AND kind = 'lesson' ORDER BY path DESC LIMIT 1")
     fl_lesson "$T/$first" "edited first" 1
@@ -147,6 +151,6 @@ scale_plans_fit_the_tree() {
     assert_not_contains "no plan of the last batch scans contents whole" "Seq Scan on contents" "$all"
     stop_checked watch
 }
-lib_run scale_rerun_over_two_pages_writes_nothing scale_watch_knows_both_pages \
+lib_run scale_rerun_writes_nothing scale_watch_knows_every_file \
     scale_plans_fit_the_tree
 lib_finish
