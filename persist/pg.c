@@ -1218,8 +1218,8 @@ pg_collect_txn_results(struct pg *pg, size_t ncalls, long *rows, const bool *kee
  * result is returned (the caller PQclears it). NULL, with *cls and err, on failure.
  */
 static PGresult *
-exec_one(struct pg *pg, const char *sql, int nparams, const char *const *values,
-         pg_row_cb row_cb, void *arg, enum pg_errclass *cls, struct err *err)
+exec_one(struct pg *pg, const char *sql, int nparams, const char *const *values, pg_row_cb row_cb,
+         void *arg, enum pg_errclass *cls, struct err *err)
 {
     long long deadline = clock_ms() + pg->deadline_ms;
     PGresult *out = NULL;
@@ -1265,8 +1265,7 @@ exec_one(struct pg *pg, const char *sql, int nparams, const char *const *values,
             PQclear(res);
             break;
         }
-        if (row_cb != NULL && before == 0 &&
-            (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)) {
+        if (row_cb != NULL && before == 0 && (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)) {
             for (int i = 0; i < PQntuples(res) && *cls == PG_OK; i++) {
                 row_cb(arg, res, i);
             }

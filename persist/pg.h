@@ -183,8 +183,8 @@ enum pg_errclass pg_send_calls(struct pg *pg, const struct pg_call *calls, size_
  * (the caller PQclears it once *done with PG_OK; on a failure none is left).
  */
 enum pg_errclass pg_poll_txn(struct pg *pg, size_t ncalls, bool sync, bool wait, long *rows,
-                             const bool *keep, PGresult **results, bool *done,
-                             size_t *failed_call, struct err *err);
+                             const bool *keep, PGresult **results, bool *done, size_t *failed_call,
+                             struct err *err);
 
 /*
  * Wait (with the statement deadline) for the results of the transaction sent last.
