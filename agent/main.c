@@ -12,6 +12,7 @@
 #include "agent/log.h"
 #include "agent/options.h"
 #include "common/strbuf.h"
+#include "persist/conninfo.h"
 #include "persist/pg.h"
 #include "persist/pgversion.h"
 
@@ -24,7 +25,7 @@
 static char *
 hide_password(struct config *cfg, int argc, char **argv)
 {
-    struct pg_span spans[16];
+    struct conninfo_span spans[16];
     char *copy;
 
     if (cfg->db_url == NULL) {
@@ -36,7 +37,7 @@ hide_password(struct config *cfg, int argc, char **argv)
             continue;
         }
         copy = xstrdup(cfg->db_url);
-        size_t found = pg_secret_spans(copy, spans, 16);
+        size_t found = conninfo_secret_spans(copy, spans, 16);
         char *at = argv[i] + (cfg->db_url - argv[i]);
         for (size_t k = 0; k < found && k < 16; k++) {
             memset(at + spans[k].off, '*', spans[k].len);
@@ -59,8 +60,8 @@ add_secret_cb(void *arg, const char *form)
 static void
 register_secrets(const struct config *cfg)
 {
-    pg_secret_forms(cfg->db_url, add_secret_cb, NULL);
-    pg_value_forms(getenv("PGPASSWORD"), add_secret_cb, NULL);
+    conninfo_secret_forms(cfg->db_url, add_secret_cb, NULL);
+    conninfo_value_forms(getenv("PGPASSWORD"), add_secret_cb, NULL);
 }
 
 static void

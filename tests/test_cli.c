@@ -15,6 +15,7 @@
 #include "agent/options.h"
 #include "agent/queue.h"
 #include "parser/record.h"
+#include "persist/conninfo.h"
 #include "persist/pg.h"
 #include "testutil.h"
 
@@ -183,15 +184,15 @@ test_password_never_printed(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-        char *shown = pg_redact(urls[i]);
+        char *shown = conninfo_redact(urls[i]);
         assert_null(strstr(shown, "S3cretPa55"));
         free(shown);
-        assert_true(pg_password_span(urls[i], &off, &len));
+        assert_true(conninfo_password_span(urls[i], &off, &len));
         assert_int_equal(len, strlen("S3cretPa55"));
         assert_memory_equal(urls[i] + off, "S3cretPa55", len);
     }
-    assert_false(pg_password_span("postgresql://agent@host/db", &off, &len));
-    char *shown = pg_redact(urls[0]);
+    assert_false(conninfo_password_span("postgresql://agent@host/db", &off, &len));
+    char *shown = conninfo_redact(urls[0]);
     assert_string_equal(shown,
                         "postgresql://agent@db.example.supabase.co:5432/postgres?sslmode=require");
     free(shown);
@@ -245,18 +246,18 @@ test_secrets_every_form(void **state)
     snprintf(path, sizeof(path), "%s/log", dir);
     for (size_t i = 0; i < sizeof(secret_cases) / sizeof(secret_cases[0]); i++) {
         const struct secret_case *c = &secret_cases[i];
-        struct pg_span spans[8];
+        struct conninfo_span spans[8];
         char *title = strdup(c->conninfo);
         char *errmsg = NULL;
 
         /* the process title: every secret blanked where it is written */
-        size_t n = pg_secret_spans(title, spans, 8);
+        size_t n = conninfo_secret_spans(title, spans, 8);
         assert_true(n >= 1);
         for (size_t k = 0; k < n && k < 8; k++) {
             memset(title + spans[k].off, '*', spans[k].len);
         }
         /* messages: libpq's own, and every way one may quote the string */
-        pg_secret_forms(c->conninfo, collect_form, NULL);
+        conninfo_secret_forms(c->conninfo, collect_form, NULL);
         assert_int_equal(log_open(path, LOG_JSON, LOG_DEBUG), 0);
         PQconninfoOption *o = PQconninfoParse(c->conninfo, &errmsg);
         log_kv(LOG_ERROR, errmsg != NULL ? errmsg : "parsed", "error",
