@@ -49,11 +49,13 @@ PGDIR=$(mktemp -d /tmp/co-fleet-pg.XXXXXX)
 chmod 0755 "$PGDIR"
 ADMIN=$("$SRC/deploy/pg.sh" start "$PGDIR")
 CO_TEST_DB=$ADMIN
-q() { psql "$1" -XAtq -v ON_ERROR_STOP=1 -c "$2"; }
+# the suites' library (wait_until, q, ...) and the fleet helpers; no suite is run
+# shellcheck source=tests/sh/lib.sh
+. "$SRC/tests/sh/lib.sh"
 # shellcheck source=tests/sh/fleet_lib.sh
 . "$SRC/tests/sh/fleet_lib.sh"
 cleanup() {
-    fl_cleanup
+    fl_pgb_kill
     "$SRC/deploy/pg.sh" stop "$PGDIR" >/dev/null 2>&1 || true
     rm -rf "$PGDIR" "$WORK/pgbouncer"
 }
