@@ -21,14 +21,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
 GEN=${CO_GEN_CORPUS:-$SRC/bench/gen_corpus.py}
-WORK=${BENCH_WORK:-/tmp/co-fleet}
+BENCH_DIR=${BENCH_WORK:-/tmp/co-fleet}
 COURSES=100
 POOL_SIZE=2
 FSYNC=off
 while [[ $# -gt 0 ]]; do
     case $1 in
         --gen) GEN=$2; shift 2 ;;
-        --work) WORK=$2; shift 2 ;;
+        --work) BENCH_DIR=$2; shift 2 ;;
         --courses) COURSES=$2; shift 2 ;;
         --pool-size) POOL_SIZE=$2; shift 2 ;;
         --fsync) FSYNC=$2; shift 2 ;;
@@ -43,8 +43,8 @@ cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DCO_TESTS=OF
 cmake --build "$SRC/build-release" --target creatoros-agent -j"$(nproc)" >/dev/null
 AGENT=$SRC/build-release/creatoros-agent
 CO_AGENT=$AGENT
-mkdir -p "$WORK"
-chmod 0755 "$WORK"
+mkdir -p "$BENCH_DIR"
+chmod 0755 "$BENCH_DIR"
 PGDIR=$(mktemp -d /tmp/co-fleet-pg.XXXXXX)
 chmod 0755 "$PGDIR"
 ADMIN=$("$SRC/deploy/pg.sh" start "$PGDIR")
@@ -54,6 +54,7 @@ CO_TEST_DB=$ADMIN
 . "$SRC/tests/sh/lib.sh"
 # shellcheck source=tests/sh/fleet_lib.sh
 . "$SRC/tests/sh/fleet_lib.sh"
+WORK=$BENCH_DIR # the library starts with an empty WORK of its own
 cleanup() {
     fl_pgb_kill
     "$SRC/deploy/pg.sh" stop "$PGDIR" >/dev/null 2>&1 || true
@@ -61,8 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 psql "$ADMIN" -XAtq -c "ALTER SYSTEM SET fsync = $FSYNC" -c "SELECT pg_reload_conf()" >/dev/null
-PGB_WORK=$WORK
-WORK=$PGB_WORK # fl_pgb_start keeps its config in WORK/pgbouncer
+# fl_pgb_start keeps its config in WORK/pgbouncer
 fl_pgb_start transaction "$POOL_SIZE"
 
 db_url() { sed -E "s#^(postgres(ql)?://[^/?]*/)[^?]*#\1$1#" <<<"$ADMIN"; }
