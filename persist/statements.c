@@ -127,7 +127,7 @@
     "CASE WHEN $7::boolean THEN (SELECT id FROM public.audience_profiles WHERE slug = $1) END"
 
 const struct stmt_def stmt_defs[STMT_COUNT] = {
-    [STMT_LOCK_COURSE] = {"co_lock_course", COURSE_LOCK},
+    [STMT_LOCK_COURSE] = {.name = "co_lock_course", COURSE_LOCK},
 
     /* $1 course, $2 source, $3 creator mind slug (NULL: none named): read-only, sent first
      * when files refused earlier are tried again. A course that is plainly another's
@@ -135,7 +135,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * own) is refused before anything is written, so that trying a refused course again
      * costs no write. The statements that follow judge again, race-free. */
     [STMT_COURSE_PROBE] =
-        {"co_course_probe",
+        {.name = "co_course_probe",
          "WITH k AS (SELECT source FROM creatoros_agent.courses WHERE course = $1), "
          "v AS ("
          "  SELECT " SOURCE_REASON " AS refusal FROM k WHERE k.source <> $2 "
@@ -149,7 +149,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "SELECT coalesce((SELECT " V_REFUSAL " FROM v LIMIT 1), 0) AS affected"},
 
     /* $1 slugs, $2 display names */
-    [STMT_MINDS_ENSURE] = {"co_minds_ensure",
+    [STMT_MINDS_ENSURE] = {.name = "co_minds_ensure",
                            "INSERT INTO public.minds (slug, display_name) "
                            "SELECT s, d FROM unnest($1::text[], $2::text[]) AS u(s, d) "
                            "ON CONFLICT (slug) DO NOTHING"},
@@ -158,7 +158,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * first: the claim is made before any row of the course is written (and rolled back
      * with the rest when STMT_COURSE_CHECK refuses the project). */
     [STMT_COURSE_CLAIM] =
-        {"co_course_claim",
+        {.name = "co_course_claim",
          "WITH k AS (SELECT source FROM creatoros_agent.courses WHERE course = $1), "
          "ins AS ("
          "  INSERT INTO creatoros_agent.courses (course, source) "
@@ -172,7 +172,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * $6 learning_preferences, $7 technical_level: a new audience profile (an existing one
      * is updated by STMT_AUDIENCE_UPDATE, once the course is known to be this agent's). */
     [STMT_AUDIENCE_INSERT] =
-        {"co_audience_insert",
+        {.name = "co_audience_insert",
          "INSERT INTO public.audience_profiles (slug, name, description, demographics, "
          "  psychographics, learning_preferences, technical_level) "
          "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7) "
@@ -184,7 +184,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * changes nothing and checks no policy), so that nobody changes, deletes or re-creates
      * it until the course's transaction ends and STMT_COURSE_CHECK judges it as it is. */
     [STMT_PROJECT_HOLD] =
-        {"co_project_hold",
+        {.name = "co_project_hold",
          "INSERT INTO public.content_projects AS p (slug, name, description, project_type, "
          "  status, project_metadata, creator_mind_id, persona_mind_id, target_audience_id) "
          "VALUES ($1, $2, $3, 'course', 'in_progress', $4::jsonb, " PROJECT_CREATOR
@@ -196,15 +196,16 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * agent would set (both may be null), or when this source claimed the course in an
      * earlier transaction (or, before claims were recorded, synced files of it). Anything
      * else is another mind's project: the course is refused. */
-    [STMT_COURSE_CHECK] = {"co_course_check", "SELECT coalesce((SELECT " OWNER_REFUSAL " "
-                                              "FROM public.content_projects p WHERE p.slug = $1 "
-                                              "AND " OWNER_FOREIGN_CHECK "), 0) AS affected"},
+    [STMT_COURSE_CHECK] = {.name = "co_course_check",
+                           "SELECT coalesce((SELECT " OWNER_REFUSAL " "
+                           "FROM public.content_projects p WHERE p.slug = $1 "
+                           "AND " OWNER_FOREIGN_CHECK "), 0) AS affected"},
 
     /* $1 slug, $2 name, $3 description, $4 demographics, $5 psychographics,
      * $6 learning_preferences, $7 technical_level. An audience profile that is another
      * project's audience is never changed: the brief is refused. */
     [STMT_AUDIENCE_UPDATE] =
-        {"co_audience_update",
+        {.name = "co_audience_update",
          "WITH o AS ("
          "  SELECT op.slug FROM public.audience_profiles a "
          "  JOIN public.content_projects op ON op.target_audience_id = a.id "
@@ -228,7 +229,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * archived project whose course came back is in progress again; an owner is never
      * nulled (no creator named keeps the one the project has). */
     [STMT_PROJECT_UPDATE] =
-        {"co_project_update",
+        {.name = "co_project_update",
          "UPDATE public.content_projects AS p SET name = v.name, description = v.description, "
          "  project_type = 'course', "
          "  status = CASE WHEN p.status = 'archived' THEN 'in_progress' ELSE p.status END, "
@@ -244,12 +245,12 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
 
     /* $1 slug: the project of a course whose brief was not re-read is not archived;
      * nothing else changes (STMT_PROJECT_HOLD made it when it was missing). */
-    [STMT_PROJECT_ENSURE] = {"co_project_ensure",
+    [STMT_PROJECT_ENSURE] = {.name = "co_project_ensure",
                              "UPDATE public.content_projects SET status = 'in_progress' "
                              "WHERE slug = $1 AND status = 'archived'"},
 
     /* $1 course slug, $2 title, $3 content, $4 metadata, $5 file_path */
-    [STMT_OUTLINE_UPSERT] = {"co_outline_upsert",
+    [STMT_OUTLINE_UPSERT] = {.name = "co_outline_upsert",
                              OUTLINE_WRITE("(slug, content_type, title, content, metadata, "
                                            "file_path, project_id, ai_generated, "
                                            "parent_content_id, sequence_order) "
@@ -270,7 +271,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
                                            "NULL::timestamptz)")},
 
     /* $1 course slug: the outline exists and is live (its brief was not re-read). */
-    [STMT_OUTLINE_ENSURE] = {"co_outline_ensure",
+    [STMT_OUTLINE_ENSURE] = {.name = "co_outline_ensure",
                              OUTLINE_WRITE("(slug, content_type, title, metadata, project_id, "
                                            "ai_generated) "
                                            "SELECT $1, 'course_outline', p.name, '{}', p.id, "
@@ -282,7 +283,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * module facts of its last good version: its rows are untouched, so they stay live.
      * A file rejected again for the same reason, unchanged, costs no write. */
     [STMT_STATE_UPSERT] =
-        {"co_state_upsert",
+        {.name = "co_state_upsert",
          "INSERT INTO creatoros_agent.file_state AS f (source, path, course, kind, size, "
          "  mtime_ns, hash, module_no, lesson_no, module_title, error, error_at, synced_at) "
          "SELECT $1, u.path, u.course, u.kind, u.size, u.mtime_ns, u.hash, u.module_no, "
@@ -312,11 +313,12 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
          "       EXCLUDED.hash, EXCLUDED.error)"},
 
     /* $1 source, $2 paths */
-    [STMT_STATE_DELETE] = {"co_state_delete", "DELETE FROM creatoros_agent.file_state "
-                                              "WHERE source = $1 AND path = ANY($2::text[])"},
+    [STMT_STATE_DELETE] = {.name = "co_state_delete",
+                           "DELETE FROM creatoros_agent.file_state "
+                           "WHERE source = $1 AND path = ANY($2::text[])"},
 
     /* $1 source, $2 paths, $3 mtime_ns: same bytes, new mtime; only our bookkeeping moves. */
-    [STMT_STATE_TOUCH] = {"co_state_touch",
+    [STMT_STATE_TOUCH] = {.name = "co_state_touch",
                           "UPDATE creatoros_agent.file_state AS f SET mtime_ns = u.mtime_ns "
                           "FROM unnest($2::text[], $3::int8[]) AS u(path, mtime_ns) "
                           "WHERE f.source = $1 AND f.path = u.path"},
@@ -328,7 +330,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * its columns. Two files of one name: the first path adopts it. Returns (slug, id) of
      * each row adopted. */
     [STMT_LESSONS_ADOPT] =
-        {"co_lessons_adopt",
+        {.name = "co_lessons_adopt",
          "WITH l AS ("
          "  SELECT DISTINCT ON (u.legacy) u.slug, c.id "
          "  FROM unnest($2::text[], $3::text[]) AS u(slug, legacy) "
@@ -351,13 +353,12 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * is not the course's own is left alone (the lessons that would hang under it are
      * refused by STMT_LESSONS_UPSERT). */
     [STMT_MODULES_SYNC] =
-        {"co_modules_sync",
+        {.name = "co_modules_sync",
          "WITH live AS ("
          "  SELECT DISTINCT ON (module_no) module_no, module_title "
          "  FROM creatoros_agent.file_state "
          "  WHERE course = $1 AND kind = 'lesson' AND module_no IS NOT NULL "
-         "  ORDER BY " MODULE_ORDER_SQL
-         "), want AS ("
+         "  ORDER BY " MODULE_ORDER_SQL "), want AS ("
          "  SELECT $1 || '" ROWS_MODULE_SLUG_INFIX "' || module_no AS slug, "
          "    coalesce(module_title, 'Module ' || module_no) AS title, "
          "    CASE WHEN module_no BETWEEN 0 AND 32767 THEN module_no::smallint END AS seq "
@@ -395,7 +396,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * up inside the course's project. A lesson whose slug is held by a row that is not the
      * course's own, or whose parent's slug is, is refused (that row is left untouched). */
     [STMT_LESSONS_UPSERT] =
-        {"co_lessons_upsert",
+        {.name = "co_lessons_upsert",
          "WITH up AS ("
          "  INSERT INTO public.contents AS c (slug, content_type, title, content, metadata, "
          "    file_path, parent_content_id, sequence_order, status, fidelity_score, project_id, "
@@ -437,16 +438,17 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
 
     /* $1 course slug, $2 slugs: files that are gone. Nothing the agent wrote is ever
      * hard-deleted, and only the course's own rows are soft-deleted. */
-    [STMT_CONTENTS_SOFT_DELETE] = {"co_contents_soft_delete",
+    [STMT_CONTENTS_SOFT_DELETE] = {.name = "co_contents_soft_delete",
                                    "UPDATE public.contents SET deleted_at = now() "
                                    "WHERE slug = ANY($2::text[]) AND deleted_at IS NULL "
                                    "  AND ai_generated AND project_id = " PROJECT_ID},
 
     /* $1 tag names (distinct, sorted). A tag is its name; an existing one is used as it is,
      * whatever its type. */
-    [STMT_TAGS_ENSURE] = {"co_tags_ensure", "INSERT INTO public.tags (name, tag_type) "
-                                            "SELECT n, 'theme' FROM unnest($1::text[]) AS u(n) "
-                                            "ON CONFLICT (name) DO NOTHING"},
+    [STMT_TAGS_ENSURE] = {.name = "co_tags_ensure",
+                          "INSERT INTO public.tags (name, tag_type) "
+                          "SELECT n, 'theme' FROM unnest($1::text[]) AS u(n) "
+                          "ON CONFLICT (name) DO NOTHING"},
 
     /* $1 slugs of the contents whose tags are being set, then pairs: $2 content slug (one
      * of $1), $3 tag name. Links of a tag that left the front-matter are removed. Every
@@ -455,7 +457,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
      * slug, and their links by content id (an array, not a join): so neither contents nor
      * content_tags is ever scanned whole, whatever the planner thinks of their sizes. */
     [STMT_TAGS_LINK] =
-        {"co_tags_link",
+        {.name = "co_tags_link",
          "WITH c AS (SELECT id, slug FROM public.contents WHERE slug = ANY($1::text[])), "
          "want AS ("
          "  SELECT DISTINCT c.id AS content_id, t.id AS tag_id "
@@ -476,24 +478,25 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
 
     /* $1 slugs of contents whose front-matter names no tag: their links are removed (the
      * common case of STMT_TAGS_LINK, far cheaper to plan). */
-    [STMT_TAGS_UNLINK] = {"co_tags_unlink",
+    [STMT_TAGS_UNLINK] = {.name = "co_tags_unlink",
                           "DELETE FROM public.content_tags ct USING public.contents c "
                           "WHERE c.slug = ANY($1::text[]) AND ct.content_id = c.id",
                           .per_value = true},
 
     /* $1 course slug: outline, modules and lessons linked to the project's creator mind. */
-    [STMT_CREATOR_LINKS] = {"co_creator_links", CREATOR_LINKS(""), .per_value = true},
+    [STMT_CREATOR_LINKS] = {.name = "co_creator_links", CREATOR_LINKS(""), .per_value = true},
 
     /* $1 course slug, $2 content slugs: the same for these contents only (new lessons of a
      * course whose creator did not change, so that every other content is in line). */
-    [STMT_CREATOR_LINKS_SOME] = {"co_creator_links_some",
-                                 CREATOR_LINKS(" AND c.slug = ANY($2::text[])"), .per_value = true},
+    [STMT_CREATOR_LINKS_SOME] = {.name = "co_creator_links_some",
+                                 CREATOR_LINKS(" AND c.slug = ANY($2::text[])"),
+                                 .per_value = true},
 
     /* $1 source, $2 course slug: the course directory is gone. Only a course this source
      * claimed (or, before claims were recorded, synced) is archived: a course refused to
      * it leaves the project it met as it is. */
     [STMT_COURSE_ARCHIVE] =
-        {"co_course_archive",
+        {.name = "co_course_archive",
          "WITH mine AS ("
          "  SELECT 1 WHERE EXISTS (SELECT 1 FROM creatoros_agent.courses "
          "                         WHERE course = $2 AND source = $1) "
@@ -518,7 +521,7 @@ const struct stmt_def stmt_defs[STMT_COUNT] = {
 
     /* $1 source, $2 root */
     [STMT_SOURCE_TOUCH] =
-        {"co_source_touch",
+        {.name = "co_source_touch",
          "INSERT INTO creatoros_agent.sources AS s (source, root, last_sync_at) "
          "VALUES ($1, $2, now()) "
          "ON CONFLICT (source) DO UPDATE SET root = EXCLUDED.root, last_sync_at = now()"},
