@@ -2,7 +2,6 @@
  * form a message may quote them in, and the string made fit to print. */
 #include "persist/conninfo.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 

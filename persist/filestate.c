@@ -1,10 +1,7 @@
 /* filestate.c -- the recorded file state of one source, read back row by row. */
 #include "persist/filestate.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-
-#include "common/strbuf.h"
 
 /*
  * The recorded state is read in one statement whose rows arrive one at a time (pg_exec_rows):

@@ -507,7 +507,8 @@ call_bytes(const struct pg_call *c)
     return bytes;
 }
 
-/* Behind a transaction pooler: statement_timeout for the transaction that starts. 0 or -1. */
+/* Behind a transaction pooler: statement_timeout for the transaction that starts. Returns
+ * the statements sent (1, else 0), or -1 when sending failed. */
 static int
 send_timeout(struct pg *pg)
 {
@@ -516,7 +517,7 @@ send_timeout(struct pg *pg)
     if (!pg->txn_pool) {
         return 0;
     }
-    return PQsendQueryParams(pg->conn, TIMEOUT_SQL, 1, NULL, vals, NULL, NULL, 0) == 1 ? 0 : -1;
+    return PQsendQueryParams(pg->conn, TIMEOUT_SQL, 1, NULL, vals, NULL, NULL, 0) == 1 ? 1 : -1;
 }
 
 /* Record what was just sent: a call of the caller's, or a statement of our own (ours). */
@@ -539,7 +540,7 @@ static int
 send_setup(struct pg *pg)
 {
     if (pg->txn_pool) {
-        if (send_timeout(pg) != 0) {
+        if (send_timeout(pg) < 0) {
             return -1;
         }
         sent_add(pg, true);
@@ -889,8 +890,7 @@ exec_one(struct pg *pg, const char *sql, int nparams, const char *const *values,
     long long deadline = clock_ms() + pg->deadline_ms;
     PGresult *out = NULL;
     bool timed_out;
-    /* results of statements of our own still to be read before the caller's (send_timeout) */
-    int before = pg->txn_pool ? 1 : 0;
+    int before; /* statements of our own sent ahead of the caller's, whose results come first */
 
     *cls = PG_OK;
     if (!pg_is_connected(pg)) {
@@ -898,7 +898,7 @@ exec_one(struct pg *pg, const char *sql, int nparams, const char *const *values,
         err_set(err, "not connected to the database");
         return NULL;
     }
-    if (send_timeout(pg) != 0 ||
+    if ((before = send_timeout(pg)) < 0 ||
         PQsendQueryParams(pg->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
         PQpipelineSync(pg->conn) != 1 || flush_all(pg, deadline, err) != 0) {
         set_conn_err(pg, err, "cannot send to the database");
